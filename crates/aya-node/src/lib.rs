@@ -1,0 +1,14 @@
+//! aya-node's native core: an N-API module over Aya.
+//!
+//! The TypeScript layer in `src/` is the public API; what this crate exports is internal and
+//! kept small: handles to loaded objects, programs, links and maps, plus raw byte access.
+//! Every failure leaves through [`error::NodeError`], never through a panic.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod btf;
+mod error;
+mod link;
+mod maps;
+mod object;
+mod programs;

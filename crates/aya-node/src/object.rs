@@ -1,0 +1,258 @@
+//! A loaded eBPF object file: its maps are created at load, its programs are loaded into the
+//! kernel on first use. Links made from its programs are kept here too, so closing the object
+//! (or the finalizer dropping it) detaches everything it attached.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use aya::{maps::Map, programs::Program, Ebpf, EbpfLoader, VerifierLogLevel};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use crate::{
+    error::{AyaContext, Code, NodeError, Result},
+    link::{ErasedLink, Link},
+};
+
+pub struct ObjectState {
+    pub ebpf: Option<Ebpf>,
+    pub links: HashMap<u32, Box<dyn ErasedLink>>,
+    next_link: u32,
+}
+
+impl ObjectState {
+    pub fn ebpf(&mut self) -> Result<&mut Ebpf> {
+        self.ebpf.as_mut().ok_or_else(|| NodeError::closed("the eBPF object"))
+    }
+
+    pub fn program(&mut self, name: &str) -> Result<&mut Program> {
+        self.ebpf()?
+            .program_mut(name)
+            .ok_or_else(|| NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")))
+    }
+
+    pub fn take_map(&mut self, name: &str) -> Result<Map> {
+        self.ebpf()?
+            .take_map(name)
+            .ok_or_else(|| NodeError::new(Code::NotFound, format!("no map named `{name}` in the object (or it was already taken)")))
+    }
+
+    pub fn add_link(&mut self, link: Box<dyn ErasedLink>) -> u32 {
+        self.next_link += 1;
+        self.links.insert(self.next_link, link);
+        self.next_link
+    }
+}
+
+pub type SharedState = Arc<Mutex<ObjectState>>;
+
+pub fn lock(state: &SharedState) -> MutexGuard<'_, ObjectState> {
+    // Nothing here panics while holding the lock, but never let poisoning become a panic.
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[napi(object)]
+pub struct LoadOptions {
+    /// Values for global variables (`static`s in `.rodata`/`.data`/`.bss`), as raw bytes.
+    pub globals: Option<HashMap<String, Buffer>>,
+    /// Overrides of `max_entries` by map name.
+    pub max_entries: Option<HashMap<String, u32>>,
+    /// Where to find the kernel's BTF (default: /sys/kernel/btf/vmlinux).
+    pub btf_path: Option<String>,
+    /// Directory where maps that ask to be pinned are pinned (and reused from).
+    pub map_pin_directory: Option<String>,
+    /// 0 = only on failure, 1 = basic, 2 = verbose (every instruction).
+    pub verifier_log_level: Option<u32>,
+}
+
+#[napi(object)]
+pub struct ProgramDescriptor {
+    pub name: String,
+    /// Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`.
+    pub kind: String,
+}
+
+#[napi(object)]
+pub struct MapDescriptor {
+    pub name: String,
+    pub kind: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+#[napi(object)]
+pub struct ProgramDetails {
+    pub name: String,
+    pub kind: String,
+    pub loaded: bool,
+    /// Kernel program id, once loaded.
+    pub id: Option<u32>,
+    /// The kernel's tag (hash of the instructions), hex, once loaded.
+    pub tag: Option<String>,
+}
+
+#[napi]
+pub struct EbpfObject {
+    pub(crate) state: SharedState,
+}
+
+fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
+    let options = options.unwrap_or(LoadOptions {
+        globals: None,
+        max_entries: None,
+        btf_path: None,
+        map_pin_directory: None,
+        verifier_log_level: None,
+    });
+    let btf = match &options.btf_path {
+        Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
+        None => aya::Btf::from_sys_fs().ok(),
+    };
+    let mut loader = EbpfLoader::new();
+    loader.btf(btf.as_ref());
+    if let Some(globals) = &options.globals {
+        for (name, value) in globals {
+            loader.override_global(name.as_str(), value.as_ref(), true);
+        }
+    }
+    if let Some(max) = &options.max_entries {
+        for (name, size) in max {
+            loader.map_max_entries(name.as_str(), *size);
+        }
+    }
+    if let Some(dir) = &options.map_pin_directory {
+        loader.default_map_pin_directory(dir);
+    }
+    loader.verifier_log_level(match options.verifier_log_level.unwrap_or(0) {
+        0 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
+        1 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
+        _ => VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS,
+    });
+    loader.load(data).context(|| "loading the eBPF object".to_string())
+}
+
+#[napi]
+impl EbpfObject {
+    /// Parses an ELF object from memory and creates its maps.
+    #[napi(factory)]
+    pub fn load(data: Buffer, options: Option<LoadOptions>) -> napi::Result<EbpfObject> {
+        Ok(Self::wrap(load_with(&data, options)?))
+    }
+
+    /// Reads an ELF object from a file and creates its maps.
+    #[napi(factory)]
+    pub fn load_file(path: String, options: Option<LoadOptions>) -> napi::Result<EbpfObject> {
+        let data = std::fs::read(&path).map_err(|e| {
+            let mut err = NodeError::syscall("open", e);
+            err.code = if err.errno == Some(libc::ENOENT) { Code::NotFound } else { err.code };
+            err.message = format!("reading {path}: {}", err.message);
+            err
+        })?;
+        Ok(Self::wrap(load_with(&data, options)?))
+    }
+
+    fn wrap(ebpf: Ebpf) -> EbpfObject {
+        EbpfObject {
+            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0 })),
+        }
+    }
+
+    #[napi]
+    pub fn programs(&self) -> napi::Result<Vec<ProgramDescriptor>> {
+        let mut state = lock(&self.state);
+        Ok(state
+            .ebpf()?
+            .programs()
+            .map(|(name, program)| ProgramDescriptor { name: name.to_string(), kind: program_kind(program).to_string() })
+            .collect())
+    }
+
+    #[napi]
+    pub fn maps(&self) -> napi::Result<Vec<MapDescriptor>> {
+        let mut state = lock(&self.state);
+        let mut out = Vec::new();
+        for (name, map) in state.ebpf()?.maps() {
+            let info = crate::maps::map_data(map).info().context(|| format!("reading info of map `{name}`"))?;
+            out.push(MapDescriptor {
+                name: name.to_string(),
+                kind: crate::maps::map_kind(map).to_string(),
+                key_size: info.key_size(),
+                value_size: info.value_size(),
+                max_entries: info.max_entries(),
+            });
+        }
+        Ok(out)
+    }
+
+    #[napi]
+    pub fn program_details(&self, name: String) -> napi::Result<ProgramDetails> {
+        let mut state = lock(&self.state);
+        let program = state.program(&name)?;
+        let info = program.info().ok();
+        Ok(ProgramDetails {
+            name,
+            kind: program_kind(program).to_string(),
+            loaded: info.is_some(),
+            id: info.as_ref().map(|i| i.id()),
+            tag: info.as_ref().map(|i| format!("{:016x}", i.tag())),
+        })
+    }
+
+    /// Detaches every link, unloads every program and closes every map still owned by the object.
+    #[napi]
+    pub fn close(&self) {
+        let mut state = lock(&self.state);
+        for (_, link) in state.links.drain() {
+            let _ = link.detach();
+        }
+        state.ebpf = None;
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        lock(&self.state).ebpf.is_none()
+    }
+
+    pub(crate) fn link(&self, kind: &'static str, link: Box<dyn ErasedLink>) -> Link {
+        let id = lock(&self.state).add_link(link);
+        Link::new(self.state.clone(), id, kind)
+    }
+}
+
+/// Aya's name for a program's kind, as the TypeScript layer knows it.
+pub fn program_kind(program: &Program) -> &'static str {
+    match program {
+        Program::KProbe(_) => "kprobe",
+        Program::UProbe(_) => "uprobe",
+        Program::TracePoint(_) => "tracepoint",
+        Program::SocketFilter(_) => "socket_filter",
+        Program::Xdp(_) => "xdp",
+        Program::SkMsg(_) => "sk_msg",
+        Program::SkSkb(_) => "sk_skb",
+        Program::SockOps(_) => "sock_ops",
+        Program::SchedClassifier(_) => "classifier",
+        Program::CgroupSkb(_) => "cgroup_skb",
+        Program::CgroupSysctl(_) => "cgroup_sysctl",
+        Program::CgroupSockopt(_) => "cgroup_sockopt",
+        Program::LircMode2(_) => "lirc_mode2",
+        Program::PerfEvent(_) => "perf_event",
+        Program::RawTracePoint(_) => "raw_tracepoint",
+        Program::Lsm(_) => "lsm",
+        Program::LsmCgroup(_) => "lsm_cgroup",
+        Program::BtfTracePoint(_) => "btf_tracepoint",
+        Program::FEntry(_) => "fentry",
+        Program::FExit(_) => "fexit",
+        Program::Extension(_) => "extension",
+        Program::CgroupSockAddr(_) => "cgroup_sock_addr",
+        Program::SkLookup(_) => "sk_lookup",
+        Program::CgroupSock(_) => "cgroup_sock",
+        Program::CgroupDevice(_) => "cgroup_device",
+        Program::Iter(_) => "iter",
+        Program::FlowDissector(_) => "flow_dissector",
+        Program::SkReuseport(_) => "sk_reuseport",
+        Program::ReusePortSocketFilter(_) => "reuseport_socket_filter",
+    }
+}

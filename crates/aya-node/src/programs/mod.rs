@@ -1,0 +1,3 @@
+//! Attaching programs. One file per program type; each adds `attach…` methods to `EbpfObject`.
+
+pub mod trace_point;

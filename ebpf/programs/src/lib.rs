@@ -1,0 +1,2 @@
+//! Helpers shared by the eBPF programs under `src/bin/`; each binary is one object file.
+#![no_std]

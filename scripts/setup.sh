@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Idempotent set-up for building and testing aya-node on a bare Debian machine.
+# Every step checks first and does nothing when its result is already there, so a
+# second run takes seconds. Run as root (the tests load eBPF programs anyway).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+LLVM_PREFIX=/usr/lib/llvm-22
+
+# 1. Debian packages: the eBPF Rust toolchain (rustc/cargo 1.96 with its sources and LLVM 22),
+#    clang for the C test objects, iproute2 for network namespaces, bpftool to check the kernel's view.
+apt_packages=(rustc-web cargo-web rust-web-src llvm-22-dev clang-22 iproute2 bpftool libelf-dev zlib1g-dev)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. A rustup toolchain named debian-web that points at Debian's compiler (it has rust-src,
+#    which -Z build-std=core needs for bpfel-unknown-none).
+if ! rustup toolchain list | grep -q '^debian-web'; then
+  log "linking rustup toolchain debian-web -> /usr"
+  rustup toolchain link debian-web /usr
+fi
+
+# 3. bpf-linker, built against Debian's LLVM 22.
+if ! command -v bpf-linker >/dev/null 2>&1; then
+  log "installing bpf-linker (builds against $LLVM_PREFIX; takes a few minutes)"
+  LLVM_SYS_221_PREFIX="$LLVM_PREFIX" LLVM_SYS_220_PREFIX="$LLVM_PREFIX" PATH="$LLVM_PREFIX/bin:$PATH" \
+    cargo install --locked bpf-linker
+fi
+
+# 4. Kernel file systems the library and tests use.
+if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
+  log "mounting tracefs"
+  $SUDO mount -t tracefs tracefs /sys/kernel/tracing || log "could not mount tracefs"
+fi
+if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  log "mounting bpffs"
+  $SUDO mkdir -p /sys/fs/bpf
+  $SUDO mount -t bpf bpf /sys/fs/bpf || log "could not mount bpffs"
+fi
+
+# 5. npm dependencies.
+if [ ! -d "$here/node_modules" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+  log "installing npm dependencies"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "ok"

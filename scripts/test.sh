@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `npm test`: sets up and builds whatever is missing, then runs every test against the real kernel.
+# Ends with a plain "ava: N passed, N failed, N skipped" line.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+bash scripts/setup.sh
+bash scripts/build.sh
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+set +e
+npx ava "$@" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+count() { grep -oE "[0-9]+ (tests?|known failures?) $1" "$out" | tail -1 | grep -oE '^[0-9]+' || echo 0; }
+passed=$(count passed); failed=$(count failed); skipped=$(count skipped)
+if [ "$passed" = 0 ] && grep -qE '^\s*[0-9]+ tests? passed' "$out"; then passed=$(grep -oE '[0-9]+ tests? passed' "$out" | tail -1 | grep -oE '^[0-9]+'); fi
+echo "ava: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
