@@ -1,0 +1,166 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import {
+  bundledObjectPath,
+  EbpfError,
+  Ebpf,
+  Execsnoop,
+  ExecEvent,
+  NotFoundError,
+  TracePoint,
+} from '../src';
+import { kernelHasProgram, kernelLinks, openBpfFds, run, uniqueTrue, within } from './helpers';
+
+/** Iterates `events` until one satisfies `match`, then breaks out of the loop. */
+async function firstMatching(events: AsyncIterable<ExecEvent>, match: (ev: ExecEvent) => boolean): Promise<ExecEvent> {
+  for await (const ev of events) {
+    if (match(ev)) return ev;
+  }
+  throw new Error('the event stream ended before a matching event arrived');
+}
+
+test('an execve of a child yields an event with its pid, ppid, uid, comm and filename', async (t) => {
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  using snoop = Execsnoop.open();
+  const seen = firstMatching(snoop, (ev) => ev.filename === target.path);
+  const pid = await run(target.path);
+  const ev = await within(5000, `exec of ${target.path}`, seen);
+  t.is(ev.pid, pid);
+  t.is(ev.ppid, process.pid, 'the child was forked by this process');
+  t.is(ev.uid, process.getuid!());
+  t.is(ev.filename, target.path);
+  t.is(typeof ev.comm, 'string');
+});
+
+test('breaking out of the loop releases it, and iterating again sees new events', async (t) => {
+  const first = uniqueTrue();
+  const second = uniqueTrue();
+  t.teardown(() => (first.cleanup(), second.cleanup()));
+  using snoop = Execsnoop.open();
+
+  const a = firstMatching(snoop, (ev) => ev.filename === first.path);
+  const pidA = await run(first.path);
+  t.is((await within(5000, 'first exec', a)).pid, pidA);
+
+  const b = firstMatching(snoop, (ev) => ev.filename === second.path);
+  const pidB = await run(second.path);
+  t.is((await within(5000, 'second exec', b)).pid, pidB);
+});
+
+test('close() ends the iteration, detaches the link and unloads the program', async (t) => {
+  const object = Ebpf.load(bundledObjectPath('execsnoop'));
+  const program = object.program('execsnoop', TracePoint);
+  const link = program.attach('syscalls', 'sys_enter_execve');
+  const events = object.ringBuf('EVENTS', ExecEvent);
+  const id = program.id!;
+  t.true(typeof id === 'number' && id > 0);
+  t.true(link.attached);
+  t.true(kernelLinks().some((l) => l.prog_id === id), 'the kernel lists a link for the program');
+
+  const loop = (async () => {
+    let n = 0;
+    for await (const _ of events) n++;
+    return n;
+  })();
+  await run('/bin/true');
+  object.close();
+  await within(2000, 'the loop to end after close()', loop);
+
+  t.false(link.attached);
+  t.true(events.closed);
+  t.false(kernelLinks().some((l) => l.prog_id === id), 'no link of the program is left');
+  t.false(kernelHasProgram(id), 'the program is unloaded');
+});
+
+test('an AbortSignal stops a waiting loop with its reason', async (t) => {
+  using snoop = Execsnoop.open();
+  const controller = new AbortController();
+  const loop = (async () => {
+    for await (const _ of snoop.stream({ signal: controller.signal })) {
+      // events of other processes may arrive; keep waiting
+    }
+  })();
+  setTimeout(() => controller.abort(), 50);
+  const err = await within(2000, 'abort', loop.then(() => 'the loop ended without an error', (e: unknown) => e));
+  t.is((err as Error).name, 'AbortError');
+  // The ring is free again for a new consumer.
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  const seen = firstMatching(snoop, (ev) => ev.filename === target.path);
+  await run(target.path);
+  t.is((await within(5000, 'exec after abort', seen)).filename, target.path);
+});
+
+test('a second consumer of one ring buffer is a BUSY error', async (t) => {
+  using snoop = Execsnoop.open();
+  const controller = new AbortController();
+  const first = snoop.stream({ signal: controller.signal });
+  const pending = first.next();
+  const second = snoop.stream();
+  const err = await t.throwsAsync(second.next());
+  t.true(err instanceof EbpfError);
+  t.is((err as EbpfError).code, 'BUSY');
+  controller.abort();
+  // Events of other processes may have resolved the pending read already; either way the
+  // first consumer must end with the abort.
+  const end = await within(
+    2000,
+    'the first consumer to end',
+    pending.then(async () => {
+      for (;;) if ((await first.next()).done) return 'ended without an error';
+    }).catch((e: unknown) => e),
+  );
+  t.is((end as Error).name, 'AbortError');
+});
+
+test('garbage bytes are a PARSE error, not a crash', (t) => {
+  const err = t.throws(() => Ebpf.load(Buffer.from('definitely not an ELF file')));
+  t.true(err instanceof EbpfError);
+  t.is((err as EbpfError).code, 'PARSE');
+  const truncated = readFileSync(bundledObjectPath('execsnoop')).subarray(0, 300);
+  t.is((t.throws(() => Ebpf.load(truncated)) as EbpfError).code, 'PARSE');
+});
+
+test('a missing file, program or map is a NotFoundError naming it', (t) => {
+  const noFile = t.throws(() => Ebpf.load('/nonexistent/object.bpf.o'));
+  t.true(noFile instanceof NotFoundError);
+  t.is((noFile as EbpfError).errnoName, 'ENOENT');
+
+  using object = Ebpf.load(bundledObjectPath('execsnoop'));
+  const noProgram = t.throws(() => object.program('no_such_program'));
+  t.true(noProgram instanceof NotFoundError);
+  t.regex(noProgram!.message, /no_such_program/);
+  const noMap = t.throws(() => object.ringBuf('NO_SUCH_MAP'));
+  t.true(noMap instanceof NotFoundError);
+  t.regex(noMap!.message, /NO_SUCH_MAP/);
+});
+
+test('attaching to a tracepoint that does not exist fails with errno and leaves nothing attached', (t) => {
+  using object = Ebpf.load(bundledObjectPath('execsnoop'));
+  const before = kernelLinks().length;
+  const err = t.throws(() => object.program('execsnoop', TracePoint).attach('syscalls', 'sys_enter_no_such_call'));
+  t.true(err instanceof EbpfError);
+  t.regex(err!.message, /sys_enter_no_such_call/);
+  t.truthy((err as EbpfError).errno, 'the errno is carried');
+  t.is(kernelLinks().length, before);
+});
+
+test.serial('open and close cycles return the eBPF fd count to where it started', async (t) => {
+  // Warm up once: the first load opens long-lived fds (e.g. tokio's epoll).
+  Execsnoop.open().close();
+  const start = openBpfFds();
+  {
+    using snoop = Execsnoop.open();
+    t.true(openBpfFds() > start, 'an open tracer holds eBPF fds (so the count below can fail)');
+  }
+  for (let i = 0; i < 20; i++) {
+    using snoop = Execsnoop.open();
+    const target = uniqueTrue();
+    const seen = firstMatching(snoop, (ev) => ev.filename === target.path);
+    await run(target.path);
+    await within(5000, 'exec', seen);
+    target.cleanup();
+  }
+  t.is(openBpfFds(), start);
+});

@@ -1,0 +1,63 @@
+// Shared test helpers. Tests run as root against the real kernel.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Links the kernel currently has, as bpftool reports them (the kernel's own view). */
+export function kernelLinks(): Array<{ id: number; prog_id: number; type: string }> {
+  return JSON.parse(execFileSync('bpftool', ['link', 'show', '-j'], { encoding: 'utf8' }) || '[]');
+}
+
+/** Whether the kernel still has a program with this id loaded. */
+export function kernelHasProgram(id: number): boolean {
+  try {
+    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A uniquely named symlink to /bin/true, so an exec of it is recognisable among others. */
+export function uniqueTrue(): { path: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-'));
+  const path = join(dir, `true-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  symlinkSync('/bin/true', path);
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs `path` and resolves with the child's pid once it has exited. */
+export function run(path: string, args: string[] = []): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', () => resolve(child.pid ?? -1));
+  });
+}
+
+/**
+ * The number of eBPF-related fds this process has open: programs, maps, links, BTF and
+ * perf events. Other fds (pipes of child processes, the test runner's) come and go on their own.
+ */
+export function openBpfFds(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (/^anon_inode:(bpf|\[perf_event\]|\[eventpoll\])/.test(readlinkSync(`/proc/self/fd/${fd}`))) count++;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return count;
+}
+
+/** Rejects after `ms` with a message; for bounding waits on kernel events. */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,14 @@
+import * as native from './native';
+import { callNative } from './errors';
+
+/**
+ * Byte offset of `member` inside kernel `struct name`, read from the kernel's BTF
+ * (`/sys/kernel/btf/vmlinux` unless `btfPath` is given). Members of anonymous inner
+ * structs and unions are found too.
+ *
+ * Rust eBPF objects carry no CO-RE relocations; pass such offsets to a program as globals
+ * instead (see the bundled execsnoop).
+ */
+export function structMemberOffset(struct: string, member: string, btfPath?: string): number {
+  return callNative(() => native.btfStructMemberOffset(struct, member, btfPath));
+}

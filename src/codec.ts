@@ -1,0 +1,258 @@
+// Codecs: descriptions of C data laid out exactly as `#[repr(C)]` Rust (or C) lays it out.
+// A codec knows its size and alignment, decodes from and encodes into a Buffer at an offset,
+// and carries its TypeScript type, so `Infer<typeof myStruct>` is the decoded object's type.
+
+import { invalidArgument } from './errors';
+
+export interface Codec<T> {
+  /** A readable description, e.g. `u32` or `struct { pid: u32, comm: char[16] }`. */
+  readonly name: string;
+  /** Size in bytes, padding included. */
+  readonly size: number;
+  /** Alignment in bytes. */
+  readonly align: number;
+  /** Reads a value at `offset` (default 0). */
+  decode(buf: Buffer, offset?: number): T;
+  /** Writes `value` at `offset`; throws `EbpfError('INVALID_ARGUMENT')` if it does not fit. */
+  encodeInto(value: T, buf: Buffer, offset: number): void;
+  /** Returns a new buffer of `size` bytes holding `value`. */
+  encode(value: T): Buffer;
+}
+
+/** The TypeScript type a codec decodes to. */
+export type Infer<C> = C extends Codec<infer T> ? T : never;
+
+abstract class BaseCodec<T> implements Codec<T> {
+  abstract readonly name: string;
+  abstract readonly size: number;
+  abstract readonly align: number;
+  abstract decode(buf: Buffer, offset?: number): T;
+  abstract encodeInto(value: T, buf: Buffer, offset: number): void;
+
+  encode(value: T): Buffer {
+    const buf = Buffer.alloc(this.size);
+    this.encodeInto(value, buf, 0);
+    return buf;
+  }
+}
+
+class NumberCodec extends BaseCodec<number> {
+  constructor(
+    readonly name: string,
+    readonly size: number,
+    private readonly min: number,
+    private readonly max: number,
+    private readonly read: (buf: Buffer, offset: number) => number,
+    private readonly write: (buf: Buffer, value: number, offset: number) => void,
+    private readonly integer: boolean,
+  ) {
+    super();
+  }
+
+  get align(): number {
+    return this.size;
+  }
+
+  decode(buf: Buffer, offset = 0): number {
+    return this.read(buf, offset);
+  }
+
+  encodeInto(value: number, buf: Buffer, offset: number): void {
+    if (typeof value !== 'number' || Number.isNaN(value)) {
+      throw invalidArgument(`${this.name}: expected a number, got ${typeof value}`);
+    }
+    if (this.integer && (!Number.isInteger(value) || value < this.min || value > this.max)) {
+      throw invalidArgument(`${this.name}: ${value} is out of range [${this.min}, ${this.max}]`);
+    }
+    this.write(buf, value, offset);
+  }
+}
+
+class BigIntCodec extends BaseCodec<bigint> {
+  readonly size = 8;
+  readonly align = 8;
+  private readonly min: bigint;
+  private readonly max: bigint;
+
+  constructor(readonly name: string, private readonly signed: boolean) {
+    super();
+    this.min = signed ? -(1n << 63n) : 0n;
+    this.max = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
+  }
+
+  decode(buf: Buffer, offset = 0): bigint {
+    return this.signed ? buf.readBigInt64LE(offset) : buf.readBigUInt64LE(offset);
+  }
+
+  encodeInto(value: bigint, buf: Buffer, offset: number): void {
+    if (typeof value !== 'bigint') {
+      throw invalidArgument(`${this.name}: expected a bigint, got ${typeof value}`);
+    }
+    if (value < this.min || value > this.max) {
+      throw invalidArgument(`${this.name}: ${value} is out of range [${this.min}, ${this.max}]`);
+    }
+    if (this.signed) buf.writeBigInt64LE(value, offset);
+    else buf.writeBigUInt64LE(value, offset);
+  }
+}
+
+export const u8: Codec<number> = new NumberCodec('u8', 1, 0, 0xff, (b, o) => b.readUInt8(o), (b, v, o) => b.writeUInt8(v, o), true);
+export const i8: Codec<number> = new NumberCodec('i8', 1, -0x80, 0x7f, (b, o) => b.readInt8(o), (b, v, o) => b.writeInt8(v, o), true);
+export const u16: Codec<number> = new NumberCodec('u16', 2, 0, 0xffff, (b, o) => b.readUInt16LE(o), (b, v, o) => b.writeUInt16LE(v, o), true);
+export const i16: Codec<number> = new NumberCodec('i16', 2, -0x8000, 0x7fff, (b, o) => b.readInt16LE(o), (b, v, o) => b.writeInt16LE(v, o), true);
+export const u32: Codec<number> = new NumberCodec('u32', 4, 0, 0xffffffff, (b, o) => b.readUInt32LE(o), (b, v, o) => b.writeUInt32LE(v, o), true);
+export const i32: Codec<number> = new NumberCodec('i32', 4, -0x80000000, 0x7fffffff, (b, o) => b.readInt32LE(o), (b, v, o) => b.writeInt32LE(v, o), true);
+export const f32: Codec<number> = new NumberCodec('f32', 4, -Infinity, Infinity, (b, o) => b.readFloatLE(o), (b, v, o) => b.writeFloatLE(v, o), false);
+export const f64: Codec<number> = new NumberCodec('f64', 8, -Infinity, Infinity, (b, o) => b.readDoubleLE(o), (b, v, o) => b.writeDoubleLE(v, o), false);
+export const u64: Codec<bigint> = new BigIntCodec('u64', false);
+export const i64: Codec<bigint> = new BigIntCodec('i64', true);
+
+class BoolCodec extends BaseCodec<boolean> {
+  readonly name = 'bool';
+  readonly size = 1;
+  readonly align = 1;
+  decode(buf: Buffer, offset = 0): boolean {
+    return buf[offset] !== 0;
+  }
+  encodeInto(value: boolean, buf: Buffer, offset: number): void {
+    if (typeof value !== 'boolean') throw invalidArgument(`bool: expected a boolean, got ${typeof value}`);
+    buf[offset] = value ? 1 : 0;
+  }
+}
+export const bool: Codec<boolean> = new BoolCodec();
+
+class CStringCodec extends BaseCodec<string> {
+  readonly align = 1;
+  readonly name: string;
+  constructor(readonly size: number) {
+    super();
+    this.name = `char[${size}]`;
+  }
+  /** Up to the first NUL, or all `size` bytes when there is none. */
+  decode(buf: Buffer, offset = 0): string {
+    const end = buf.indexOf(0, offset);
+    const stop = end === -1 || end > offset + this.size ? offset + this.size : end;
+    return buf.toString('utf8', offset, stop);
+  }
+  /** Writes UTF-8 and NUL-fills the rest; a string of exactly `size` bytes is kept without NUL. */
+  encodeInto(value: string, buf: Buffer, offset: number): void {
+    if (typeof value !== 'string') throw invalidArgument(`${this.name}: expected a string, got ${typeof value}`);
+    const bytes = Buffer.from(value, 'utf8');
+    if (bytes.length > this.size) {
+      throw invalidArgument(`${this.name}: "${value}" is ${bytes.length} bytes, more than ${this.size}`);
+    }
+    bytes.copy(buf, offset);
+    buf.fill(0, offset + bytes.length, offset + this.size);
+  }
+}
+/** A fixed-size C string such as `char comm[16]`. */
+export function cstring(size: number): Codec<string> {
+  return new CStringCodec(size);
+}
+
+class BytesCodec extends BaseCodec<Buffer> {
+  readonly align = 1;
+  readonly name: string;
+  constructor(readonly size: number) {
+    super();
+    this.name = `u8[${size}]`;
+  }
+  decode(buf: Buffer, offset = 0): Buffer {
+    return Buffer.from(buf.subarray(offset, offset + this.size));
+  }
+  encodeInto(value: Buffer, buf: Buffer, offset: number): void {
+    if (!(value instanceof Uint8Array) || value.length !== this.size) {
+      throw invalidArgument(`${this.name}: expected ${this.size} bytes`);
+    }
+    buf.set(value, offset);
+  }
+}
+/** Raw bytes of a fixed length. */
+export function bytes(size: number): Codec<Buffer> {
+  return new BytesCodec(size);
+}
+
+class ArrayCodec<T> extends BaseCodec<T[]> {
+  readonly name: string;
+  readonly size: number;
+  readonly align: number;
+  constructor(private readonly element: Codec<T>, readonly length: number) {
+    super();
+    this.name = `${element.name}[${length}]`;
+    this.size = element.size * length;
+    this.align = element.align;
+  }
+  decode(buf: Buffer, offset = 0): T[] {
+    const out = new Array<T>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.element.decode(buf, offset + i * this.element.size);
+    return out;
+  }
+  encodeInto(value: T[], buf: Buffer, offset: number): void {
+    if (!Array.isArray(value) || value.length !== this.length) {
+      throw invalidArgument(`${this.name}: expected an array of ${this.length} elements`);
+    }
+    for (let i = 0; i < this.length; i++) this.element.encodeInto(value[i], buf, offset + i * this.element.size);
+  }
+}
+/** A fixed-length C array `T[length]`. */
+export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
+  return new ArrayCodec(element, length);
+}
+
+type Fields = Record<string, Codec<unknown>>;
+export type StructValue<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
+
+const alignUp = (n: number, align: number) => Math.ceil(n / align) * align;
+
+export class StructCodec<F extends Fields> extends BaseCodec<StructValue<F>> {
+  readonly name: string;
+  readonly size: number;
+  readonly align: number;
+  /** Byte offset of each field, with C padding applied. */
+  readonly offsets: Readonly<Record<keyof F, number>>;
+  private readonly layout: Array<[string, Codec<unknown>, number]>;
+
+  constructor(readonly fields: F) {
+    super();
+    let offset = 0;
+    let align = 1;
+    const offsets: Record<string, number> = {};
+    this.layout = [];
+    for (const [key, codec] of Object.entries(fields)) {
+      offset = alignUp(offset, codec.align);
+      offsets[key] = offset;
+      this.layout.push([key, codec, offset]);
+      offset += codec.size;
+      align = Math.max(align, codec.align);
+    }
+    this.align = align;
+    this.size = alignUp(offset, align);
+    this.offsets = offsets as Record<keyof F, number>;
+    this.name = `struct { ${this.layout.map(([k, c]) => `${k}: ${c.name}`).join(', ')} }`;
+  }
+
+  decode(buf: Buffer, offset = 0): StructValue<F> {
+    const out: Record<string, unknown> = {};
+    for (const [key, codec, at] of this.layout) out[key] = codec.decode(buf, offset + at);
+    return out as StructValue<F>;
+  }
+
+  /** Padding bytes are written as zero, so equal values encode to equal keys. */
+  encodeInto(value: StructValue<F>, buf: Buffer, offset: number): void {
+    if (typeof value !== 'object' || value === null) throw invalidArgument(`${this.name}: expected an object`);
+    buf.fill(0, offset, offset + this.size);
+    for (const [key, codec, at] of this.layout) {
+      if (!(key in value)) throw invalidArgument(`${this.name}: missing field \`${key}\``);
+      try {
+        codec.encodeInto((value as Record<string, unknown>)[key], buf, offset + at);
+      } catch (err) {
+        if (err instanceof Error) err.message = `field \`${key}\`: ${err.message}`;
+        throw err;
+      }
+    }
+  }
+}
+/** A C struct with natural alignment and padding, fields in declaration order. */
+export function struct<F extends Fields>(fields: F): StructCodec<F> {
+  return new StructCodec(fields);
+}

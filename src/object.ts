@@ -1,0 +1,155 @@
+import * as native from './native';
+import type { Codec } from './codec';
+import { callNative, EbpfError, ebpfError, invalidArgument } from './errors';
+import { Link } from './link';
+import { RingBuf } from './maps/ring-buf';
+import { Program, programClasses, type ProgramClass } from './programs';
+import type { ProgramOwner } from './programs/program';
+
+/** A global variable's value: raw bytes, or a value with the codec that lays it out. */
+export type GlobalValue = Uint8Array | { codec: Codec<any>; value: unknown };
+
+export interface LoadOptions {
+  /** Values for the object's global variables (`static`s), set before the programs load. */
+  globals?: Record<string, GlobalValue>;
+  /** Overrides of `max_entries`, by map name. */
+  maxEntries?: Record<string, number>;
+  /** Kernel BTF to use instead of `/sys/kernel/btf/vmlinux`. */
+  btfPath?: string;
+  /** Maps declared as pinned are pinned in (and reused from) this bpffs directory. */
+  mapPinDirectory?: string;
+  /** 0: log only on failure (default), 1: basic, 2: every instruction. */
+  verifierLogLevel?: 0 | 1 | 2;
+}
+
+export type ProgramDescriptor = native.ProgramDescriptor;
+export type MapDescriptor = native.MapDescriptor;
+
+interface Closeable {
+  close(): void;
+}
+
+/**
+ * A loaded eBPF object file. Its maps exist from load on; its programs load into the kernel
+ * when first attached. `close()` (or `using`) detaches every link and releases every fd that
+ * came from it.
+ *
+ * ```ts
+ * using obj = Ebpf.load('execsnoop.bpf.o');
+ * obj.program('execsnoop', TracePoint).attach('syscalls', 'sys_enter_execve');
+ * for await (const ev of obj.ringBuf('EVENTS', ExecEvent)) console.log(ev.pid, ev.filename);
+ * ```
+ */
+export class Ebpf implements Disposable {
+  readonly #native: native.EbpfObject;
+  readonly #programs = new Map<string, Program>();
+  readonly #children = new Set<Closeable>();
+  readonly #owner: ProgramOwner;
+
+  private constructor(object: native.EbpfObject) {
+    this.#native = object;
+    this.#owner = {
+      native: object,
+      adopt: (link: Link) => this.#adopt(link),
+    };
+  }
+
+  /** Loads an object from a file path or from bytes (any `Uint8Array`, any alignment). */
+  static load(source: string | Uint8Array, options: LoadOptions = {}): Ebpf {
+    const nativeOptions = toNativeOptions(options);
+    if (typeof source === 'string') {
+      return new Ebpf(callNative(() => native.EbpfObject.loadFile(source, nativeOptions)));
+    }
+    if (!(source instanceof Uint8Array)) {
+      throw invalidArgument('Ebpf.load: expected a path or a Uint8Array');
+    }
+    const bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    return new Ebpf(callNative(() => native.EbpfObject.load(bytes, nativeOptions)));
+  }
+
+  /** The programs in the object, with their kinds. */
+  get programs(): ProgramDescriptor[] {
+    return callNative(() => this.#native.programs());
+  }
+
+  /** The maps the object still owns (a map opened as a ring buffer etc. leaves this list). */
+  get maps(): MapDescriptor[] {
+    return callNative(() => this.#native.maps());
+  }
+
+  /**
+   * The program `name`. With a class (`TracePoint`, ...) the program must be of that kind,
+   * otherwise `EbpfError('WRONG_TYPE')`; without, it comes back as its kind's class.
+   */
+  program(name: string): Program;
+  program<P extends Program>(name: string, type: ProgramClass<P>): P;
+  program<P extends Program>(name: string, type?: ProgramClass<P>): Program {
+    let program = this.#programs.get(name);
+    if (!program) {
+      const descriptor = this.programs.find((p) => p.name === name);
+      if (!descriptor) {
+        const known = this.programs.map((p) => p.name).join(', ') || 'none';
+        throw ebpfError('NOT_FOUND', `no program named \`${name}\` in the object (programs: ${known})`);
+      }
+      const cls = programClasses.get(descriptor.kind) ?? Program;
+      program = new cls(this.#owner, name, descriptor.kind);
+      this.#programs.set(name, program);
+    }
+    if (type && !(program instanceof type)) {
+      throw new EbpfError('WRONG_TYPE', `program \`${name}\` is a ${program.kind} program, not a ${type.kind} program`);
+    }
+    return program;
+  }
+
+  /** Opens the ring buffer map `name`, decoding events with `codec` (raw `Buffer`s without). */
+  ringBuf<T = Buffer>(name: string, codec?: Codec<T>): RingBuf<T> {
+    const reader = callNative(() => this.#native.takeRingBuf(name));
+    return this.#adopt(new RingBuf<T>(reader, name, codec));
+  }
+
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  /** Detaches all links, closes every map and stream opened from it, and unloads its programs. */
+  close(): void {
+    for (const child of this.#children) {
+      try {
+        child.close();
+      } catch {
+        // Closing must finish; a failing child is already being released by the object.
+      }
+    }
+    this.#children.clear();
+    this.#native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #adopt<C extends Closeable>(child: C): C {
+    this.#children.add(child);
+    return child;
+  }
+}
+
+function toNativeOptions(options: LoadOptions): native.LoadOptions {
+  const globals: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(options.globals ?? {})) {
+    if (value instanceof Uint8Array) {
+      globals[name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    } else if (value && typeof value === 'object' && 'codec' in value) {
+      globals[name] = value.codec.encode(value.value);
+    } else {
+      throw invalidArgument(`global \`${name}\`: expected bytes or { codec, value }`);
+    }
+  }
+  return {
+    globals,
+    maxEntries: options.maxEntries,
+    btfPath: options.btfPath,
+    mapPinDirectory: options.mapPinDirectory,
+    verifierLogLevel: options.verifierLogLevel,
+  };
+}
