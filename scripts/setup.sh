@@ -53,8 +53,10 @@ if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
 fi
 
 # 5. npm dependencies.
-if [ ! -d "$here/node_modules" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+# (`npm install`, not `npm ci`: the lock file may lack other platforms' optional packages.)
+if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ] \
+   || [ "$here/package.json" -nt "$here/node_modules/.package-lock.json" ]; then
   log "installing npm dependencies"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
 fi
 log "ok"
