@@ -10,8 +10,17 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class EbpfObject {
+  /** Takes the object's `AYA_LOGS` map into a reader of formatted log records. */
+  takeLogs(): LogReader
+  /**
+   * Takes the perf event array `name` out of the object and opens a buffer of
+   * `pageCount` pages (a power of two, default 64) for every online CPU.
+   */
+  takePerfEventArray(name: string, pageCount?: number | undefined | null): PerfEventArrayReader
   /** Takes the ring buffer map `name` out of the object into a reader. */
   takeRingBuf(name: string): RingBufReader
+  /** Sum over CPUs of entry 0 of the per-CPU `u64` array `name` (a drop counter). */
+  perCpuCounterSum(name: string): bigint
   /** Parses an ELF object from memory and creates its maps. */
   static load(data: Buffer, options?: LoadOptions | undefined | null): EbpfObject
   /** Reads an ELF object from a file and creates its maps. */
@@ -38,17 +47,48 @@ export declare class Link {
   detach(): void
 }
 
-export declare class RingBufReader {
-  /**
-   * Waits until at least one record is available, then returns up to `maxEvents` of them in
-   * one buffer. Resolves to `null` when the reader is closed or `cancel(readId)` is called.
-   */
-  read(maxEvents: number, readId: number): Promise<Buffer | null>
-  /** Makes a pending `read` with this id (or any lower one) resolve to `null`. */
+export declare class LogReader {
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
+  /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
-  /** Closes the ring buffer's fd (now, or as soon as a pending read returns). */
+  /** Closes the fd (now, or as soon as a pending read returns). */
   close(): void
   get closed(): boolean
+}
+
+export declare class PerfEventArrayReader {
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
+  /** Makes a pending `read` with this id (or a lower one) resolve. */
+  cancel(readId: number): void
+  /** Closes the fd (now, or as soon as a pending read returns). */
+  close(): void
+  get closed(): boolean
+  /** The CPUs whose buffers are open. */
+  get cpus(): Array<number>
+}
+
+export declare class RingBufReader {
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
+  /** Makes a pending `read` with this id (or a lower one) resolve. */
+  cancel(readId: number): void
+  /** Closes the fd (now, or as soon as a pending read returns). */
+  close(): void
+  get closed(): boolean
+}
+
+export declare class TracePipeReader {
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
+  /** Makes a pending `read` with this id (or a lower one) resolve. */
+  cancel(readId: number): void
+  /** Closes the fd (now, or as soon as a pending read returns). */
+  close(): void
+  get closed(): boolean
+  /** Opens `path` (the `trace_pipe` of a mounted tracefs) for reading. */
+  static open(path: string): TracePipeReader
 }
 
 /** Byte offset of `member` in kernel `struct name`, from BTF (`/sys/kernel/btf/vmlinux` by default). */
@@ -89,4 +129,21 @@ export interface ProgramDetails {
   id?: number
   /** The kernel's tag (hash of the instructions), hex, once loaded. */
   tag?: string
+}
+
+/** Options of a read, as JavaScript passes them. */
+export interface ReadOptions {
+  /** Caller-chosen increasing id, so `cancel(id)` can target this read. */
+  readId: number
+  maxEvents: number
+  minEvents?: number
+  /** Milliseconds to wait for `minEvents` after the first record arrived. */
+  lingerMs?: number
+}
+
+/** What a batch looks like on the JavaScript side. */
+export interface StreamBatch {
+  data: Buffer
+  count: number
+  lost: number
 }

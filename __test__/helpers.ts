@@ -28,6 +28,19 @@ export function uniqueTrue(): { path: string; cleanup: () => void } {
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Starts `path` and returns its pid at once (before any event of it can be consumed, since
+ * consumers run on this thread), with a promise for its exit.
+ */
+export function start(path: string, args: string[] = []): { pid: number; exited: Promise<void> } {
+  const child = spawn(path, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', () => resolve());
+  });
+  return { pid: child.pid ?? -1, exited };
+}
+
 /** Runs `path` and resolves with the child's pid once it has exited. */
 export function run(path: string, args: string[] = []): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,11 @@
 export { Ebpf, type LoadOptions, type GlobalValue, type ProgramDescriptor, type MapDescriptor } from './object';
 export { Link } from './link';
 export { Program, TracePoint, type ProgramClass } from './programs';
-export { RingBuf, type RingBufReadOptions } from './maps/ring-buf';
+export { RingBuf, type RingBufOptions } from './maps/ring-buf';
+export { PerfEventArray, type PerfEventArrayOptions, type PerfSample } from './maps/perf-event-array';
+export { EventStream, type StreamReadOptions } from './stream';
+export { EbpfLogs, type LogRecord, type LogLevel, type Logger } from './logs';
+export { TracePipe, parseTraceLine, type TraceLine } from './trace-pipe';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';
 export { EbpfError, VerifierError, NotFoundError, PermissionError, type EbpfErrorCode } from './errors';

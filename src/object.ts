@@ -2,7 +2,9 @@ import * as native from './native';
 import type { Codec } from './codec';
 import { callNative, EbpfError, ebpfError, invalidArgument } from './errors';
 import { Link } from './link';
-import { RingBuf } from './maps/ring-buf';
+import { EbpfLogs } from './logs';
+import { PerfEventArray, type PerfEventArrayOptions } from './maps/perf-event-array';
+import { RingBuf, type RingBufOptions } from './maps/ring-buf';
 import { Program, programClasses, type ProgramClass } from './programs';
 import type { ProgramOwner } from './programs/program';
 
@@ -102,9 +104,25 @@ export class Ebpf implements Disposable {
   }
 
   /** Opens the ring buffer map `name`, decoding events with `codec` (raw `Buffer`s without). */
-  ringBuf<T = Buffer>(name: string, codec?: Codec<T>): RingBuf<T> {
+  ringBuf<T = Buffer>(name: string, codec?: Codec<T>, options: RingBufOptions = {}): RingBuf<T> {
+    const { dropCounter } = options;
+    if (dropCounter !== undefined && !this.maps.some((m) => m.name === dropCounter)) {
+      throw ebpfError('NOT_FOUND', `no drop counter map named \`${dropCounter}\` in the object`);
+    }
     const reader = callNative(() => this.#native.takeRingBuf(name));
-    return this.#adopt(new RingBuf<T>(reader, name, codec));
+    const drops = dropCounter === undefined ? undefined : () => this.#native.perCpuCounterSum(dropCounter);
+    return this.#adopt(new RingBuf<T>(reader, name, codec, drops));
+  }
+
+  /** Opens the perf event array `name` with a buffer per online CPU. */
+  perfEventArray<T = Buffer>(name: string, codec?: Codec<T>, options: PerfEventArrayOptions = {}): PerfEventArray<T> {
+    const reader = callNative(() => this.#native.takePerfEventArray(name, options.pageCount));
+    return this.#adopt(new PerfEventArray<T>(reader, name, codec));
+  }
+
+  /** The records this object's programs log with aya-log-ebpf (`AYA_LOGS`). */
+  logs(): EbpfLogs {
+    return this.#adopt(new EbpfLogs(callNative(() => this.#native.takeLogs())));
   }
 
   get closed(): boolean {

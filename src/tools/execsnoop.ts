@@ -3,7 +3,8 @@
 import { structMemberOffset } from '../btf';
 import { cstring, struct, u32, type Infer } from '../codec';
 import { Ebpf } from '../object';
-import type { RingBuf, RingBufReadOptions } from '../maps/ring-buf';
+import type { RingBuf } from '../maps/ring-buf';
+import type { StreamReadOptions } from '../stream';
 import { TracePoint } from '../programs';
 import { bundledObjectPath } from './objects';
 
@@ -54,7 +55,7 @@ export class Execsnoop implements AsyncIterable<ExecEvent>, Disposable {
   }
 
   /** The events, one at a time; pass a signal to stop. */
-  stream(options?: RingBufReadOptions): AsyncGenerator<ExecEvent, void, undefined> {
+  stream(options?: StreamReadOptions): AsyncGenerator<ExecEvent, void, undefined> {
     return this.events.events(options);
   }
 

@@ -9,6 +9,9 @@
 mod btf;
 mod error;
 mod link;
+mod logs;
 mod maps;
 mod object;
 mod programs;
+mod stream;
+mod trace_pipe;

@@ -1,2 +1,5 @@
-//! Helpers shared by the eBPF programs under `src/bin/`; each binary is one object file.
+//! Helpers shared by the eBPF programs under `src/bin/` (each binary is one object file),
+//! and usable by users' own aya-ebpf programs.
 #![no_std]
+
+pub mod ring;

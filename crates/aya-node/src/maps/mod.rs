@@ -1,5 +1,6 @@
 //! Map handles. One file per map family.
 
+pub mod perf_event_array;
 pub mod ring_buf;
 
 use aya::maps::{Map, MapData};

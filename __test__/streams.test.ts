@@ -1,0 +1,173 @@
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { bundledObjectPath, codec, Ebpf, TracePipe, TracePoint, type LogRecord } from '../src';
+import { start, uniqueTrue, within } from './helpers';
+
+const { struct, u32, u64, bytes } = codec;
+
+// Serial: several tests here fill buffers with bursts of execs on purpose, and a burst from
+// one test would overflow another test's deliberately tiny buffer.
+
+// aya_node_common::streams::SeqEvent<PAD>
+const SeqEvent16 = struct({ seq: u64, pid: u32, cpu: u32 });
+const SeqEvent256 = struct({ seq: u64, pid: u32, cpu: u32, pad: bytes(240) });
+
+/** Loads the stream test programs and attaches `program` to sys_enter_execve. */
+function streams(program: string, maxEntries?: Record<string, number>): Ebpf {
+  const object = Ebpf.load(bundledObjectPath('streams'), { maxEntries });
+  object.program(program, TracePoint).attach('syscalls', 'sys_enter_execve');
+  return object;
+}
+
+/** Runs /bin/true `n` times from one shell; resolves when all have run. */
+function execLoop(n: number): void {
+  spawnSync('/bin/sh', ['-c', `i=0; while [ $i -lt ${n} ]; do /bin/true; i=$((i+1)); done`]);
+}
+
+test.serial('perf event array: samples from every online CPU arrive, tagged with their CPU', async (t) => {
+  using object = streams('perf_on_exec');
+  const perf = object.perfEventArray('PERF', SeqEvent16);
+  t.true(perf.cpus.length >= 1);
+  for (const cpu of perf.cpus) {
+    // taskset pins itself to `cpu`, then execs /bin/true there: that exec is seen on `cpu`.
+    const child = start('taskset', ['-c', String(cpu), '/bin/true']);
+    const seen = (async () => {
+      for await (const sample of perf) {
+        if (sample.data.pid === child.pid && sample.cpu === cpu) return sample;
+      }
+    })();
+    const sample = await within(5000, `a sample from CPU ${cpu}`, seen);
+    t.is(sample?.data.cpu, cpu, 'the program ran on the pinned CPU');
+  }
+});
+
+test.serial('perf event array: an overflowing buffer reports lost samples, and reading goes on', async (t) => {
+  using object = streams('perf_on_exec');
+  const perf = object.perfEventArray('PERF', SeqEvent16, { pageCount: 1 });
+  let lostEvents = 0;
+  perf.on('lost', (n) => (lostEvents += n));
+  // Nobody reads while 600 execs write ~24 KiB into 4 KiB per CPU.
+  execLoop(600);
+  let received = 0;
+  for await (const batch of perf.batches({ lingerMs: 0 })) {
+    received += batch.length;
+    if (perf.lost > 0) break;
+  }
+  t.true(perf.lost > 0, `lost samples are counted (received ${received}, lost ${perf.lost})`);
+  t.true(received > 0);
+  // The buffer keeps working after the overflow.
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  const { pid } = start(target.path);
+  const seen = (async () => {
+    for await (const sample of perf) if (sample.data.pid === pid) return sample;
+  })();
+  t.truthy(await within(5000, 'a sample after the overflow', seen));
+  t.is(lostEvents, perf.lost, "'lost' listeners hear of every loss");
+});
+
+test.serial('ring buffer: a full ring counts drops in the per-CPU counter, and the consumer resumes', async (t) => {
+  // 4 KiB ring, 264 bytes a record: at most 15 fit while nobody reads.
+  using object = streams('ring_on_exec', { RING: 4096 });
+  const ring = object.ringBuf('RING', SeqEvent256, { dropCounter: 'RING_DROPS' });
+  t.is(ring.drops(), 0n);
+  execLoop(100);
+  const drops = ring.drops();
+  t.true(drops >= 80n, `at least 80 of 100 execs were dropped (dropped ${drops})`);
+  // One consumer from here on (so other tests' execs cannot refill the ring in a gap): its
+  // first batch is what the full ring held, then the consumer resumes with new events.
+  const batches = ring.batches({ lingerMs: 0 });
+  const first = await within(5000, 'the held events', batches.next());
+  const held = first.done ? 0 : first.value.length;
+  t.true(held >= 10 && held <= 15, `the ring held what fit (${held})`);
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  const { pid } = start(target.path);
+  const seen = (async () => {
+    for await (const batch of batches) for (const ev of batch) if (ev.pid === pid) return ev;
+  })();
+  t.is((await within(5000, 'an event after the drops', seen))?.pid, pid);
+});
+
+test.serial('ring buffer: minBatch waits for a full batch, lingerMs bounds the wait', async (t) => {
+  using object = streams('ring_on_exec');
+  const ring = object.ringBuf('RING', SeqEvent256);
+  const batches = ring.batches({ minBatch: 20, lingerMs: 3000 });
+  const first = batches.next();
+  execLoop(30);
+  const full = await within(5000, 'a batch of 20', first);
+  t.true(!full.done && full.value.length >= 20, `one wake-up handed over >= 20 events (${full.done ? 0 : full.value.length})`);
+  await batches.return();
+
+  const lingering = ring.batches({ minBatch: 1000, lingerMs: 100 });
+  const next = lingering.next();
+  const started = Date.now();
+  await start('/bin/true').exited;
+  const partial = await within(5000, 'a partial batch', next);
+  t.true(!partial.done && partial.value.length >= 1 && partial.value.length < 1000);
+  t.true(Date.now() - started < 2000, 'returned after the linger time, not after 1000 events');
+  await lingering.return();
+});
+
+test.serial('ring buffer: on("event") and Readable both deliver events', async (t) => {
+  using object = streams('ring_on_exec');
+  const ring = object.ringBuf('RING', SeqEvent256);
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  const { pid } = start(target.path);
+  const viaCallback = new Promise<number>((resolve) => ring.on('event', (ev) => ev.pid === pid && resolve(ev.pid)));
+  const ended = new Promise<void>((resolve) => ring.on('end', resolve));
+  t.is(await within(5000, 'the callback', viaCallback), pid);
+  ring.close();
+  await within(2000, "'end' after close()", ended);
+
+  using object2 = streams('ring_on_exec');
+  const readable = object2.ringBuf('RING', SeqEvent256).readable();
+  const { pid: pid2 } = start(target.path);
+  const viaReadable = new Promise<number>((resolve) => readable.on('data', (ev) => ev.pid === pid2 && resolve(ev.pid)));
+  t.is(await within(5000, 'the readable', viaReadable), pid2);
+  readable.destroy();
+});
+
+test.serial('aya-log records arrive with their level and formatted arguments, and can be forwarded', async (t) => {
+  using object = streams('log_on_exec');
+  const logs = object.logs();
+  const forwarded: string[] = [];
+  const { pid } = start('/bin/true');
+  const seen = new Promise<LogRecord>((resolve) => {
+    logs.on('event', (record) => record.message.startsWith(`exec by pid ${pid} `) && resolve(record));
+  });
+  logs.forward({ info: (message) => forwarded.push(message) });
+  const record = await within(5000, 'the log record', seen);
+  t.is(record.level, 'info');
+  t.regex(record.message, new RegExp(`^exec by pid ${pid} on cpu \\d+$`));
+  t.regex(record.target, /streams/);
+  t.true(forwarded.some((m) => m.endsWith(record.message)), 'the logger got the same record');
+});
+
+test.serial('bpf_printk lines are parsed from the trace pipe', async (t) => {
+  using object = streams('printk_on_exec');
+  using pipe = TracePipe.open();
+  const { pid } = start('/bin/true');
+  const seen = (async () => {
+    for await (const line of pipe) if (line.message === `aya-node exec pid=${pid}`) return line;
+  })();
+  const line = await within(5000, 'the trace line', seen);
+  t.is(line?.pid, pid);
+  t.true(line!.cpu >= 0);
+  t.true(line!.timestamp > 0);
+  t.regex(line!.function, /bpf_trace_printk/);
+  object.close();
+});
+
+test.serial('abort, break, close and exit leave nothing behind: the process exits by itself', (t) => {
+  // A child process uses every way out, then just returns from its script; it must exit on
+  // its own (no thread, timer or fd keeps it alive) with its eBPF fd count back at the start.
+  const script = join(__dirname, 'fixtures', 'stream-lifecycle.ts');
+  const out = execFileSync(process.execPath, ['--import=tsx', script], { encoding: 'utf8', timeout: 30_000 });
+  const result = JSON.parse(out.trim().split('\n').pop()!);
+  t.is(result.fdsAfter, result.fdsBefore, `eBPF fds return to ${result.fdsBefore}`);
+  t.true(result.fdsDuring > result.fdsBefore, 'the streams did hold fds while open');
+  t.deepEqual(result.endings, ['break', 'abort:AbortError', 'close', 'return']);
+});

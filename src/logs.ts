@@ -1,0 +1,53 @@
+// Log records of programs that use aya-log-ebpf, as an async iterable.
+
+import type * as native from './native';
+import { EventStream, forEachRecord } from './stream';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+const levels: readonly LogLevel[] = ['error', 'error', 'warn', 'info', 'debug', 'trace'];
+
+export interface LogRecord {
+  level: LogLevel;
+  /** The record's target (by default the eBPF crate's module path). */
+  target: string;
+  module: string;
+  /** The formatted message, arguments filled in. */
+  message: string;
+}
+
+/** Anything with per-level methods: `console`, pino, winston, ... */
+export type Logger = Partial<Record<LogLevel, (message: string, ...rest: unknown[]) => void>> & {
+  log?: (message: string, ...rest: unknown[]) => void;
+};
+
+/** The records an object's programs log with `aya-log-ebpf` (its `AYA_LOGS` map). */
+export class EbpfLogs extends EventStream<LogRecord> {
+  /** @internal */
+  constructor(reader: native.LogReader) {
+    super(reader, 'eBPF log');
+  }
+
+  protected decode(batch: Buffer): LogRecord[] {
+    const out: LogRecord[] = [];
+    forEachRecord(batch, (level, start, length) => {
+      const [target = '', module = '', ...message] = batch.toString('utf8', start, start + length).split('\0');
+      out.push({ level: levels[level] ?? 'info', target, module, message: message.join('\0') });
+    });
+    return out;
+  }
+
+  /**
+   * Forwards every record to `logger` in the background (`logger.info(message)` etc., or
+   * `logger.log`), until the object or this stream is closed.
+   */
+  forward(logger: Logger): this {
+    return this.on('event', (record) => {
+      // console.trace would print a stack trace; a trace record is just verbose output.
+      const method = logger === console && record.level === 'trace' ? logger.debug : logger[record.level];
+      const text = `[${record.target}] ${record.message}`;
+      if (method) method.call(logger, text);
+      else logger.log?.call(logger, `${record.level}: ${text}`);
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import type * as native from '../native';
+import type { Codec } from '../codec';
+import { EbpfError } from '../errors';
+import { EventStream, forEachRecord } from '../stream';
+
+export interface PerfEventArrayOptions {
+  /** Pages per CPU buffer, a power of two (default 64). */
+  pageCount?: number;
+}
+
+/** One sample of a perf buffer: the CPU it was written on and the decoded data. */
+export interface PerfSample<T> {
+  cpu: number;
+  data: T;
+}
+
+/**
+ * A `BPF_MAP_TYPE_PERF_EVENT_ARRAY`: one perf buffer per online CPU, merged into one async
+ * iterable of `{ cpu, data }`. Samples the kernel could not write (full buffer) are counted in
+ * `lost` and reported as `'lost'` events. Raw samples (no codec) include the kernel's padding
+ * to 8 bytes.
+ */
+export class PerfEventArray<T = Buffer> extends EventStream<PerfSample<T>> {
+  readonly name: string;
+  /** The CPUs whose buffers are open. */
+  readonly cpus: readonly number[];
+  readonly #codec: Codec<T> | undefined;
+
+  /** @internal */
+  constructor(reader: native.PerfEventArrayReader, name: string, codec?: Codec<T>) {
+    super(reader, `perf event array \`${name}\``);
+    this.name = name;
+    this.cpus = reader.cpus;
+    this.#codec = codec;
+  }
+
+  protected decode(batch: Buffer): PerfSample<T>[] {
+    const out: PerfSample<T>[] = [];
+    const codec = this.#codec;
+    forEachRecord(batch, (cpu, start, length) => {
+      if (!codec) {
+        out.push({ cpu, data: batch.subarray(start, start + length) as T });
+        return;
+      }
+      if (length < codec.size) {
+        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample is smaller than ${codec.name} (${codec.size} bytes)`);
+      }
+      out.push({ cpu, data: codec.decode(batch, start) });
+    });
+    return out;
+  }
+}
