@@ -9,7 +9,7 @@ test('struct layout follows C alignment and padding', (t) => {
   t.is(s.size, 24);
   t.is(s.align, 8);
   // The execsnoop event as `#[repr(C)]` lays it out in aya-node-common.
-  t.is(ExecEvent.size, 4 * 4 + 16 + 256);
+  t.is(ExecEvent.size, 8 * 4 + 16 + 256 + 20 * 128);
 });
 
 test('values round-trip, padding is zeroed, strings of full length need no NUL', (t) => {

@@ -8,29 +8,85 @@ import {
   ExecEvent,
   NotFoundError,
   TracePoint,
+  type Exec,
 } from '../src';
-import { kernelHasProgram, kernelLinks, openBpfFds, run, uniqueTrue, within } from './helpers';
+import { kernelHasProgram, kernelLinks, openBpfFds, run, start, uniqueTrue, within } from './helpers';
 
 /** Iterates `events` until one satisfies `match`, then breaks out of the loop. */
-async function firstMatching(events: AsyncIterable<ExecEvent>, match: (ev: ExecEvent) => boolean): Promise<ExecEvent> {
+async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => boolean): Promise<T> {
   for await (const ev of events) {
     if (match(ev)) return ev;
   }
   throw new Error('the event stream ended before a matching event arrived');
 }
 
-test('an execve of a child yields an event with its pid, ppid, uid, comm and filename', async (t) => {
+test('an execve of a child yields an event with its pid, ppid, uid, comm, filename, argv and result', async (t) => {
   const target = uniqueTrue();
   t.teardown(target.cleanup);
   using snoop = Execsnoop.open();
-  const seen = firstMatching(snoop, (ev) => ev.filename === target.path);
-  const pid = await run(target.path);
+  const seen = firstMatching(snoop, (ev: Exec) => ev.filename === target.path);
+  const pid = await run(target.path, ['--flag', 'a b', 'x'.repeat(127)]);
   const ev = await within(5000, `exec of ${target.path}`, seen);
   t.is(ev.pid, pid);
   t.is(ev.ppid, process.pid, 'the child was forked by this process');
   t.is(ev.uid, process.getuid!());
   t.is(ev.filename, target.path);
-  t.is(typeof ev.comm, 'string');
+  t.deepEqual(ev.argv, [target.path, '--flag', 'a b', 'x'.repeat(127)]);
+  t.false(ev.argvTruncated);
+  t.is(ev.retval, 0);
+  t.is(ev.comm, readFileSync('/proc/self/comm', 'utf8').trim(), 'comm is the caller\'s, from before the exec');
+});
+
+test('a failed exec reports its errno, and long argument lists are marked truncated', async (t) => {
+  using snoop = Execsnoop.open();
+  const missing = `/nonexistent/aya-node-${process.pid}-${Date.now()}`;
+  const failed = firstMatching(snoop, (ev: Exec) => ev.filename === missing);
+  t.throws(() => require('node:child_process').execFileSync(missing, [], { stdio: 'ignore' }));
+  const ev = await within(5000, 'the failed exec', failed);
+  t.is(ev.retval, -2, 'ENOENT');
+
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  const many = firstMatching(snoop, (e: Exec) => e.filename === target.path);
+  const args = Array.from({ length: 30 }, (_, i) => `arg${i}`);
+  await run(target.path, args);
+  const long = await within(5000, 'the exec with 31 arguments', many);
+  t.is(long.argv.length, 20);
+  t.deepEqual(long.argv.slice(1), args.slice(0, 19));
+  t.true(long.argvTruncated);
+});
+
+test('the pid and comm filters keep only matching executions', async (t) => {
+  const target = uniqueTrue();
+  t.teardown(target.cleanup);
+  using byComm = Execsnoop.open({ comm: 'no-such-comm' });
+  using all = Execsnoop.open();
+  const unfiltered = firstMatching(all, (ev: Exec) => ev.filename === target.path);
+  let filteredOut = false;
+  const filtered = (async () => {
+    for await (const ev of byComm) if (ev.filename === target.path) filteredOut = true;
+  })();
+  const child = start(target.path);
+  await within(5000, 'the unfiltered event', unfiltered);
+  byComm.close();
+  await filtered;
+  t.false(filteredOut, 'the comm filter dropped it');
+
+  await child.exited;
+
+  // The shell keeps its pid when it execs the target; another process's exec is filtered out.
+  const other = uniqueTrue();
+  t.teardown(other.cleanup);
+  const shell = start('/bin/sh', ['-c', `sleep 0.5; exec ${target.path}`]);
+  using byPid = Execsnoop.open({ pid: shell.pid });
+  let sawOther = false;
+  const mine = firstMatching(byPid, (ev: Exec) => {
+    if (ev.filename === other.path) sawOther = true;
+    return ev.filename === target.path;
+  });
+  await run(other.path);
+  t.is((await within(5000, 'the filtered exec', mine)).pid, shell.pid);
+  t.false(sawOther, 'the pid filter dropped the other process');
 });
 
 test('breaking out of the loop releases it, and iterating again sees new events', async (t) => {
@@ -39,19 +95,20 @@ test('breaking out of the loop releases it, and iterating again sees new events'
   t.teardown(() => (first.cleanup(), second.cleanup()));
   using snoop = Execsnoop.open();
 
-  const a = firstMatching(snoop, (ev) => ev.filename === first.path);
+  const a = firstMatching(snoop, (ev: Exec) => ev.filename === first.path);
   const pidA = await run(first.path);
   t.is((await within(5000, 'first exec', a)).pid, pidA);
 
-  const b = firstMatching(snoop, (ev) => ev.filename === second.path);
+  const b = firstMatching(snoop, (ev: Exec) => ev.filename === second.path);
   const pidB = await run(second.path);
   t.is((await within(5000, 'second exec', b)).pid, pidB);
 });
 
 test('close() ends the iteration, detaches the link and unloads the program', async (t) => {
   const object = Ebpf.load(bundledObjectPath('execsnoop'));
-  const program = object.program('execsnoop', TracePoint);
+  const program = object.program('execsnoop_enter', TracePoint);
   const link = program.attach('syscalls', 'sys_enter_execve');
+  object.program('execsnoop_exit', TracePoint).attach('syscalls', 'sys_exit_execve');
   const events = object.ringBuf('EVENTS', ExecEvent);
   const id = program.id!;
   t.true(typeof id === 'number' && id > 0);
@@ -87,7 +144,7 @@ test('an AbortSignal stops a waiting loop with its reason', async (t) => {
   // The ring is free again for a new consumer.
   const target = uniqueTrue();
   t.teardown(target.cleanup);
-  const seen = firstMatching(snoop, (ev) => ev.filename === target.path);
+  const seen = firstMatching(snoop, (ev: Exec) => ev.filename === target.path);
   await run(target.path);
   t.is((await within(5000, 'exec after abort', seen)).filename, target.path);
 });
@@ -139,7 +196,7 @@ test('a missing file, program or map is a NotFoundError naming it', (t) => {
 test('attaching to a tracepoint that does not exist fails with errno and leaves nothing attached', (t) => {
   using object = Ebpf.load(bundledObjectPath('execsnoop'));
   const before = kernelLinks().length;
-  const err = t.throws(() => object.program('execsnoop', TracePoint).attach('syscalls', 'sys_enter_no_such_call'));
+  const err = t.throws(() => object.program('execsnoop_enter', TracePoint).attach('syscalls', 'sys_enter_no_such_call'));
   t.true(err instanceof EbpfError);
   t.regex(err!.message, /sys_enter_no_such_call/);
   t.truthy((err as EbpfError).errno, 'the errno is carried');
@@ -157,7 +214,7 @@ test.serial('open and close cycles return the eBPF fd count to where it started'
   for (let i = 0; i < 20; i++) {
     using snoop = Execsnoop.open();
     const target = uniqueTrue();
-    const seen = firstMatching(snoop, (ev) => ev.filename === target.path);
+    const seen = firstMatching(snoop, (ev: Exec) => ev.filename === target.path);
     await run(target.path);
     await within(5000, 'exec', seen);
     target.cleanup();

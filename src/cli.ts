@@ -1,53 +1,123 @@
 #!/usr/bin/env node
-// `aya-node <tool>`: ready-made tracing tools.
+// `aya-node <tool>`: ready-made tracing tools on the bundled eBPF programs.
 
+import { parseArgs } from 'node:util';
 import { EbpfError } from './errors';
-import { Execsnoop } from './tools/execsnoop';
+import { Execsnoop, type Exec } from './tools/execsnoop';
+import { Opensnoop, type Open } from './tools/opensnoop';
+import type { RingTool } from './tools/tool';
+
+interface Options {
+  pid?: number;
+  comm?: string;
+  duration?: number;
+  json: boolean;
+}
+
+interface Tool<Out> {
+  summary: string;
+  open(options: Options): RingTool<any, Out>;
+  header: string;
+  line(event: Out): string;
+}
+
+const col = (value: string | number, width: number) => String(value).padEnd(width);
+
+const tools: Record<string, Tool<any>> = {
+  execsnoop: {
+    summary: 'process executions: pid, ppid, uid, return code, argv',
+    open: (o) => Execsnoop.open({ pid: o.pid, comm: o.comm }),
+    header: `${col('PID', 8)}${col('PPID', 8)}${col('UID', 6)}${col('COMM', 17)}${col('RET', 5)}ARGS`,
+    line: (e: Exec) =>
+      `${col(e.pid, 8)}${col(e.ppid, 8)}${col(e.uid, 6)}${col(e.comm, 17)}${col(e.retval, 5)}${[e.filename, ...e.argv.slice(1)].join(' ')}${e.argvTruncated ? ' ...' : ''}`,
+  } satisfies Tool<Exec>,
+  opensnoop: {
+    summary: 'file opens: pid, comm, fd or error, flags, path',
+    open: (o) => Opensnoop.open({ pid: o.pid, comm: o.comm }),
+    header: `${col('PID', 8)}${col('COMM', 17)}${col('FD', 5)}${col('ERR', 5)}${col('FLAGS', 9)}PATH`,
+    line: (e: Open) =>
+      `${col(e.pid, 8)}${col(e.comm, 17)}${col(e.retval >= 0 ? e.retval : -1, 5)}${col(e.retval < 0 ? -e.retval : 0, 5)}${col(`0${e.flags.toString(8)}`, 9)}${e.path}`,
+  } satisfies Tool<Open>,
+};
 
 const usage = `usage: aya-node <tool> [options]
 
 tools:
-  execsnoop    print one line per process execution until Ctrl-C
+${Object.entries(tools).map(([name, t]) => `  ${name.padEnd(12)} ${t.summary}`).join('\n')}
 
 options:
-  --json       one JSON object per line
-  --help       this text
+  --pid PID         only this process
+  --comm NAME       only processes with this command name
+  --duration SECS   stop after this many seconds (default: until Ctrl-C)
+  --json            one JSON object per line
+  --help            this text
 
-example:
-  sudo npx aya-node execsnoop --json
+Needs root, or CAP_BPF and CAP_PERFMON.
+
+examples:
+  sudo npx aya-node execsnoop
+  sudo npx aya-node opensnoop --comm node --json
+  sudo npx aya-node execsnoop --duration 10 --json > execs.jsonl
 `;
 
-async function execsnoop(args: string[]): Promise<void> {
-  const json = args.includes('--json');
+function parse(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      pid: { type: 'string' },
+      comm: { type: 'string' },
+      duration: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const number = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new EbpfError('INVALID_ARGUMENT', `--${name} takes a non-negative number, got "${value}"`);
+    return n;
+  };
+  return { pid: number('pid', values.pid), comm: values.comm, duration: number('duration', values.duration), json: values.json ?? false };
+}
+
+async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
-  using snoop = Execsnoop.open();
-  if (!json) console.log(`${'PID'.padEnd(8)}${'PPID'.padEnd(8)}${'UID'.padEnd(6)}${'COMM'.padEnd(17)}FILENAME`);
+  const timer = options.duration === undefined ? undefined : setTimeout(() => controller.abort(), options.duration * 1000);
+  using running = tool.open(options);
+  if (!options.json) console.log(tool.header);
   try {
-    for await (const ev of snoop.stream({ signal: controller.signal })) {
-      if (json) console.log(JSON.stringify(ev));
-      else console.log(`${String(ev.pid).padEnd(8)}${String(ev.ppid).padEnd(8)}${String(ev.uid).padEnd(6)}${ev.comm.padEnd(17)}${ev.filename}`);
+    for await (const event of running.stream({ signal: controller.signal })) {
+      console.log(options.json ? JSON.stringify(event) : tool.line(event));
     }
   } catch (err) {
     if (!controller.signal.aborted) throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [tool, ...args] = argv;
-  if (!tool || tool === '--help' || tool === '-h' || args.includes('--help')) {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage);
-    return tool ? 0 : 1;
+    return name ? 0 : 1;
   }
-  switch (tool) {
-    case 'execsnoop':
-      await execsnoop(args);
-      return 0;
-    default:
-      process.stderr.write(`unknown tool \`${tool}\`\n\n${usage}`);
-      return 1;
+  const tool = tools[name];
+  if (!tool) {
+    process.stderr.write(`aya-node: unknown tool \`${name}\`\n\n${usage}`);
+    return 1;
   }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('aya-node: warning: not running as root; loading eBPF needs CAP_BPF and CAP_PERFMON\n');
+  }
+  await runTool(tool, parse(args));
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
@@ -57,7 +127,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`aya-node: ${err.message}\n`);
       if (err.code === 'PERMISSION') process.stderr.write('hint: run as root, or grant CAP_BPF and CAP_PERFMON\n');
     } else {
-      process.stderr.write(`aya-node: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(`aya-node: ${err instanceof Error ? err.message : String(err)}\n`);
     }
     process.exit(1);
   },

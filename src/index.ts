@@ -12,5 +12,6 @@ export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';
 export { EbpfError, VerifierError, NotFoundError, PermissionError, type EbpfErrorCode } from './errors';
 export { structMemberOffset } from './btf';
-export { Execsnoop, ExecEvent } from './tools/execsnoop';
+export { Execsnoop, ExecEvent, type Exec, type ExecsnoopOptions } from './tools/execsnoop';
+export { Opensnoop, OpenEvent, type Open, type OpensnoopOptions } from './tools/opensnoop';
 export { bundledObjectPath } from './tools/objects';

@@ -1,12 +1,8 @@
-// execsnoop: every execve on the system, as an async iterable of typed events.
+// execsnoop: every execve on the system, with arguments and result.
 
 import { structMemberOffset } from '../btf';
-import { cstring, struct, u32, type Infer } from '../codec';
-import { Ebpf } from '../object';
-import type { RingBuf } from '../maps/ring-buf';
-import type { StreamReadOptions } from '../stream';
-import { TracePoint } from '../programs';
-import { bundledObjectPath } from './objects';
+import { array, cstring, i32, struct, u32, type Infer } from '../codec';
+import { openTool, RingTool } from './tool';
 
 /** Layout of `aya_node_common::execsnoop::ExecEvent`. */
 export const ExecEvent = struct({
@@ -15,59 +11,87 @@ export const ExecEvent = struct({
   ppid: u32,
   uid: u32,
   gid: u32,
+  retval: i32,
+  argc: u32,
+  flags: u32,
+  _pad: u32,
   comm: cstring(16),
   /** The path passed to execve (up to 256 bytes). */
   filename: cstring(256),
+  args: array(cstring(128), 20),
 });
 export type ExecEvent = Infer<typeof ExecEvent>;
+
+/** One process execution as execsnoop reports it. */
+export interface Exec {
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  /** The command that called execve (its name from before the exec). */
+  comm: string;
+  filename: string;
+  /** Up to 20 arguments of up to 128 bytes each. */
+  argv: string[];
+  /** More arguments than were captured. */
+  argvTruncated: boolean;
+  /** 0, or the negative errno of a failed exec (e.g. -2 for ENOENT). */
+  retval: number;
+}
+
+const ARGS_TRUNCATED = 1;
+
+export interface ExecsnoopOptions {
+  /** Only executions by processes whose comm (before the exec) is this. */
+  comm?: string;
+  /** Only this process. */
+  pid?: number;
+  objectPath?: string;
+}
 
 /**
  * Traces process executions until closed.
  *
  * ```ts
  * using snoop = Execsnoop.open();
- * for await (const ev of snoop) console.log(ev.pid, ev.comm, ev.filename);
+ * for await (const ev of snoop) console.log(ev.pid, ev.argv.join(' '), ev.retval);
  * ```
  */
-export class Execsnoop implements AsyncIterable<ExecEvent>, Disposable {
-  readonly object: Ebpf;
-  readonly events: RingBuf<ExecEvent>;
+export class Execsnoop extends RingTool<ExecEvent, Exec> {
+  readonly #filter: ExecsnoopOptions;
 
-  private constructor(object: Ebpf, events: RingBuf<ExecEvent>) {
-    this.object = object;
-    this.events = events;
+  private constructor(opened: ReturnType<typeof openTool<ExecEvent>>, filter: ExecsnoopOptions) {
+    super(opened.object, opened.events);
+    this.#filter = filter;
   }
 
-  static open(options: { objectPath?: string } = {}): Execsnoop {
-    const object = Ebpf.load(options.objectPath ?? bundledObjectPath('execsnoop'), {
+  static open(options: ExecsnoopOptions = {}): Execsnoop {
+    const opened = openTool('execsnoop', ExecEvent, [
+      { program: 'execsnoop_enter', category: 'syscalls', name: 'sys_enter_execve' },
+      { program: 'execsnoop_exit', category: 'syscalls', name: 'sys_exit_execve' },
+    ], {
+      objectPath: options.objectPath,
       globals: {
         TASK_REAL_PARENT_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'real_parent') },
         TASK_TGID_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'tgid') },
       },
     });
-    try {
-      object.program('execsnoop', TracePoint).attach('syscalls', 'sys_enter_execve');
-      return new Execsnoop(object, object.ringBuf('EVENTS', ExecEvent));
-    } catch (err) {
-      object.close();
-      throw err;
-    }
+    return new Execsnoop(opened, options);
   }
 
-  /** The events, one at a time; pass a signal to stop. */
-  stream(options?: StreamReadOptions): AsyncGenerator<ExecEvent, void, undefined> {
-    return this.events.events(options);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<ExecEvent> {
-    return this.stream();
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected convert(ev: ExecEvent): Exec | undefined {
+    if (this.#filter.pid !== undefined && ev.pid !== this.#filter.pid) return undefined;
+    if (this.#filter.comm !== undefined && ev.comm !== this.#filter.comm) return undefined;
+    return {
+      pid: ev.pid,
+      ppid: ev.ppid,
+      uid: ev.uid,
+      gid: ev.gid,
+      comm: ev.comm,
+      filename: ev.filename,
+      argv: ev.args.slice(0, ev.argc),
+      argvTruncated: (ev.flags & ARGS_TRUNCATED) !== 0,
+      retval: ev.retval,
+    };
   }
 }

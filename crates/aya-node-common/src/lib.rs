@@ -5,4 +5,5 @@
 #![no_std]
 
 pub mod execsnoop;
+pub mod opensnoop;
 pub mod streams;

@@ -1,17 +1,20 @@
-//! execsnoop: one `ExecEvent` per `execve`, from the `syscalls/sys_enter_execve` tracepoint.
+//! execsnoop: one `ExecEvent` per `execve`, with its arguments and return value.
+//!
+//! `sys_enter_execve` gathers the event into a per-CPU scratch slot (too big for the stack)
+//! and parks it in `PENDING` by thread id; `sys_exit_execve` adds the return value and sends it.
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_pid_tgid, generated, bpf_get_current_task,
-        bpf_get_current_uid_gid, bpf_probe_read_kernel, bpf_probe_read_user_str_bytes,
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
+        bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
     },
     macros::{map, tracepoint},
-    maps::RingBuf,
+    maps::{HashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
-use aya_node_common::execsnoop::{ExecEvent, COMM_LEN};
+use aya_node_common::execsnoop::{ExecEvent, ARGS_TRUNCATED, COMM_LEN, MAX_ARGS};
 
 /// Offsets inside `struct task_struct`, found by user space in the running kernel's BTF and
 /// set before load (Rust eBPF objects carry no CO-RE relocations). 0 means unknown.
@@ -21,31 +24,67 @@ static TASK_REAL_PARENT_OFFSET: u32 = 0;
 static TASK_TGID_OFFSET: u32 = 0;
 
 #[map]
-static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
+static EVENTS: RingBuf = RingBuf::with_byte_size(1024 * 1024, 0);
+#[map]
+static SCRATCH: PerCpuArray<ExecEvent> = PerCpuArray::with_max_entries(1, 0);
+#[map]
+static PENDING: HashMap<u32, ExecEvent> = HashMap::with_max_entries(10240, 0);
 
-/// Offset of `filename` in the sys_enter_execve record (see the tracepoint's `format`).
+/// Offsets in the sys_enter_execve / sys_exit_execve records (see the tracepoints' `format`).
 const FILENAME_FIELD: usize = 16;
+const ARGV_FIELD: usize = 24;
+const RET_FIELD: usize = 16;
 
 #[tracepoint]
-pub fn execsnoop(ctx: TracePointContext) -> u32 {
-    let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
-        return 0;
-    };
-    let event = entry.as_mut_ptr();
+pub fn execsnoop_enter(ctx: TracePointContext) -> u32 {
+    let Some(event) = SCRATCH.get_ptr_mut(0) else { return 0 };
+    let pid_tgid = bpf_get_current_pid_tgid();
     unsafe {
-        (*event).pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+        (*event).pid = (pid_tgid >> 32) as u32;
         let uid_gid = bpf_get_current_uid_gid();
         (*event).uid = uid_gid as u32;
         (*event).gid = (uid_gid >> 32) as u32;
         (*event).ppid = parent_tgid();
-        // The raw helper writes straight into the reserved slot (no 16-byte temporary to zero).
+        (*event).retval = 0;
+        (*event).argc = 0;
+        (*event).flags = 0;
+        // The raw helper writes straight into the slot (no 16-byte temporary to zero).
         generated::bpf_get_current_comm((*event).comm.as_mut_ptr().cast(), COMM_LEN as u32);
         (*event).filename[0] = 0;
         if let Ok(filename) = ctx.read_at::<*const u8>(FILENAME_FIELD) {
             let _ = bpf_probe_read_user_str_bytes(filename, &mut (*event).filename);
         }
+        if let Ok(argv) = ctx.read_at::<*const *const u8>(ARGV_FIELD) {
+            for i in 0..MAX_ARGS {
+                let Ok(arg) = bpf_probe_read_user(argv.add(i)) else { break };
+                if arg.is_null() {
+                    break;
+                }
+                let _ = bpf_probe_read_user_str_bytes(arg, &mut (*event).args[i]);
+                (*event).argc = i as u32 + 1;
+            }
+            if (*event).argc == MAX_ARGS as u32 {
+                if let Ok(more) = bpf_probe_read_user(argv.add(MAX_ARGS)) {
+                    if !more.is_null() {
+                        (*event).flags |= ARGS_TRUNCATED;
+                    }
+                }
+            }
+        }
+        let _ = PENDING.insert(&(pid_tgid as u32), &*event, 0);
     }
-    entry.submit(0);
+    0
+}
+
+#[tracepoint]
+pub fn execsnoop_exit(ctx: TracePointContext) -> u32 {
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let Some(event) = PENDING.get_ptr_mut(&tid) else { return 0 };
+    unsafe {
+        (*event).retval = ctx.read_at::<i64>(RET_FIELD).unwrap_or(0) as i32;
+        let _ = EVENTS.output::<ExecEvent>(&*event, 0);
+    }
+    let _ = PENDING.remove(&tid);
     0
 }
 

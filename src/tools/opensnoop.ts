@@ -1,0 +1,66 @@
+// opensnoop: every open/openat on the system, with flags and result.
+
+import { cstring, i32, struct, u32, type Infer } from '../codec';
+import { invalidArgument } from '../errors';
+import { openTool, RingTool } from './tool';
+
+/** Layout of `aya_node_common::opensnoop::OpenEvent`. */
+export const OpenEvent = struct({
+  pid: u32,
+  tid: u32,
+  uid: u32,
+  flags: i32,
+  retval: i32,
+  mode: u32,
+  comm: cstring(16),
+  path: cstring(256),
+});
+export type OpenEvent = Infer<typeof OpenEvent>;
+
+export interface Open {
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  path: string;
+  /** The open flags (`fs.constants.O_*`). */
+  flags: number;
+  mode: number;
+  /** The new fd, or the negative errno (e.g. -2 for ENOENT). */
+  retval: number;
+}
+
+export interface OpensnoopOptions {
+  /** Only this process (filtered in the kernel). */
+  pid?: number;
+  /** Only processes with this comm (filtered in the kernel; at most 15 bytes). */
+  comm?: string;
+  objectPath?: string;
+}
+
+/** Traces file opens until closed: `for await (const open of Opensnoop.open({ pid }))`. */
+export class Opensnoop extends RingTool<OpenEvent, Open> {
+  static open(options: OpensnoopOptions = {}): Opensnoop {
+    if (options.comm !== undefined && Buffer.byteLength(options.comm) > 15) {
+      throw invalidArgument(`comm "${options.comm}" is longer than the kernel's 15 bytes`);
+    }
+    const opened = openTool('opensnoop', OpenEvent, [
+      { program: 'opensnoop_enter_openat', category: 'syscalls', name: 'sys_enter_openat' },
+      { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_openat' },
+      { program: 'opensnoop_enter_open', category: 'syscalls', name: 'sys_enter_open', optional: true },
+      { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_open', optional: true },
+    ], {
+      objectPath: options.objectPath,
+      globals: {
+        FILTER_PID: { codec: u32, value: options.pid ?? 0 },
+        FILTER_COMM: { codec: cstring(16), value: options.comm ?? '' },
+      },
+    });
+    return new Opensnoop(opened.object, opened.events);
+  }
+
+  protected convert(ev: OpenEvent): Open {
+    const { pid, tid, uid, comm, path, flags, mode, retval } = ev;
+    return { pid, tid, uid, comm, path, flags, mode, retval };
+  }
+}

@@ -1,0 +1,71 @@
+// What the bundled tracepoint tools share: load a bundled object, attach its programs, read
+// its `EVENTS` ring buffer, and turn raw events into friendly ones.
+
+import { existsSync } from 'node:fs';
+import type { Codec } from '../codec';
+import { Ebpf, type LoadOptions } from '../object';
+import type { RingBuf } from '../maps/ring-buf';
+import { TracePoint } from '../programs';
+import type { StreamReadOptions } from '../stream';
+import { ensureTracefs } from '../trace-pipe';
+import { bundledObjectPath } from './objects';
+
+export interface TracepointAttachment {
+  program: string;
+  category: string;
+  name: string;
+  /** Skip (rather than fail) when the kernel has no such tracepoint, e.g. `open` on arm64. */
+  optional?: boolean;
+}
+
+/** Loads `objects/<name>.bpf.o`, attaches every program, opens `EVENTS`; all or nothing. */
+export function openTool<Raw>(
+  name: string,
+  codec: Codec<Raw>,
+  attachments: TracepointAttachment[],
+  options: LoadOptions & { objectPath?: string } = {},
+): { object: Ebpf; events: RingBuf<Raw> } {
+  const object = Ebpf.load(options.objectPath ?? bundledObjectPath(name), options);
+  try {
+    const tracefs = ensureTracefs();
+    for (const a of attachments) {
+      if (a.optional && !existsSync(`${tracefs}/events/${a.category}/${a.name}`)) continue;
+      object.program(a.program, TracePoint).attach(a.category, a.name);
+    }
+    return { object, events: object.ringBuf('EVENTS', codec) };
+  } catch (err) {
+    object.close();
+    throw err;
+  }
+}
+
+/** A running tool: an async iterable of `Out` until closed. */
+export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposable {
+  protected constructor(
+    readonly object: Ebpf,
+    readonly events: RingBuf<Raw>,
+  ) {}
+
+  /** Turns a raw kernel event into the tool's output; `undefined` drops it. */
+  protected abstract convert(raw: Raw): Out | undefined;
+
+  /** The events, one at a time; pass a signal to stop. */
+  async *stream(options?: StreamReadOptions): AsyncGenerator<Out, void, undefined> {
+    for await (const raw of this.events.events(options)) {
+      const out = this.convert(raw);
+      if (out !== undefined) yield out;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Out> {
+    return this.stream();
+  }
+
+  close(): void {
+    this.object.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
