@@ -3,7 +3,7 @@ import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Opensnoop, type Open } from '../src';
+import { Opensnoop, Tcplife, type Open, type TcpLife } from '../src';
 import { within } from './helpers';
 
 async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => boolean): Promise<T> {
@@ -43,4 +43,32 @@ test('opensnoop --comm filters in the kernel and the CLI prints JSON lines', asy
   const events = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Open);
   t.true(events.some((e) => e.path === path && e.comm === 'cat'), 'cat opening the file is reported');
   t.true(events.every((e) => e.comm === 'cat'), 'only cat is reported');
+});
+
+test('tcplife reports a loopback TCP connection with its ports and bytes when it closes', async (t) => {
+  const net = await import('node:net');
+  using life = Tcplife.open();
+  const server = net.createServer((socket) => {
+    socket.on('data', () => socket.end(Buffer.alloc(3000, 1)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const seen = firstMatching(life, (c: TcpLife) => c.remotePort === port && c.pid === process.pid);
+  await new Promise<void>((resolve, reject) => {
+    const client = net.connect(port, '127.0.0.1', () => client.write(Buffer.alloc(1000, 2)));
+    client.on('data', () => {});
+    client.on('end', () => client.end());
+    client.on('close', () => resolve());
+    client.on('error', reject);
+  });
+  const conn = await within(5000, 'the closed connection', seen);
+  t.is(conn.family, 'ipv4');
+  t.is(conn.remoteAddress, '127.0.0.1');
+  t.is(conn.localAddress, '127.0.0.1');
+  t.true(conn.localPort > 0);
+  // The kernel's counters also count one sequence number each for SYN and FIN.
+  t.true(conn.txBytes >= 1000n && conn.txBytes <= 1002n, `bytes the client sent (${conn.txBytes})`);
+  t.true(conn.rxBytes >= 3000n && conn.rxBytes <= 3002n, `bytes the client received (${conn.rxBytes})`);
+  t.true(conn.durationMs > 0);
 });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { EbpfError } from './errors';
 import { Execsnoop, type Exec } from './tools/execsnoop';
 import { Opensnoop, type Open } from './tools/opensnoop';
+import { Tcplife, type TcpLife } from './tools/tcplife';
 import type { RingTool } from './tools/tool';
 
 interface Options {
@@ -38,6 +39,13 @@ const tools: Record<string, Tool<any>> = {
     line: (e: Open) =>
       `${col(e.pid, 8)}${col(e.comm, 17)}${col(e.retval >= 0 ? e.retval : -1, 5)}${col(e.retval < 0 ? -e.retval : 0, 5)}${col(`0${e.flags.toString(8)}`, 9)}${e.path}`,
   } satisfies Tool<Open>,
+  tcplife: {
+    summary: 'TCP connections when they close: addresses, ports, duration, bytes',
+    open: (o) => Tcplife.open({ pid: o.pid, comm: o.comm }),
+    header: `${col('PID', 8)}${col('COMM', 17)}${col('LADDR', 24)}${col('RADDR', 24)}${col('RX_B', 10)}${col('TX_B', 10)}MS`,
+    line: (c: TcpLife) =>
+      `${col(c.pid, 8)}${col(c.comm, 17)}${col(`${c.localAddress}:${c.localPort}`, 24)}${col(`${c.remoteAddress}:${c.remotePort}`, 24)}${col(String(c.rxBytes), 10)}${col(String(c.txBytes), 10)}${c.durationMs.toFixed(2)}`,
+  } satisfies Tool<TcpLife>,
 };
 
 const usage = `usage: aya-node <tool> [options]
@@ -89,7 +97,7 @@ async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
   if (!options.json) console.log(tool.header);
   try {
     for await (const event of running.stream({ signal: controller.signal })) {
-      console.log(options.json ? JSON.stringify(event) : tool.line(event));
+      console.log(options.json ? JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) : tool.line(event));
     }
   } catch (err) {
     if (!controller.signal.aborted) throw err;

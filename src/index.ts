@@ -13,5 +13,6 @@ export { type Codec, type Infer, StructCodec } from './codec';
 export { EbpfError, VerifierError, NotFoundError, PermissionError, type EbpfErrorCode } from './errors';
 export { structMemberOffset } from './btf';
 export { Execsnoop, ExecEvent, type Exec, type ExecsnoopOptions } from './tools/execsnoop';
+export { Tcplife, TcpLifeEvent, type TcpLife, type TcplifeOptions } from './tools/tcplife';
 export { Opensnoop, OpenEvent, type Open, type OpensnoopOptions } from './tools/opensnoop';
 export { bundledObjectPath } from './tools/objects';

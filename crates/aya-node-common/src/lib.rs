@@ -7,3 +7,4 @@
 pub mod execsnoop;
 pub mod opensnoop;
 pub mod streams;
+pub mod tcplife;

@@ -1,0 +1,92 @@
+// tcplife: TCP connections with addresses, ports, duration and bytes, when they close.
+
+import { structMemberOffset } from '../btf';
+import { bytes, cstring, struct, u16, u32, u64, type Infer } from '../codec';
+import { openTool, RingTool } from './tool';
+
+/** Layout of `aya_node_common::tcplife::TcpLifeEvent`. */
+export const TcpLifeEvent = struct({
+  pid: u32,
+  family: u16,
+  sport: u16,
+  dport: u16,
+  _pad: u16,
+  saddr: bytes(16),
+  daddr: bytes(16),
+  durationNs: u64,
+  rxBytes: u64,
+  txBytes: u64,
+  comm: cstring(16),
+});
+export type TcpLifeEvent = Infer<typeof TcpLifeEvent>;
+
+export interface TcpLife {
+  /** The process that connected (0 for connections it did not see opened by a process). */
+  pid: number;
+  comm: string;
+  family: 'ipv4' | 'ipv6';
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  durationMs: number;
+  /**
+   * Bytes received and sent (acknowledged by the peer), as the kernel's `tcp_sock` counters
+   * have them: they also count one sequence number each for SYN and FIN.
+   */
+  rxBytes: bigint;
+  txBytes: bigint;
+}
+
+const AF_INET = 2;
+
+function address(family: number, raw: Buffer): string {
+  if (family === AF_INET) return `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(raw.readUInt16BE(i).toString(16));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+export interface TcplifeOptions {
+  pid?: number;
+  comm?: string;
+  objectPath?: string;
+}
+
+/** Reports TCP connections as they close: `for await (const c of Tcplife.open())`. */
+export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
+  readonly #filter: TcplifeOptions;
+
+  private constructor(opened: ReturnType<typeof openTool<TcpLifeEvent>>, filter: TcplifeOptions) {
+    super(opened.object, opened.events);
+    this.#filter = filter;
+  }
+
+  static open(options: TcplifeOptions = {}): Tcplife {
+    const opened = openTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', category: 'sock', name: 'inet_sock_set_state' }], {
+      objectPath: options.objectPath,
+      globals: {
+        TCP_BYTES_RECEIVED_OFFSET: { codec: u32, value: structMemberOffset('tcp_sock', 'bytes_received') },
+        TCP_BYTES_ACKED_OFFSET: { codec: u32, value: structMemberOffset('tcp_sock', 'bytes_acked') },
+      },
+    });
+    return new Tcplife(opened, options);
+  }
+
+  protected convert(ev: TcpLifeEvent): TcpLife | undefined {
+    if (this.#filter.pid !== undefined && ev.pid !== this.#filter.pid) return undefined;
+    if (this.#filter.comm !== undefined && ev.comm !== this.#filter.comm) return undefined;
+    return {
+      pid: ev.pid,
+      comm: ev.comm,
+      family: ev.family === AF_INET ? 'ipv4' : 'ipv6',
+      localAddress: address(ev.family, ev.saddr),
+      localPort: ev.sport,
+      remoteAddress: address(ev.family, ev.daddr),
+      remotePort: ev.dport,
+      durationMs: Number(ev.durationNs) / 1e6,
+      rxBytes: ev.rxBytes,
+      txBytes: ev.txBytes,
+    };
+  }
+}
