@@ -5,6 +5,7 @@
 #![no_std]
 
 pub mod execsnoop;
+pub mod histogram;
 pub mod opensnoop;
 pub mod streams;
 pub mod tcplife;
