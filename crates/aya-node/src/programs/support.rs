@@ -1,0 +1,159 @@
+//! What several program types share: picking a program of the wanted type, the kernel's BTF,
+//! opening cgroups, acting inside another network namespace, and links made of several links.
+
+use std::{
+    fs::File,
+    os::fd::AsRawFd,
+    sync::OnceLock,
+};
+
+use aya::{programs::{Program, ProgramError}, Btf};
+
+use crate::{
+    error::{AyaContext, Code, NodeError, Result},
+    link::{wrong_type, ErasedLink},
+    object::{program_kind, ObjectState},
+};
+
+/// The program `name` as the variant `pick` selects, or a WRONG_TYPE error naming its real kind.
+pub fn typed<'a, P>(
+    state: &'a mut ObjectState,
+    name: &str,
+    wanted: &str,
+    pick: impl FnOnce(&mut Program) -> Option<&mut P>,
+) -> Result<&'a mut P> {
+    let program = state.program(name)?;
+    let actual = program_kind(program);
+    pick(program).ok_or_else(|| wrong_type(name, wanted, actual))
+}
+
+static KERNEL_BTF: OnceLock<Btf> = OnceLock::new();
+
+/// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once per process.
+pub fn kernel_btf() -> Result<&'static Btf> {
+    if let Some(btf) = KERNEL_BTF.get() {
+        return Ok(btf);
+    }
+    let btf = Btf::from_sys_fs().context(|| "reading the kernel's BTF from /sys/kernel/btf/vmlinux".to_string())?;
+    Ok(KERNEL_BTF.get_or_init(|| btf))
+}
+
+/// A BTF lookup that failed because the name is not in the kernel's BTF is a NOT_FOUND error.
+pub fn btf_target_error(err: NodeError, what: &str, name: &str) -> NodeError {
+    if err.message.contains("Unknown BTF type") || err.message.contains("unknown BTF type") {
+        let mut e = NodeError::new(Code::NotFound, format!("the kernel has no {what} `{name}` (not in its BTF)"));
+        e.errno = err.errno;
+        return e;
+    }
+    err
+}
+
+/// Opens the cgroup v2 directory at `path`; a missing one is a NOT_FOUND error naming it.
+pub fn open_cgroup(path: &str) -> Result<File> {
+    let file = File::open(path).map_err(|e| {
+        let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let mut err = NodeError::syscall("open", e);
+        err.message = format!("opening cgroup {path}: {}", err.message);
+        if missing {
+            err.code = Code::NotFound;
+            err.message = format!("no cgroup at {path}");
+        }
+        err
+    })?;
+    let is_dir = file.metadata().map(|m| m.is_dir()).unwrap_or(false);
+    if !is_dir {
+        return Err(NodeError::new(Code::InvalidArgument, format!("{path} is not a cgroup directory")));
+    }
+    Ok(file)
+}
+
+/// Runs `f` on a thread that has joined the network namespace at `netns` (e.g.
+/// `/run/netns/NAME`), or right here without one. Interface names and indexes, netlink and
+/// `bpf_link_create` on an ifindex all act in the calling thread's namespace; the links made
+/// there stay valid after the thread ends.
+pub fn in_netns<T: Send>(netns: Option<&str>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let Some(path) = netns else {
+        return f();
+    };
+    let file = File::open(path).map_err(|e| {
+        let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let mut err = NodeError::syscall("open", e);
+        if missing {
+            err.code = Code::NotFound;
+        }
+        err.message = format!("no network namespace at {path}: {}", err.message);
+        err
+    })?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                // SAFETY: setns on a namespace fd we own; it changes only this thread.
+                if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                    let mut err = NodeError::syscall("setns", std::io::Error::last_os_error());
+                    err.message = format!("entering network namespace {path}: {}", err.message);
+                    return Err(err);
+                }
+                f()
+            })
+            .join()
+            .unwrap_or_else(|_| Err(NodeError::new(Code::Kernel, "the network-namespace thread failed")))
+    })
+}
+
+/// The index of interface `name` in the current thread's network namespace.
+pub fn interface_index(name: &str) -> Result<u32> {
+    let c_name = std::ffi::CString::new(name)
+        .map_err(|_| NodeError::new(Code::InvalidArgument, format!("interface name {name:?} contains a NUL byte")))?;
+    // SAFETY: a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
+    if index == 0 {
+        let mut err = NodeError::new(Code::NotFound, format!("no network interface named `{name}`"));
+        err.errno = std::io::Error::last_os_error().raw_os_error();
+        return Err(err);
+    }
+    Ok(index)
+}
+
+/// The name of interface `index` in the current thread's network namespace.
+pub fn interface_name(index: u32) -> Result<String> {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: buf has IF_NAMESIZE bytes, as if_indextoname requires.
+    let ret = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
+    if ret.is_null() {
+        let mut err = NodeError::new(Code::NotFound, format!("no network interface with index {index}"));
+        err.errno = std::io::Error::last_os_error().raw_os_error();
+        return Err(err);
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// Several links that attach and detach together (e.g. one perf event per CPU).
+pub struct ManyLinks(pub Vec<Box<dyn ErasedLink>>);
+
+impl ErasedLink for ManyLinks {
+    fn detach(self: Box<Self>) -> std::result::Result<(), ProgramError> {
+        let mut first_error = None;
+        for link in self.0 {
+            if let Err(e) = link.detach() {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// `"single" | "override" | "multiple"` as Aya's cgroup attach mode (default: multiple, so
+/// other programs on the same cgroup keep working).
+pub fn cgroup_attach_mode(mode: Option<&str>) -> Result<aya::programs::links::CgroupAttachMode> {
+    use aya::programs::links::CgroupAttachMode;
+    match mode.unwrap_or("multiple") {
+        "single" => Ok(CgroupAttachMode::Single),
+        "override" => Ok(CgroupAttachMode::AllowOverride),
+        "multiple" => Ok(CgroupAttachMode::AllowMultiple),
+        other => Err(NodeError::new(
+            Code::InvalidArgument,
+            format!("unknown cgroup attach mode `{other}` (expected single, override or multiple)"),
+        )),
+    }
+}
