@@ -67,15 +67,9 @@ pub fn open_cgroup(path: &str) -> Result<File> {
     Ok(file)
 }
 
-/// Runs `f` on a thread that has joined the network namespace at `netns` (e.g.
-/// `/run/netns/NAME`), or right here without one. Interface names and indexes, netlink and
-/// `bpf_link_create` on an ifindex all act in the calling thread's namespace; the links made
-/// there stay valid after the thread ends.
-pub fn in_netns<T: Send>(netns: Option<&str>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    let Some(path) = netns else {
-        return f();
-    };
-    let file = File::open(path).map_err(|e| {
+/// Opens the network namespace at `path` (e.g. `/run/netns/NAME`); a missing one is NOT_FOUND.
+pub fn open_netns(path: &str) -> Result<File> {
+    File::open(path).map_err(|e| {
         let missing = e.kind() == std::io::ErrorKind::NotFound;
         let mut err = NodeError::syscall("open", e);
         if missing {
@@ -83,14 +77,23 @@ pub fn in_netns<T: Send>(netns: Option<&str>, f: impl FnOnce() -> Result<T> + Se
         }
         err.message = format!("no network namespace at {path}: {}", err.message);
         err
-    })?;
+    })
+}
+
+/// Runs `f` on a thread that has joined the network namespace `netns`, or right here without
+/// one. Interface names and indexes, netlink and `bpf_link_create` on an ifindex all act in
+/// the calling thread's namespace; links made there stay valid after the thread ends.
+pub fn in_netns<T: Send>(netns: Option<&File>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let Some(file) = netns else {
+        return f();
+    };
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
                 // SAFETY: setns on a namespace fd we own; it changes only this thread.
                 if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                     let mut err = NodeError::syscall("setns", std::io::Error::last_os_error());
-                    err.message = format!("entering network namespace {path}: {}", err.message);
+                    err.message = format!("entering the network namespace: {}", err.message);
                     return Err(err);
                 }
                 f()
@@ -98,6 +101,54 @@ pub fn in_netns<T: Send>(netns: Option<&str>, f: impl FnOnce() -> Result<T> + Se
             .join()
             .unwrap_or_else(|_| Err(NodeError::new(Code::Kernel, "the network-namespace thread failed")))
     })
+}
+
+/// A link made inside another network namespace. Netlink-based links (TC filters, XDP on old
+/// kernels) name their interface by index, so they must be detached from that namespace too,
+/// including when the object is dropped without `close()`.
+pub struct InNetnsLink {
+    pub netns: File,
+    pub link: Option<Box<dyn ErasedLink>>,
+}
+
+impl InNetnsLink {
+    fn detach_inner(&mut self) -> std::result::Result<(), ProgramError> {
+        let Some(link) = self.link.take() else {
+            return Ok(());
+        };
+        let mut outcome = Ok(());
+        let entered = in_netns(Some(&self.netns), || {
+            outcome = link.detach();
+            Ok(())
+        });
+        if let Err(e) = entered {
+            return Err(ProgramError::SyscallError(aya::sys::SyscallError {
+                call: "setns",
+                io_error: std::io::Error::from_raw_os_error(e.errno.unwrap_or(libc::EINVAL)),
+            }));
+        }
+        outcome
+    }
+}
+
+impl ErasedLink for InNetnsLink {
+    fn detach(mut self: Box<Self>) -> std::result::Result<(), ProgramError> {
+        self.detach_inner()
+    }
+}
+
+impl Drop for InNetnsLink {
+    fn drop(&mut self) {
+        let _ = self.detach_inner();
+    }
+}
+
+/// Wraps `link` so that it is detached inside `netns` when it was made there.
+pub fn netns_link(netns: Option<File>, link: Box<dyn ErasedLink>) -> Box<dyn ErasedLink> {
+    match netns {
+        Some(netns) => Box::new(InNetnsLink { netns, link: Some(link) }),
+        None => link,
+    }
 }
 
 /// The index of interface `name` in the current thread's network namespace.

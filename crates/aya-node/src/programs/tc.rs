@@ -14,7 +14,7 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::{lock, EbpfObject},
-    programs::support::{in_netns, interface_index, interface_name, typed},
+    programs::support::{in_netns, interface_index, netns_link, open_netns, interface_name, typed},
 };
 
 /// Whether the kernel has TCX (BPF_TCX_INGRESS/EGRESS links): Linux 6.6 and later.
@@ -51,6 +51,7 @@ impl EbpfObject {
                 return Err(NodeError::new(Code::InvalidArgument, format!("unknown TC API `{other}` (expected auto, tcx or netlink)")).into())
             }
         };
+        let netns = netns.as_deref().map(open_netns).transpose()?;
         let link = {
             let mut state = lock(&self.state);
             let prog = typed(&mut state, &program, "classifier", |p| match p {
@@ -60,7 +61,7 @@ impl EbpfObject {
             if prog.fd().is_err() {
                 prog.load().context(|| format!("loading program `{program}`"))?;
             }
-            let id = in_netns(netns.as_deref(), || {
+            let id = in_netns(netns.as_ref(), || {
                 let name = match &interface {
                     Either::A(name) => {
                         interface_index(name)?;
@@ -85,6 +86,6 @@ impl EbpfObject {
             })?;
             prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
         };
-        Ok(self.link(if use_tcx { "tcx" } else { "tc" }, Box::new(link)))
+        Ok(self.link(if use_tcx { "tcx" } else { "tc" }, netns_link(netns, Box::new(link))))
     }
 }

@@ -9,7 +9,7 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::{lock, EbpfObject},
-    programs::support::{in_netns, interface_index, typed},
+    programs::support::{in_netns, interface_index, netns_link, open_netns, typed},
 };
 
 fn xdp_mode(mode: Option<&str>) -> Result<XdpMode, NodeError> {
@@ -42,6 +42,7 @@ impl EbpfObject {
             Either::A(name) => name.clone(),
             Either::B(index) => format!("#{index}"),
         };
+        let netns = netns.as_deref().map(open_netns).transpose()?;
         let link = {
             let mut state = lock(&self.state);
             let prog = typed(&mut state, &program, "xdp", |p| match p {
@@ -51,7 +52,7 @@ impl EbpfObject {
             if prog.fd().is_err() {
                 prog.load().context(|| format!("loading program `{program}`"))?;
             }
-            let id = in_netns(netns.as_deref(), || {
+            let id = in_netns(netns.as_ref(), || {
                 let index = match &interface {
                     Either::A(name) => interface_index(name)?,
                     Either::B(index) => *index,
@@ -67,6 +68,6 @@ impl EbpfObject {
             })?;
             prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
         };
-        Ok(self.link("xdp", Box::new(link)))
+        Ok(self.link("xdp", netns_link(netns, Box::new(link))))
     }
 }
