@@ -1,13 +1,17 @@
 import type { Link } from '../link';
 import { Program } from './program';
 
-/** How a program shares a cgroup with others (BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI). */
+/**
+ * How a program shares a cgroup with others, for kernels without BPF links (before 5.7):
+ * BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI. With links (the default, `single`), the kernel
+ * always runs the program alongside the cgroup's other programs.
+ */
 export type CgroupAttachMode = 'single' | 'override' | 'multiple';
 
 export interface CgroupSkbOptions {
   /** Packets the cgroup's processes receive (`ingress`) or send (`egress`, default). */
   direction?: 'ingress' | 'egress';
-  /** Default `multiple`: other programs on the cgroup keep running. */
+  /** Default `single` (see {@link CgroupAttachMode}). */
   mode?: CgroupAttachMode;
 }
 

@@ -29,7 +29,16 @@ export class SocketFilter extends Program {
 function socketFd(socket: SocketLike): number {
   if (typeof socket === 'number') return socket;
   const candidate = socket as { fd?: unknown; _handle?: { fd?: unknown } };
-  const fd = typeof candidate.fd === 'number' ? candidate.fd : candidate._handle?.fd;
+  // dgram sockets keep their handle under a private symbol (their `_handle` is deprecated).
+  const state = Object.getOwnPropertySymbols(socket)
+    .filter((s) => s.description === 'state symbol')
+    .map((s) => (socket as Record<symbol, { handle?: { fd?: unknown } }>)[s])[0];
+  const fd =
+    typeof candidate.fd === 'number'
+      ? candidate.fd
+      : state?.handle
+        ? state.handle.fd
+        : candidate._handle?.fd;
   if (typeof fd === 'number' && fd >= 0) return fd;
   throw invalidArgument('socket filter: expected an fd or an open, bound socket (it has no fd yet)');
 }

@@ -194,11 +194,13 @@ impl ErasedLink for ManyLinks {
     }
 }
 
-/// `"single" | "override" | "multiple"` as Aya's cgroup attach mode (default: multiple, so
-/// other programs on the same cgroup keep working).
+/// `"single" | "override" | "multiple"` as Aya's cgroup attach mode. Default `single`: on
+/// kernels with BPF links (5.7+) Aya attaches through a link, which the kernel always lets
+/// coexist with other programs on the cgroup and which takes no flags; the other modes only
+/// apply to the older BPF_PROG_ATTACH path.
 pub fn cgroup_attach_mode(mode: Option<&str>) -> Result<aya::programs::links::CgroupAttachMode> {
     use aya::programs::links::CgroupAttachMode;
-    match mode.unwrap_or("multiple") {
+    match mode.unwrap_or("single") {
         "single" => Ok(CgroupAttachMode::Single),
         "override" => Ok(CgroupAttachMode::AllowOverride),
         "multiple" => Ok(CgroupAttachMode::AllowMultiple),
