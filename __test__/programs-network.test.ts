@@ -1,5 +1,5 @@
 import test from 'ava';
-import { bundledObjectPath, Ebpf, NotFoundError, SchedClassifier, Xdp } from '../src';
+import { bundledObjectPath, Ebpf, type EbpfError, NotFoundError, SchedClassifier, Xdp } from '../src';
 import { kernelLinks } from './helpers';
 import { collect, ifIndexIn, TestEvent, u16, udpEchoServer, udpRoundTrip, vethPair } from './programs-helpers';
 
@@ -77,4 +77,13 @@ test('a missing interface or namespace is a NotFoundError naming it, and nothing
   const noIndex = t.throws(() => tc.program('tc_drop_udp', SchedClassifier).attach(999999));
   t.true(noIndex instanceof NotFoundError, String(noIndex));
   t.is(kernelLinks().length, before);
+});
+
+test('asking for a program as the wrong kind of hook is a WRONG_TYPE error naming both kinds', (t) => {
+  using obj = Ebpf.load(bundledObjectPath('xdp_drop_udp'));
+  const err = t.throws(() => obj.program('xdp_drop_udp', SchedClassifier));
+  t.is((err as EbpfError).code, 'WRONG_TYPE');
+  t.regex(err!.message, /xdp/);
+  t.regex(err!.message, /classifier/);
+  t.false(obj.program('xdp_drop_udp').loaded, 'nothing was loaded');
 });
