@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { codec, type GlobalValue, type Infer, type RingBuf } from '../src';
+import { codec, type Ebpf, type GlobalValue, type Infer, type RingBuf } from '../src';
+import { kernelLinks } from './helpers';
 
 /** `{ tgid, tag, value }`, as ebpf/programs/src/test_event.rs sends it. */
 export const TestEvent = codec.struct({ tgid: codec.u32, tag: codec.u32, value: codec.i64 });
@@ -213,4 +214,13 @@ export async function eventually(check: () => boolean, ms = 2000): Promise<boole
     await new Promise((r) => setTimeout(r, 20));
   }
   return true;
+}
+
+/**
+ * Whether the kernel has no link of program `name` of `obj` (true when it is not even loaded).
+ * Tests run in parallel processes, so counting all of the kernel's links would race.
+ */
+export function noLinksOf(obj: Ebpf, name: string): boolean {
+  const program = obj.program(name);
+  return !program.loaded || !kernelLinks().some((l) => l.prog_id === program.id);
 }

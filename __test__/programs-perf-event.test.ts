@@ -36,7 +36,6 @@ test('a software cpu-clock sampler on this thread fires at about the requested f
 test('without a cpu, one link covers every online CPU and detaches them all', async (t) => {
   using obj = Ebpf.load(bundledObjectPath('perf_event'));
   const events = obj.ringBuf('EVENTS', TestEvent);
-  const before = kernelLinks().length;
   const prog = obj.program('on_sample', PerfEvent);
   const link = prog.attach({ event: 'cpu-clock', frequency: 100 });
   const perfLinks = kernelLinks().filter((l) => l.prog_id === prog.id);
@@ -47,7 +46,7 @@ test('without a cpu, one link covers every online CPU and detaches them all', as
   const perCpu = new Set(samples.map((e) => Number(e.value)));
   t.log(`${samples.length} samples in 0.5 s on CPUs ${[...perCpu].join(',')}`);
   t.true(samples.length > 0);
-  t.is(kernelLinks().length, before, 'every per-CPU link is gone');
+  t.false(kernelLinks().some((l) => l.prog_id === prog.id), 'every per-CPU link is gone');
 });
 
 test('bad sampling options are an INVALID_ARGUMENT error', (t) => {
