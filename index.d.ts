@@ -36,6 +36,71 @@ export declare class EbpfObject {
    * `category/name`.
    */
   attachTracePoint(program: string, category: string, name: string): Link
+  /**
+   * Loads the raw tracepoint program `program` (if not loaded yet) and attaches it to the
+   * tracepoint `name`, e.g. `sys_enter`.
+   */
+  attachRawTracePoint(program: string, name: string): Link
+  /**
+   * Loads the tp_btf program `program` for the tracepoint `name` (e.g. `sys_enter`, looked up
+   * as `btf_trace_<name>` in the kernel's BTF) if not loaded yet, and attaches it.
+   */
+  attachBtfTracePoint(program: string, name: string): Link
+  /**
+   * Loads the fentry program `program` for the kernel function `function` (found in the
+   * kernel's BTF) if not loaded yet, and attaches it.
+   */
+  attachFentry(program: string, targetFunction: string): Link
+  /**
+   * Loads the fexit program `program` for the kernel function `function` (found in the
+   * kernel's BTF) if not loaded yet, and attaches it.
+   */
+  attachFexit(program: string, targetFunction: string): Link
+  /**
+   * Loads the LSM program `program` for the hook `hook` (e.g. `file_open`, found as
+   * `bpf_lsm_<hook>` in the kernel's BTF) if not loaded yet, and attaches it.
+   */
+  attachLsm(program: string, hook: string): Link
+  /**
+   * Loads the kprobe/kretprobe program `program` (if not loaded yet) and attaches it to the
+   * kernel function `function`, `offset` bytes in (kprobes only).
+   */
+  attachKprobe(program: string, targetFunction: string, offset?: number | undefined | null): Link
+  /** Why kprobes cannot be attached on this kernel, or null when they can. */
+  static kprobesUnsupportedReason(): string | null
+  /** Loads the uprobe/uretprobe program `program` (if not loaded yet) and attaches it. */
+  attachUprobe(program: string, at: UProbeTarget): Link
+  /**
+   * Loads the perf_event program `program` (if not loaded yet), opens the perf event(s) and
+   * attaches the program to each; the returned link owns them all.
+   */
+  attachPerfEvent(program: string, target: PerfEventTarget): Link
+  /**
+   * Loads the XDP program `program` (if not loaded yet) and attaches it to `interface` (a
+   * name or an index), inside the network namespace at `netns` when given.
+   */
+  attachXdp(program: string, interface: string | number, mode?: string | undefined | null, netns?: string | undefined | null): Link
+  /**
+   * Loads the classifier `program` (if not loaded yet) and attaches it to `direction`
+   * (`ingress`/`egress`) of `interface`, through `api` (`auto`, `tcx` or `netlink`), inside
+   * the network namespace at `netns` when given. Returns the API it used in the link's kind.
+   */
+  attachTc(program: string, interface: string | number, direction: string, api?: string | undefined | null, netns?: string | undefined | null): Link
+  /**
+   * Loads the socket filter `program` (if not loaded yet) and attaches it to the socket
+   * whose fd is `socket_fd` (SO_ATTACH_BPF).
+   */
+  attachSocketFilter(program: string, socketFd: number): Link
+  /**
+   * Loads the cgroup_skb program `program` (if not loaded yet) and attaches it to the
+   * `direction` (`ingress`/`egress`) of the cgroup v2 directory `cgroup`.
+   */
+  attachCgroupSkb(program: string, cgroup: string, direction: string, mode?: string | undefined | null): Link
+  /**
+   * Loads the cgroup_sock_addr program `program` (if not loaded yet) and attaches it to the
+   * cgroup v2 directory `cgroup`.
+   */
+  attachCgroupSockAddr(program: string, cgroup: string, mode?: string | undefined | null): Link
 }
 
 export declare class Link {
@@ -115,6 +180,26 @@ export interface MapDescriptor {
   maxEntries: number
 }
 
+export interface PerfEventTarget {
+  /**
+   * perf_event_attr.type: 0 hardware, 1 software, or a PMU's type from
+   * /sys/bus/event_source/devices/<pmu>/type.
+   */
+  eventType: number
+  /** perf_event_attr.config: the event within the type (e.g. 0 = cpu-clock for software). */
+  config: number
+  /** Sample every `period` events ... */
+  samplePeriod?: number
+  /** ... or this many times a second. */
+  sampleFrequency?: number
+  /** Only this process (0 = the calling process); every process when absent. */
+  pid?: number
+  /** Only this CPU; every online CPU when absent (one perf event per CPU). */
+  cpu?: number
+  /** Also count in child tasks created after attaching (per-process events only). */
+  inherit?: boolean
+}
+
 export interface ProgramDescriptor {
   name: string
   /** Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`. */
@@ -146,4 +231,18 @@ export interface StreamBatch {
   data: Buffer
   count: number
   lost: number
+}
+
+export interface UProbeTarget {
+  /**
+   * A path to an executable or library, or a library name such as `libc` (resolved through
+   * /etc/ld.so.cache, or through the maps of `pid` when given).
+   */
+  target: string
+  /** The function's symbol; `offset` is then relative to it. */
+  symbol?: string
+  /** Byte offset: from the symbol, or in the file when there is no symbol. */
+  offset?: number
+  /** Only this process; all processes when absent. */
+  pid?: number
 }

@@ -8,6 +8,32 @@ export { PerfEventArray, type PerfEventArrayOptions, type PerfSample } from './m
 export { EventStream, type StreamReadOptions } from './stream';
 export { EbpfLogs, type LogRecord, type LogLevel, type Logger } from './logs';
 export { TracePipe, parseTraceLine, type TraceLine } from './trace-pipe';
+export {
+  RawTracePoint,
+  BtfTracePoint,
+  FEntry,
+  FExit,
+  Lsm,
+  KProbe,
+  UProbe,
+  type UProbeTarget,
+  PerfEvent,
+  softwareEvents,
+  hardwareEvents,
+  type PerfEventOptions,
+  type SoftwareEventName,
+  type HardwareEventName,
+  Xdp,
+  type XdpOptions,
+  SchedClassifier,
+  type TcOptions,
+  SocketFilter,
+  type SocketLike,
+  CgroupSkb,
+  type CgroupSkbOptions,
+  type CgroupAttachMode,
+  CgroupSockAddr,
+} from './programs';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';
 export { EbpfError, VerifierError, NotFoundError, PermissionError, type EbpfErrorCode } from './errors';

@@ -1,10 +1,58 @@
 import { Program, type ProgramClass } from './program';
 import { TracePoint } from './trace-point';
+import { RawTracePoint } from './raw-trace-point';
+import { BtfTracePoint } from './btf-trace-point';
+import { FEntry } from './fentry';
+import { FExit } from './fexit';
+import { Lsm } from './lsm';
+import { KProbe } from './kprobe';
+import { UProbe } from './uprobe';
+import { PerfEvent } from './perf-event';
+import { Xdp } from './xdp';
+import { SchedClassifier } from './tc';
+import { SocketFilter } from './socket-filter';
+import { CgroupSkb } from './cgroup-skb';
+import { CgroupSockAddr } from './cgroup-sock-addr';
 
 export { Program, type ProgramClass } from './program';
 export { TracePoint } from './trace-point';
+export { RawTracePoint } from './raw-trace-point';
+export { BtfTracePoint } from './btf-trace-point';
+export { FEntry } from './fentry';
+export { FExit } from './fexit';
+export { Lsm } from './lsm';
+export { KProbe } from './kprobe';
+export { UProbe, type UProbeTarget } from './uprobe';
+export {
+  PerfEvent,
+  softwareEvents,
+  hardwareEvents,
+  type PerfEventOptions,
+  type SoftwareEventName,
+  type HardwareEventName,
+} from './perf-event';
+export { Xdp, type XdpOptions } from './xdp';
+export { SchedClassifier, type TcOptions } from './tc';
+export { SocketFilter, type SocketLike } from './socket-filter';
+export { CgroupSkb, type CgroupSkbOptions, type CgroupAttachMode } from './cgroup-skb';
+export { CgroupSockAddr } from './cgroup-sock-addr';
 
 /** The class for each program kind that has one; other kinds come back as plain `Program`. */
 export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Map(
-  [TracePoint].map((cls) => [cls.kind, cls as ProgramClass<Program>]),
+  [
+    TracePoint,
+    RawTracePoint,
+    BtfTracePoint,
+    FEntry,
+    FExit,
+    Lsm,
+    KProbe,
+    UProbe,
+    PerfEvent,
+    Xdp,
+    SchedClassifier,
+    SocketFilter,
+    CgroupSkb,
+    CgroupSockAddr,
+  ].map((cls) => [cls.kind, cls as ProgramClass<Program>]),
 );

@@ -29,6 +29,8 @@ pub enum Code {
     Permission,
     /// The program is of another type than the caller asked for.
     WrongType,
+    /// The running kernel lacks what this needs (e.g. kprobes without CONFIG_KPROBES).
+    Unsupported,
 }
 
 impl Code {
@@ -43,6 +45,7 @@ impl Code {
             Code::Busy => "BUSY",
             Code::Permission => "PERMISSION",
             Code::WrongType => "WRONG_TYPE",
+            Code::Unsupported => "UNSUPPORTED",
         }
     }
 }

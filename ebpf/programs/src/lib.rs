@@ -3,3 +3,6 @@
 #![no_std]
 
 pub mod ring;
+pub mod test_event;
+pub mod packet;
+

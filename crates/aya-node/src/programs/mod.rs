@@ -1,3 +1,17 @@
 //! Attaching programs. One file per program type; each adds `attach…` methods to `EbpfObject`.
 
 pub mod trace_point;
+pub mod support;
+pub mod raw_trace_point;
+pub mod btf_trace_point;
+pub mod fentry;
+pub mod fexit;
+pub mod lsm;
+pub mod kprobe;
+pub mod uprobe;
+pub mod perf_event;
+pub mod xdp;
+pub mod tc;
+pub mod socket_filter;
+pub mod cgroup_skb;
+pub mod cgroup_sock_addr;

@@ -1,0 +1,61 @@
+//! kprobes and kretprobes: dynamic probes on (almost) any kernel function. They need a kernel
+//! built with CONFIG_KPROBES; without it the attach is an UNSUPPORTED error saying so.
+
+use std::path::Path;
+
+use aya::programs::Program;
+use napi_derive::napi;
+
+use crate::{
+    error::{AyaContext, Code, NodeError},
+    link::Link,
+    object::{lock, EbpfObject},
+    programs::support::typed,
+};
+
+/// Why this kernel cannot attach kprobes, if it cannot: neither the `kprobe` perf PMU nor the
+/// tracefs `kprobe_events` file exists.
+pub fn kprobes_unsupported() -> Option<String> {
+    let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type");
+    let events = ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"];
+    if pmu.exists() || events.iter().any(|p| Path::new(p).exists()) {
+        return None;
+    }
+    Some(format!(
+        "this kernel has no kprobe support (no {} and no kprobe_events in tracefs; built without CONFIG_KPROBES?)",
+        pmu.display()
+    ))
+}
+
+#[napi]
+impl EbpfObject {
+    /// Loads the kprobe/kretprobe program `program` (if not loaded yet) and attaches it to the
+    /// kernel function `function`, `offset` bytes in (kprobes only).
+    #[napi]
+    pub fn attach_kprobe(&self, program: String, target_function: String, offset: Option<u32>) -> napi::Result<Link> {
+        let link = {
+            let mut state = lock(&self.state);
+            let prog = typed(&mut state, &program, "kprobe", |p| match p {
+                Program::KProbe(p) => Some(p),
+                _ => None,
+            })?;
+            if let Some(why) = kprobes_unsupported() {
+                return Err(NodeError::new(Code::Unsupported, format!("attaching `{program}` to {target_function}: {why}")).into());
+            }
+            if prog.fd().is_err() {
+                prog.load().context(|| format!("loading program `{program}`"))?;
+            }
+            let id = prog
+                .attach(&target_function, u64::from(offset.unwrap_or(0)))
+                .context(|| format!("attaching `{program}` to kernel function {target_function}"))?;
+            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
+        };
+        Ok(self.link("kprobe", Box::new(link)))
+    }
+
+    /// Why kprobes cannot be attached on this kernel, or null when they can.
+    #[napi]
+    pub fn kprobes_unsupported_reason() -> Option<String> {
+        kprobes_unsupported()
+    }
+}

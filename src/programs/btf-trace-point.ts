@@ -1,0 +1,15 @@
+import type { Link } from '../link';
+import { BtfTargetProgram } from './btf-target';
+
+/**
+ * A BTF-enabled tracepoint program (`SEC("tp_btf/...")`, `#[btf_tracepoint]` in aya-ebpf): typed
+ * arguments, checked by the verifier against the kernel's BTF. Loaded for one tracepoint.
+ */
+export class BtfTracePoint extends BtfTargetProgram {
+  static override readonly kind = 'btf_tracepoint';
+
+  /** Attaches to the tracepoint `name` (the kernel's `btf_trace_<name>`), e.g. `'sys_enter'`. */
+  attach(name: string): Link {
+    return this.attachToTarget(name, 'BTF tracepoint', (object) => object.attachBtfTracePoint(this.name, name));
+  }
+}

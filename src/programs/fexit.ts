@@ -1,0 +1,15 @@
+import type { Link } from '../link';
+import { BtfTargetProgram } from './btf-target';
+
+/**
+ * An fexit program (`#[fexit]` in aya-ebpf): runs when a kernel function returns, with its
+ * arguments and its return value. Loaded for one function.
+ */
+export class FExit extends BtfTargetProgram {
+  static override readonly kind = 'fexit';
+
+  /** Attaches at the return of the kernel function `fn`, e.g. `'do_sys_openat2'`. */
+  attach(fn: string): Link {
+    return this.attachToTarget(fn, 'kernel function', (object) => object.attachFexit(this.name, fn));
+  }
+}
