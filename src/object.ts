@@ -3,6 +3,7 @@ import type { Codec } from './codec';
 import { callNative, EbpfError, ebpfError, invalidArgument } from './errors';
 import { Link } from './link';
 import { RingBuf } from './maps/ring-buf';
+import { openWith, type MapClass } from './maps/map';
 import { Program, programClasses, type ProgramClass } from './programs';
 import type { ProgramOwner } from './programs/program';
 
@@ -105,6 +106,23 @@ export class Ebpf implements Disposable {
   ringBuf<T = Buffer>(name: string, codec?: Codec<T>): RingBuf<T> {
     const reader = callNative(() => this.#native.takeRingBuf(name));
     return this.#adopt(new RingBuf<T>(reader, name, codec));
+  }
+
+  /**
+   * Opens the object's map `name` as `type`, with the codecs that type takes. The map's kind
+   * must match (`WRONG_TYPE` otherwise) and the codecs' sizes its key and value sizes
+   * (`INVALID_ARGUMENT`), checked before anything is read or written.
+   *
+   * ```ts
+   * const counts = obj.map('COUNTS', HashMap, codec.u32, codec.u64); // HashMap<number, bigint>
+   * const jumps = obj.map('JUMP_TABLE', ProgramArray);
+   * ```
+   */
+  map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M {
+    const handle = callNative(() => this.#native.openMap(name));
+    const map = openWith(type, handle, args);
+    this.#children.add(handle);
+    return map;
   }
 
   get closed(): boolean {
