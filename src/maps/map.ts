@@ -52,12 +52,11 @@ export function updateFlag(mode: UpdateMode): number {
   }
 }
 
-/** A map class as `Ebpf.map()`, `fromPin()` and `fromId()` take it. */
-export type MapClass<M, A extends unknown[]> = {
-  /** The kernel map types the class opens. */
-  readonly mapTypes: readonly number[];
-  new (handle: native.MapHandle, ...args: A): M;
-};
+/**
+ * A map class as `Ebpf.map()`, `fromPin()` and `fromId()` take it. (A bare constructor type,
+ * so TypeScript infers a generic class's type arguments from the codecs passed along.)
+ */
+export type MapClass<M, A extends unknown[]> = new (handle: native.MapHandle, ...args: A) => M;
 
 /** Options of the `create()` factories, for maps made from TypeScript (tests, tools). */
 export interface CreateOptions {

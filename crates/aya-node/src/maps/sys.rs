@@ -198,6 +198,8 @@ pub struct TestRunAttr {
     pub flags: u32,
     pub cpu: u32,
     pub batch_size: u32,
+    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the fields it knows.
+    pub _pad: u32,
 }
 
 fn ptr_or_null(buf: Option<&[u8]>) -> u64 {
