@@ -1,6 +1,7 @@
 import test from 'ava';
 import {
   ArrayMap,
+  BpfMap,
   bpfSyscallCount,
   codec,
   EbpfError,
@@ -227,11 +228,11 @@ test('maps open by pin path and by kernel id and see the same data', (t) => {
   const path = `/sys/fs/bpf/aya_node_maps_${process.pid}`;
   map.pin(path);
   t.teardown(() => require('node:fs').rmSync(path, { force: true }));
-  using byPin = HashMap.fromPin(path, u32, u32);
-  using byId = HashMap.fromId(map.id, u32, u32);
+  using byPin = BpfMap.fromPin(path, HashMap, u32, u32);
+  using byId = BpfMap.fromId(map.id, HashMap, u32, u32);
   t.is(byPin.id, map.id);
   t.is(byPin.name, 'pinned_test');
   byId.set(3, 4);
   t.deepEqual([...byPin.entries()].sort((a, b) => a[0] - b[0]), [[1, 2], [3, 4]]);
-  t.is((t.throws(() => HashMap.fromPin('/sys/fs/bpf/nonexistent_aya_node', u32, u32)) as EbpfError).code, 'NOT_FOUND');
+  t.is((t.throws(() => BpfMap.fromPin('/sys/fs/bpf/nonexistent_aya_node', HashMap, u32, u32)) as EbpfError).code, 'NOT_FOUND');
 });

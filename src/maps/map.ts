@@ -123,14 +123,16 @@ export class BpfMap implements Disposable {
     }
   }
 
-  /** Opens a map pinned in bpffs as this class. */
-  static fromPin<M, A extends unknown[]>(this: MapClass<M, A>, path: string, ...args: A): M {
-    return openWith(this, callNative(() => native.MapHandle.openPinned(path)), args);
+  /**
+   * Opens a map pinned in bpffs as `type`: `BpfMap.fromPin('/sys/fs/bpf/counts', HashMap, u32, u64)`.
+   */
+  static fromPin<M, A extends unknown[]>(path: string, type: MapClass<M, A>, ...args: A): M {
+    return openWith(type, callNative(() => native.MapHandle.openPinned(path)), args);
   }
 
-  /** Opens a map by its kernel id as this class. */
-  static fromId<M, A extends unknown[]>(this: MapClass<M, A>, id: number, ...args: A): M {
-    return openWith(this, callNative(() => native.MapHandle.openById(id)), args);
+  /** Opens a map by its kernel id as `type`: `BpfMap.fromId(id, ArrayMap, u64)`. */
+  static fromId<M, A extends unknown[]>(id: number, type: MapClass<M, A>, ...args: A): M {
+    return openWith(type, callNative(() => native.MapHandle.openById(id)), args);
   }
 
   /** The kernel's id for the map. */

@@ -26,7 +26,7 @@ class MapOfMaps<K> extends BpfMap {
     return this;
   }
 
-  /** The kernel id of the map at `key`, or `undefined`. Open it with `SomeMap.fromId(id, ...)`. */
+  /** The kernel id of the map at `key`, or `undefined`. Open it with `BpfMap.fromId(id, SomeMap, ...)`. */
   get(key: K): number | undefined {
     const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
     return v === null ? undefined : u32.decode(v);
