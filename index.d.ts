@@ -89,6 +89,13 @@ export declare class MapHandle {
   lookup(key?: Buffer | undefined | null, flags?: number | undefined | null): Buffer | null
   /** Writes `value` at `key` (no key for queue/stack push, bloom filter add). */
   update(key: Buffer | undefined | null, value: Buffer, flags: number): void
+  /**
+   * The hot path of `get`: looks `key` up into the caller's `out` buffer (no allocation, no
+   * reference kept); false when absent.
+   */
+  lookupInto(key: Buffer, out: Buffer): boolean
+  /** The hot path of `set`: like `update` with borrowed bytes. */
+  updateFrom(key: Buffer, value: Buffer, flags: number): void
   /** Deletes `key`; false when it was not there. */
   delete(key: Buffer): boolean
   /** Removes and returns the value at `key` (no key: queue/stack pop), or null. */

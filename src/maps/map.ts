@@ -201,6 +201,9 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   protected readonly keyCodec: Codec<K>;
   /** @internal */
   protected readonly valueCodec: Codec<V>;
+  // Scratch buffers for single-element calls: the native side borrows them for the call only.
+  readonly #key: Buffer;
+  readonly #value: Buffer;
 
   /** @internal */
   constructor(handle: native.MapHandle, key: Codec<K>, value: Codec<V>) {
@@ -210,13 +213,15 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
     this.valueCodec = value;
     this.checkSize('key', key, handle.keySizeBytes);
     this.checkSize('value', value, handle.userValueSize);
+    this.#key = Buffer.alloc(key.size);
+    this.#value = Buffer.alloc(value.size);
   }
 
   /** The value at `key`, or `undefined`. */
   get(key: K): V | undefined {
-    const k = this.keyCodec.encode(key);
-    const value = callNative(() => this.handle.lookup(k));
-    return value === null ? undefined : this.valueCodec.decode(value);
+    this.keyCodec.encodeInto(key, this.#key, 0);
+    const found = callNative(() => this.handle.lookupInto(this.#key, this.#value));
+    return found ? this.valueCodec.decode(this.#value) : undefined;
   }
 
   /**
@@ -225,9 +230,9 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
    */
   set(key: K, value: V, mode: UpdateMode = 'any'): this {
     const flag = updateFlag(mode);
-    const k = this.keyCodec.encode(key);
-    const v = this.valueCodec.encode(value);
-    callNative(() => this.handle.update(k, v, flag));
+    this.keyCodec.encodeInto(key, this.#key, 0);
+    this.valueCodec.encodeInto(value, this.#value, 0);
+    callNative(() => this.handle.updateFrom(this.#key, this.#value, flag));
     return this;
   }
 

@@ -10,7 +10,7 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use napi::bindgen_prelude::{BigInt, Buffer};
+use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
 use napi_derive::napi;
 
 use super::{per_cpu, sys};
@@ -225,6 +225,26 @@ impl MapHandle {
         self.check_value(&value)?;
         let guard = self.fd()?;
         sys::update(borrow(&guard)?, key, &value, flags as u64).map_err(NodeError::from)?;
+        Ok(())
+    }
+
+    /// The hot path of `get`: looks `key` up into the caller's `out` buffer (no allocation, no
+    /// reference kept); false when absent.
+    #[napi]
+    pub fn lookup_into(&self, key: BufferSlice, mut out: BufferSlice) -> napi::Result<bool> {
+        self.check_key(&key)?;
+        self.check_value(&out)?;
+        let guard = self.fd()?;
+        Ok(sys::lookup(borrow(&guard)?, Some(&key), &mut out, 0).map_err(NodeError::from)?)
+    }
+
+    /// The hot path of `set`: like `update` with borrowed bytes.
+    #[napi]
+    pub fn update_from(&self, key: BufferSlice, value: BufferSlice, flags: u32) -> napi::Result<()> {
+        self.check_key(&key)?;
+        self.check_value(&value)?;
+        let guard = self.fd()?;
+        sys::update(borrow(&guard)?, Some(&key), &value, flags as u64).map_err(NodeError::from)?;
         Ok(())
     }
 
