@@ -11,6 +11,7 @@ import {
   PerCpuHashMap,
 } from '../src';
 import { AllTypes, loadMapsTest, onlineCpus, testRun } from './maps-helpers';
+import { openBpfFds } from './helpers';
 
 const { u32, u64, i64, u8, struct, cstring } = codec;
 
@@ -235,4 +236,26 @@ test('maps open by pin path and by kernel id and see the same data', (t) => {
   byId.set(3, 4);
   t.deepEqual([...byPin.entries()].sort((a, b) => a[0] - b[0]), [[1, 2], [3, 4]]);
   t.is((t.throws(() => BpfMap.fromPin('/sys/fs/bpf/nonexistent_aya_node', HashMap, u32, u32)) as EbpfError).code, 'NOT_FOUND');
+});
+
+test('every map fd is released: by close(), by using, and by closing the object', (t) => {
+  const before = openBpfFds();
+  {
+    using created = HashMap.create({ maxEntries: 4 }, u32, u32);
+    created.set(1, 1);
+  }
+  const obj = loadMapsTest();
+  const objectFds = openBpfFds();
+  const a = obj.map('ALL_TYPES_BY_KEY', HashMap, u32, AllTypes);
+  const b = obj.map('RESULT', ArrayMap, u64);
+  t.is(openBpfFds(), objectFds + 2, 'each opened map is one duplicated fd');
+  a.close();
+  t.true(a.closed);
+  t.is((t.throws(() => a.get(1)) as EbpfError).code, 'CLOSED');
+  // A failed open (wrong codec) leaves no fd behind.
+  t.throws(() => obj.map('RESULT', ArrayMap, u32));
+  t.is(openBpfFds(), objectFds + 1);
+  obj.close();
+  t.true(b.closed, 'closing the object closes the maps opened from it');
+  t.is(openBpfFds(), before);
 });
