@@ -187,3 +187,13 @@ test('dev map, dev map hash, cpu map and xsk map: basic operations', async (t) =
   t.is(err.syscall, 'BPF_MAP_UPDATE_ELEM');
   t.is(err.errnoName, 'EOPNOTSUPP');
 });
+
+test('LPM trie: clear() and drain() work without batch commands', (t) => {
+  using trie = LpmTrie.create({ maxEntries: 8 }, bytes(4), u32);
+  trie.set({ prefixLen: 8, data: ip('10.0.0.0') }, 1).set({ prefixLen: 16, data: ip('10.1.0.0') }, 2);
+  t.is(trie.clear(), 2);
+  t.is(trie.size, 0);
+  trie.set({ prefixLen: 24, data: ip('10.1.2.0') }, 3);
+  t.deepEqual(trie.drain(), [[{ prefixLen: 24, data: ip('10.1.2.0') }, 3]]);
+  t.is(trie.get({ prefixLen: 32, data: ip('10.1.2.3') }), undefined);
+});

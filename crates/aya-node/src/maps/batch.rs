@@ -134,11 +134,8 @@ impl MapHandle {
         let mut value = vec![0u8; self.user_value_size];
         let mut count = 0;
         for key in self.all_keys(fd)? {
-            let found = if and_delete {
-                sys::lookup_and_delete(fd, Some(&key), &mut value)?
-            } else {
-                sys::lookup(fd, Some(&key), &mut value, 0)?
-            };
+            // Lookup then delete: LOOKUP_AND_DELETE_ELEM exists only for hash maps.
+            let found = sys::lookup(fd, Some(&key), &mut value, 0)? && (!and_delete || sys::delete(fd, &key)?);
             if found {
                 keys.extend_from_slice(&key);
                 values.extend_from_slice(&value);
