@@ -20,6 +20,8 @@ import {
   Stack,
   StackTraceMap,
   XskMap,
+  LruPerCpuHashMap,
+  possibleCpus,
 } from '../src';
 import { loadMapsTest, testRun } from './maps-helpers';
 
@@ -196,4 +198,15 @@ test('LPM trie: clear() and drain() work without batch commands', (t) => {
   trie.set({ prefixLen: 24, data: ip('10.1.2.0') }, 3);
   t.deepEqual(trie.drain(), [[{ prefixLen: 24, data: ip('10.1.2.0') }, 3]]);
   t.is(trie.get({ prefixLen: 32, data: ip('10.1.2.3') }), undefined);
+});
+
+test('LRU per-CPU hash: per-CPU values set from user space read back per CPU', (t) => {
+  const cpus = possibleCpus();
+  using map = LruPerCpuHashMap.create({ maxEntries: 8 }, u32, u32);
+  const value = Array.from({ length: cpus }, (_, cpu) => cpu + 100);
+  map.set(1, value);
+  t.deepEqual(map.get(1), value);
+  t.deepEqual([...map.entries()], [[1, value]]);
+  t.is((t.throws(() => map.set(2, [1])) as EbpfError).code, 'INVALID_ARGUMENT', 'one value per possible CPU is required');
+  t.is(map.size, 1);
 });
