@@ -21,6 +21,12 @@ export declare class EbpfObject {
   takeRingBuf(name: string): RingBufReader
   /** Sum over CPUs of entry 0 of the per-CPU `u64` array `name` (a drop counter). */
   perCpuCounterSum(name: string): bigint
+  /** A new handle on the object's map `name` (a duplicate fd: the object keeps its own). */
+  openMap(name: string): MapHandle
+  /** Puts program `program` (loading it first if needed) at `index` of the program array `map`. */
+  setProgramArrayEntry(map: MapHandle, index: number, program: string, flags: number): void
+  /** Loads (if needed) and runs `program` once through BPF_PROG_TEST_RUN. */
+  testRun(program: string, options: TestRunOptions): TestRunResult
   /** Parses an ELF object from memory and creates its maps. */
   static load(data: Buffer, options?: LoadOptions | undefined | null): EbpfObject
   /** Reads an ELF object from a file and creates its maps. */
@@ -122,6 +128,76 @@ export declare class LogReader {
   get closed(): boolean
 }
 
+export declare class MapHandle {
+  /**
+   * Reads up to `count` entries after `token` (null: from the start) in one syscall where
+   * the kernel can; with `andDelete` they are removed as they are read.
+   */
+  lookupBatch(token: Buffer | undefined | null, count: number, andDelete?: boolean | undefined | null): BatchChunk
+  /** Writes `keys[i] -> values[i]` for all i; returns how many were written. */
+  updateBatch(keys: Buffer, values: Buffer, flags: number): number
+  /** Deletes every key in `keys` (back to back); returns how many existed and were deleted. */
+  deleteBatch(keys: Buffer): number
+  /** Deletes every element (hash-like maps); returns how many there were. */
+  clear(): number
+  /** Counts the elements (one pass over the map, in batches where possible). */
+  count(): number
+  /** Looks `key` up `iterations` times; returns the elapsed ns. */
+  benchLookup(key: Buffer, iterations: number): number
+  /** Writes `value` at `key` `iterations` times; returns the elapsed ns. */
+  benchUpdate(key: Buffer, value: Buffer, iterations: number): number
+  /** Reads the whole map in chunks of `batch_size` (as `entries()` does); elapsed ns and count. */
+  benchIterate(batchSize: number): IterateBench
+  /** Whether `value` may be in the filter (false means it surely is not). */
+  bloomContains(value: Buffer): boolean
+  /** Opens a map pinned in bpffs. */
+  static openPinned(path: string): MapHandle
+  /** Opens a map by its kernel id. */
+  static openById(id: number): MapHandle
+  /** Creates a new map (freed when its last fd closes and no program uses it). */
+  static create(options: CreateMapOptions): MapHandle
+  /** Creates an array or hash of maps whose inner maps look like `inner` (type and sizes). */
+  static createMapOfMaps(options: CreateMapOptions, inner: MapHandle): MapHandle
+  get mapType(): number
+  get id(): number
+  get keySizeBytes(): number
+  /** The value size the map was created with (one CPU's value for per-CPU maps). */
+  get valueSize(): number
+  /** The value size user space exchanges (all CPUs' 8-aligned slots for per-CPU maps). */
+  get userValueSize(): number
+  get maxEntries(): number
+  get flags(): number
+  get name(): string
+  get closed(): boolean
+  /** The value at `key` (no key for queue/stack peek), or null when absent. */
+  lookup(key?: Buffer | undefined | null, flags?: number | undefined | null): Buffer | null
+  /** Writes `value` at `key` (no key for queue/stack push, bloom filter add). */
+  update(key: Buffer | undefined | null, value: Buffer, flags: number): void
+  /**
+   * The hot path of `get`: looks `key` up into the caller's `out` buffer (no allocation, no
+   * reference kept); false when absent.
+   */
+  lookupInto(key: Buffer, out: Buffer): boolean
+  /** The hot path of `set`: like `update` with borrowed bytes. */
+  updateFrom(key: Buffer, value: Buffer, flags: number): void
+  /** Deletes `key`; false when it was not there. */
+  delete(key: Buffer): boolean
+  /** Removes and returns the value at `key` (no key: queue/stack pop), or null. */
+  lookupAndDelete(key?: Buffer | undefined | null): Buffer | null
+  /** The key after `key` (the first with none), or null at the end. */
+  nextKey(key?: Buffer | undefined | null): Buffer | null
+  /** Pins the map at `path` in bpffs. */
+  pin(path: string): void
+  /** Closes this handle's fd (the map lives on while others use it). */
+  close(): void
+  /** Stores `inner` at `key` (the kernel keeps a reference; closing `inner` later is fine). */
+  setInnerMap(key: Buffer, inner: MapHandle, flags: number): void
+  /** Stores the socket with file descriptor `socket_fd` at `key`. */
+  setSocket(key: Buffer, socketFd: number, flags: number): void
+  /** The instruction pointers of stack `stack_id`, innermost first, or null if absent. */
+  stackTrace(stackId: number): Array<bigint> | null
+}
+
 export declare class PerfEventArrayReader {
   /** Waits for records; resolves to `null` once closed or cancelled. */
   read(options: ReadOptions): Promise<StreamBatch | null>
@@ -156,8 +232,50 @@ export declare class TracePipeReader {
   static open(path: string): TracePipeReader
 }
 
+export interface BatchChunk {
+  /** `count` keys, back to back. */
+  keys: Buffer
+  /** `count` values (user-space size each), back to back. */
+  values: Buffer
+  count: number
+  /** Pass to the next call to continue; null when the map has been read to its end. */
+  next?: Buffer
+  /** Whether the kernel's batch command served this chunk (false: per-element fallback). */
+  batched: boolean
+}
+
+/** bpf() syscalls the map layer has made in this process (to see batching at work). */
+export declare function bpfSyscallCount(): bigint
+
 /** Byte offset of `member` in kernel `struct name`, from BTF (`/sys/kernel/btf/vmlinux` by default). */
 export declare function btfStructMemberOffset(name: string, member: string, btfPath?: string | undefined | null): number
+
+export interface CreateMapOptions {
+  /** Kernel map type number (`BPF_MAP_TYPE_*`). */
+  mapType: number
+  keySize: number
+  valueSize: number
+  maxEntries: number
+  flags?: number
+  name?: string
+  /** Bloom filter: number of hash functions (`map_extra`). */
+  mapExtra?: bigint
+}
+
+export interface IterateBench {
+  elapsedNs: number
+  entries: number
+}
+
+export interface KernelSymbol {
+  name: string
+  /** Where the symbol starts. */
+  address: bigint
+  /** How far into the symbol the address is. */
+  offset: bigint
+  /** The module that holds it, or null for the kernel image. */
+  module?: string
+}
 
 export interface LoadOptions {
   /** Values for global variables (`static`s in `.rodata`/`.data`/`.bss`), as raw bytes. */
@@ -200,6 +318,9 @@ export interface PerfEventTarget {
   inherit?: boolean
 }
 
+/** The number of possible CPUs: the length of a per-CPU map's value array. */
+export declare function possibleCpus(): number
+
 export interface ProgramDescriptor {
   name: string
   /** Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`. */
@@ -226,11 +347,34 @@ export interface ReadOptions {
   lingerMs?: number
 }
 
+/**
+ * Resolves kernel addresses to symbols (null for an address below every symbol).
+ * `reload` rereads /proc/kallsyms (after modules were loaded).
+ */
+export declare function resolveKernelAddresses(addresses: Array<bigint>, reload?: boolean | undefined | null): Array<KernelSymbol | undefined | null>
+
 /** What a batch looks like on the JavaScript side. */
 export interface StreamBatch {
   data: Buffer
   count: number
   lost: number
+}
+
+export interface TestRunOptions {
+  /** The program's context (for raw tracepoints: the u64 arguments). */
+  ctx?: Buffer
+  /** Packet data, for networking programs. */
+  data?: Buffer
+  /** Run on this CPU (raw tracepoint programs). */
+  cpu?: number
+  repeat?: number
+}
+
+export interface TestRunResult {
+  /** The program's return value. */
+  retval: number
+  /** Average run time in ns, when the program type reports it. */
+  duration: number
 }
 
 export interface UProbeTarget {

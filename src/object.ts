@@ -5,6 +5,7 @@ import { Link } from './link';
 import { EbpfLogs } from './logs';
 import { PerfEventArray, type PerfEventArrayOptions } from './maps/perf-event-array';
 import { RingBuf, type RingBufOptions } from './maps/ring-buf';
+import { openWith, type MapClass } from './maps/map';
 import { Program, programClasses, type ProgramClass } from './programs';
 import type { ProgramOwner } from './programs/program';
 
@@ -123,6 +124,23 @@ export class Ebpf implements Disposable {
   /** The records this object's programs log with aya-log-ebpf (`AYA_LOGS`). */
   logs(): EbpfLogs {
     return this.#adopt(new EbpfLogs(callNative(() => this.#native.takeLogs())));
+  }
+
+  /**
+   * Opens the object's map `name` as `type`, with the codecs that type takes. The map's kind
+   * must match (`WRONG_TYPE` otherwise) and the codecs' sizes its key and value sizes
+   * (`INVALID_ARGUMENT`), checked before anything is read or written.
+   *
+   * ```ts
+   * const counts = obj.map('COUNTS', HashMap, codec.u32, codec.u64); // HashMap<number, bigint>
+   * const jumps = obj.map('JUMP_TABLE', ProgramArray);
+   * ```
+   */
+  map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M {
+    const handle = callNative(() => this.#native.openMap(name));
+    const map = openWith(type, handle, args);
+    this.#children.add(handle);
+    return map;
   }
 
   get closed(): boolean {

@@ -37,6 +37,11 @@ export class Program {
     return this.details().tag ?? undefined;
   }
 
+  /** The native object the program belongs to (maps that take programs use it). @internal */
+  get nativeObject(): native.EbpfObject {
+    return this.owner.native;
+  }
+
   private details(): native.ProgramDetails {
     return callNative(() => this.owner.native.programDetails(this.name));
   }

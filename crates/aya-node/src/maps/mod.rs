@@ -76,3 +76,15 @@ pub fn map_kind(map: &Map) -> &'static str {
         Map::XskMap(_) => "xskmap",
     }
 }
+
+pub mod batch;
+pub mod bench;
+pub mod bloom_filter;
+pub mod handle;
+pub mod of_maps;
+pub mod per_cpu;
+pub mod program_array;
+pub mod sock;
+pub mod stack_trace;
+pub mod sys;
+pub mod test_run;

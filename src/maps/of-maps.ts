@@ -1,0 +1,67 @@
+// Maps of maps: BPF_MAP_TYPE_ARRAY_OF_MAPS and BPF_MAP_TYPE_HASH_OF_MAPS. A slot holds another
+// map (set with the map, read back as its kernel id).
+
+import type * as native from '../native';
+import { u32, type Codec } from '../codec';
+import { callNative } from '../errors';
+import { indexCodec } from './array';
+import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+
+class MapOfMaps<K> extends BpfMap {
+  /** @internal */
+  protected readonly keyCodec: Codec<K>;
+
+  /** @internal */
+  constructor(handle: native.MapHandle, key: Codec<K>) {
+    super(handle);
+    this.keyCodec = key;
+    this.checkSize('key', key, handle.keySizeBytes);
+  }
+
+  /** Stores `inner` at `key`; it must match the map's inner map template (type, sizes). */
+  set(key: K, inner: BpfMap, mode: UpdateMode = 'any'): this {
+    const k = this.keyCodec.encode(key);
+    const flag = updateFlag(mode);
+    callNative(() => this.handle.setInnerMap(k, inner.nativeHandle, flag));
+    return this;
+  }
+
+  /** The kernel id of the map at `key`, or `undefined`. Open it with `BpfMap.fromId(id, SomeMap, ...)`. */
+  get(key: K): number | undefined {
+    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
+    return v === null ? undefined : u32.decode(v);
+  }
+
+  delete(key: K): boolean {
+    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+  }
+}
+
+/** A `BPF_MAP_TYPE_ARRAY_OF_MAPS`. */
+export class ArrayOfMaps extends MapOfMaps<number> {
+  static override readonly mapTypes: readonly number[] = [MapType.array_of_maps];
+
+  /** @internal */
+  constructor(handle: native.MapHandle) {
+    super(handle, indexCodec(handle.maxEntries));
+  }
+
+  /** Creates one whose inner maps must look like `template` (type, key/value sizes, max entries). */
+  static create(options: CreateOptions, template: BpfMap): ArrayOfMaps {
+    return new ArrayOfMaps(createHandle(MapType.array_of_maps, 4, 4, options, { inner: template.nativeHandle }));
+  }
+}
+
+/** A `BPF_MAP_TYPE_HASH_OF_MAPS`. */
+export class HashOfMaps<K> extends MapOfMaps<K> {
+  static override readonly mapTypes: readonly number[] = [MapType.hash_of_maps];
+
+  /** @internal */
+  constructor(handle: native.MapHandle, key: Codec<K>) {
+    super(handle, key);
+  }
+
+  static create<K>(options: CreateOptions, key: Codec<K>, template: BpfMap): HashOfMaps<K> {
+    return new HashOfMaps(createHandle(MapType.hash_of_maps, key.size, 4, options, { inner: template.nativeHandle }), key);
+  }
+}
