@@ -2,7 +2,7 @@
 
 import { structMemberOffset } from '../btf';
 import { array, cstring, i32, struct, u32, type Infer } from '../codec';
-import { openTool, RingTool } from './tool';
+import { openRingTool, RingTool } from './tool';
 
 /** Layout of `aya_node_common::execsnoop::ExecEvent`. */
 export const ExecEvent = struct({
@@ -60,13 +60,13 @@ export interface ExecsnoopOptions {
 export class Execsnoop extends RingTool<ExecEvent, Exec> {
   readonly #filter: ExecsnoopOptions;
 
-  private constructor(opened: ReturnType<typeof openTool<ExecEvent>>, filter: ExecsnoopOptions) {
+  private constructor(opened: ReturnType<typeof openRingTool<ExecEvent>>, filter: ExecsnoopOptions) {
     super(opened.object, opened.events);
     this.#filter = filter;
   }
 
   static open(options: ExecsnoopOptions = {}): Execsnoop {
-    const opened = openTool('execsnoop', ExecEvent, [
+    const opened = openRingTool('execsnoop', ExecEvent, [
       { program: 'execsnoop_enter', category: 'syscalls', name: 'sys_enter_execve' },
       { program: 'execsnoop_exit', category: 'syscalls', name: 'sys_exit_execve' },
     ], {

@@ -2,7 +2,7 @@
 
 import { cstring, i32, struct, u32, type Infer } from '../codec';
 import { invalidArgument } from '../errors';
-import { openTool, RingTool } from './tool';
+import { openRingTool, RingTool } from './tool';
 
 /** Layout of `aya_node_common::opensnoop::OpenEvent`. */
 export const OpenEvent = struct({
@@ -44,7 +44,7 @@ export class Opensnoop extends RingTool<OpenEvent, Open> {
     if (options.comm !== undefined && Buffer.byteLength(options.comm) > 15) {
       throw invalidArgument(`comm "${options.comm}" is longer than the kernel's 15 bytes`);
     }
-    const opened = openTool('opensnoop', OpenEvent, [
+    const opened = openRingTool('opensnoop', OpenEvent, [
       { program: 'opensnoop_enter_openat', category: 'syscalls', name: 'sys_enter_openat' },
       { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_openat' },
       { program: 'opensnoop_enter_open', category: 'syscalls', name: 'sys_enter_open', optional: true },

@@ -2,7 +2,7 @@
 
 import { structMemberOffset } from '../btf';
 import { bytes, cstring, struct, u16, u32, u64, type Infer } from '../codec';
-import { openTool, RingTool } from './tool';
+import { openRingTool, RingTool } from './tool';
 
 /** Layout of `aya_node_common::tcplife::TcpLifeEvent`. */
 export const TcpLifeEvent = struct({
@@ -57,13 +57,13 @@ export interface TcplifeOptions {
 export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
   readonly #filter: TcplifeOptions;
 
-  private constructor(opened: ReturnType<typeof openTool<TcpLifeEvent>>, filter: TcplifeOptions) {
+  private constructor(opened: ReturnType<typeof openRingTool<TcpLifeEvent>>, filter: TcplifeOptions) {
     super(opened.object, opened.events);
     this.#filter = filter;
   }
 
   static open(options: TcplifeOptions = {}): Tcplife {
-    const opened = openTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', category: 'sock', name: 'inet_sock_set_state' }], {
+    const opened = openRingTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', category: 'sock', name: 'inet_sock_set_state' }], {
       objectPath: options.objectPath,
       globals: {
         TCP_BYTES_RECEIVED_OFFSET: { codec: u32, value: structMemberOffset('tcp_sock', 'bytes_received') },

@@ -18,25 +18,38 @@ export interface TracepointAttachment {
   optional?: boolean;
 }
 
-/** Loads `objects/<name>.bpf.o`, attaches every program, opens `EVENTS`; all or nothing. */
-export function openTool<Raw>(
-  name: string,
-  codec: Codec<Raw>,
-  attachments: TracepointAttachment[],
-  options: LoadOptions & { objectPath?: string } = {},
-): { object: Ebpf; events: RingBuf<Raw> } {
-  const object = Ebpf.load(options.objectPath ?? bundledObjectPath(name), options);
+/** Runs `build` on `object`, closing the object if it throws (so nothing stays attached). */
+export function closingOnError<T>(object: Ebpf, build: (object: Ebpf) => T): T {
   try {
+    return build(object);
+  } catch (err) {
+    object.close();
+    throw err;
+  }
+}
+
+/** Loads `ebpf/objects/<name>.bpf.o` and attaches every program; all or nothing. */
+export function openTool(name: string, attachments: TracepointAttachment[], options: LoadOptions & { objectPath?: string } = {}): Ebpf {
+  const object = Ebpf.load(options.objectPath ?? bundledObjectPath(name), options);
+  return closingOnError(object, () => {
     const tracefs = ensureTracefs();
     for (const a of attachments) {
       if (a.optional && !existsSync(`${tracefs}/events/${a.category}/${a.name}`)) continue;
       object.program(a.program, TracePoint).attach(a.category, a.name);
     }
-    return { object, events: object.ringBuf('EVENTS', codec) };
-  } catch (err) {
-    object.close();
-    throw err;
-  }
+    return object;
+  });
+}
+
+/** `openTool`, then its `EVENTS` ring buffer decoded with `codec`. */
+export function openRingTool<Raw>(
+  name: string,
+  codec: Codec<Raw>,
+  attachments: TracepointAttachment[],
+  options: LoadOptions & { objectPath?: string } = {},
+): { object: Ebpf; events: RingBuf<Raw> } {
+  const object = openTool(name, attachments, options);
+  return closingOnError(object, () => ({ object, events: object.ringBuf('EVENTS', codec) }));
 }
 
 /** A running tool: an async iterable of `Out` until closed. */
