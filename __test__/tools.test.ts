@@ -1,9 +1,9 @@
 import test from 'ava';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Opensnoop, Tcplife, type Open, type TcpLife } from '../src';
+import { Biolatency, Opensnoop, Profile, renderHistogram, Runqlat, Syscount, Tcplife, type Open, type TcpLife } from '../src';
 import { within } from './helpers';
 
 async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => boolean): Promise<T> {
@@ -71,4 +71,81 @@ test('tcplife reports a loopback TCP connection with its ports and bytes when it
   t.true(conn.txBytes >= 1000n && conn.txBytes <= 1002n, `bytes the client sent (${conn.txBytes})`);
   t.true(conn.rxBytes >= 3000n && conn.rxBytes <= 3002n, `bytes the client received (${conn.rxBytes})`);
   t.true(conn.durationMs > 0);
+});
+
+/** Runs the CLI (from source) with `args` while `workload` runs; returns its stdout. */
+async function cli(args: string[], workload: () => void | Promise<void>, settleMs = 1500): Promise<string> {
+  const child = spawn(process.execPath, ['--import=tsx', join(__dirname, '..', 'src', 'cli.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  await new Promise((r) => setTimeout(r, settleMs));
+  await workload();
+  await within(20_000, `aya-node ${args.join(' ')} to finish`, exited);
+  return out;
+}
+
+test('syscount counts a known number of a rare syscall, through the API and --json', async (t) => {
+  using sc = Syscount.open({ pid: process.pid });
+  for (let i = 0; i < 1000; i++) void process.ppid; // each read is one getppid(2)
+  const getppid = sc.snapshot().find((c) => c.name === 'getppid');
+  t.truthy(getppid, 'getppid was counted');
+  t.true(getppid!.count >= 1000 && getppid!.count <= 1005, `1000 calls counted (${getppid!.count})`);
+  t.true(getppid!.totalNs > 0);
+  t.is(sc.snapshot().find((c) => c.name === 'getppid'), undefined, 'snapshot() reset the counts');
+
+  const out = await cli(['syscount', '--pid', String(process.pid), '--duration', '3', '--json'], () => {
+    for (let i = 0; i < 500; i++) void process.ppid;
+  });
+  const rows = out.trim().split('\n').map((l) => JSON.parse(l));
+  const row = rows.find((r) => r.name === 'getppid');
+  t.true(row && row.count >= 500, `the CLI counted the 500 calls (${row?.count})`);
+});
+
+test('biolatency sees direct I/O the test does, and the histogram renders as bars', async (t) => {
+  const file = join(tmpdir(), `aya-node-bio-${process.pid}`);
+  t.teardown(() => rmSync(file, { force: true }));
+  using bio = Biolatency.open();
+  execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4096', 'count=200', 'oflag=direct'], { stdio: 'ignore' });
+  const hist = bio.histogram();
+  t.true(hist.total >= 200, `200 direct writes were timed (${hist.total})`);
+  t.true(hist.buckets.every((b) => b.high === b.low * 2 || b.low === 0));
+  const text = renderHistogram(hist);
+  t.regex(text, /^usecs\n\[\d+, \d+\)\s+\d+ \|@+\s*\|/);
+});
+
+test('runqlat times the run-queue waits of processes competing for the CPUs', async (t) => {
+  // Three busy shells on two CPUs: the one we filter on must wait in the run queue.
+  const spin = () => spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done'], { stdio: 'ignore' });
+  const busy = [spin(), spin(), spin()];
+  t.teardown(() => busy.forEach((c) => c.kill()));
+  using rq = Runqlat.open({ pid: busy[0].pid });
+  await new Promise((r) => setTimeout(r, 1000));
+  const hist = rq.histogram({ reset: true });
+  t.true(hist.total > 0, `waits of the filtered process were timed (${hist.total})`);
+  t.is(rq.histogram().total < hist.total + 1000, true);
+});
+
+test('profile finds the function a busy C program spends its time in, as folded stacks', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-profile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'busy.c'),
+    `#include <stdint.h>
+volatile uint64_t sink;
+__attribute__((noinline)) void aya_node_busy_loop(void) { for (uint64_t i = 0; i < 4000000000ull; i++) sink += i; }
+int main(void) { aya_node_busy_loop(); return 0; }
+`,
+  );
+  execFileSync('gcc', ['-O1', '-fno-omit-frame-pointer', '-o', join(dir, 'busy'), join(dir, 'busy.c')]);
+  const busy = spawn(join(dir, 'busy'), [], { stdio: 'ignore' });
+  t.teardown(() => busy.kill());
+  using profile = Profile.open({ pid: busy.pid, frequency: 99 });
+  await new Promise((r) => setTimeout(r, 1500));
+  const stacks = profile.stacks();
+  const samples = stacks.reduce((n, s) => n + s.count, 0);
+  const inLoop = stacks.filter((s) => s.frames.includes('aya_node_busy_loop')).reduce((n, s) => n + s.count, 0);
+  t.true(samples >= 50, `about 99 samples a second were taken (${samples} in 1.5 s)`);
+  t.true(inLoop / samples > 0.8, `most samples are in aya_node_busy_loop (${inLoop}/${samples})`);
+  t.regex(profile.folded(), /^busy;.*aya_node_busy_loop.* \d+$/m);
 });

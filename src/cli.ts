@@ -7,13 +7,68 @@ import { Execsnoop, type Exec } from './tools/execsnoop';
 import { Opensnoop, type Open } from './tools/opensnoop';
 import { Tcplife, type TcpLife } from './tools/tcplife';
 import type { RingTool } from './tools/tool';
+import { Syscount, type SyscallCount } from './tools/syscount';
+import { Biolatency, Runqlat } from './tools/latency';
+import { Profile } from './tools/profile';
+import { renderHistogram, type Histogram } from './tools/histogram';
 
 interface Options {
   pid?: number;
   comm?: string;
   duration?: number;
+  interval?: number;
+  frequency?: number;
+  byProcess: boolean;
   json: boolean;
 }
+
+/** A tool that reports what it gathered every interval (and at the end). */
+interface PeriodicTool {
+  summary: string;
+  open(options: Options): Disposable & { report(json: boolean): string };
+}
+
+const histogramReport = (hist: () => Histogram) => (json: boolean) => (json ? `${JSON.stringify(hist())}\n` : renderHistogram(hist()));
+
+const periodic: Record<string, PeriodicTool> = {
+  syscount: {
+    summary: 'syscall counts and latency per syscall (or per process with --by-process)',
+    open: (o) => {
+      const sc = Syscount.open({ pid: o.pid, byProcess: o.byProcess });
+      const line = (c: SyscallCount) => `${c.name.padEnd(22)}${String(c.count).padStart(10)}${(c.totalNs / 1000).toFixed(1).padStart(14)}`;
+      return Object.assign(sc, {
+        report: (json: boolean) => {
+          const counts = sc.snapshot();
+          if (json) return counts.map((c) => `${JSON.stringify(c)}\n`).join('');
+          return `${(o.byProcess ? 'PROCESS' : 'SYSCALL').padEnd(22)}${'COUNT'.padStart(10)}${'TOTAL_us'.padStart(14)}\n${counts.slice(0, 20).map(line).join('\n')}\n`;
+        },
+      });
+    },
+  },
+  biolatency: {
+    summary: 'block I/O latency histogram',
+    open: () => {
+      const tool = Biolatency.open();
+      return Object.assign(tool, { report: histogramReport(() => tool.histogram({ reset: true })) });
+    },
+  },
+  runqlat: {
+    summary: 'scheduler run-queue latency histogram',
+    open: (o) => {
+      const tool = Runqlat.open({ pid: o.pid });
+      return Object.assign(tool, { report: histogramReport(() => tool.histogram({ reset: true })) });
+    },
+  },
+  profile: {
+    summary: 'on-CPU stack samples as folded stacks (flame graph input)',
+    open: (o) => {
+      const tool = Profile.open({ pid: o.pid, frequency: o.frequency });
+      return Object.assign(tool, {
+        report: (json: boolean) => (json ? tool.stacks().map((st) => `${JSON.stringify(st)}\n`).join('') : tool.folded()),
+      });
+    },
+  },
+};
 
 interface Tool<Out> {
   summary: string;
@@ -51,12 +106,15 @@ const tools: Record<string, Tool<any>> = {
 const usage = `usage: aya-node <tool> [options]
 
 tools:
-${Object.entries(tools).map(([name, t]) => `  ${name.padEnd(12)} ${t.summary}`).join('\n')}
+${[...Object.entries(tools), ...Object.entries(periodic)].map(([name, t]) => `  ${name.padEnd(12)} ${t.summary}`).join('\n')}
 
 options:
   --pid PID         only this process
-  --comm NAME       only processes with this command name
+  --comm NAME       only processes with this command name (execsnoop, opensnoop, tcplife)
   --duration SECS   stop after this many seconds (default: until Ctrl-C)
+  --interval SECS   syscount, biolatency, runqlat, profile: report every SECS (default: at the end)
+  --frequency HZ    profile: samples per second per CPU (default 49)
+  --by-process      syscount: count per process instead of per syscall
   --json            one JSON object per line
   --help            this text
 
@@ -66,6 +124,8 @@ examples:
   sudo npx aya-node execsnoop
   sudo npx aya-node opensnoop --comm node --json
   sudo npx aya-node execsnoop --duration 10 --json > execs.jsonl
+  sudo npx aya-node biolatency --interval 5
+  sudo npx aya-node profile --duration 10 > out.folded && flamegraph.pl out.folded > cpu.svg
 `;
 
 function parse(args: string[]): Options {
@@ -75,6 +135,9 @@ function parse(args: string[]): Options {
       pid: { type: 'string' },
       comm: { type: 'string' },
       duration: { type: 'string' },
+      interval: { type: 'string' },
+      frequency: { type: 'string' },
+      'by-process': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -85,24 +148,49 @@ function parse(args: string[]): Options {
     if (!Number.isFinite(n) || n < 0) throw new EbpfError('INVALID_ARGUMENT', `--${name} takes a non-negative number, got "${value}"`);
     return n;
   };
-  return { pid: number('pid', values.pid), comm: values.comm, duration: number('duration', values.duration), json: values.json ?? false };
+  return {
+    pid: number('pid', values.pid),
+    comm: values.comm,
+    duration: number('duration', values.duration),
+    interval: number('interval', values.interval),
+    frequency: number('frequency', values.frequency),
+    byProcess: values['by-process'] ?? false,
+    json: values.json ?? false,
+  };
 }
 
-async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
+/** Aborts on Ctrl-C, SIGTERM or after --duration. */
+function stopSignal(options: Options): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
   const timer = options.duration === undefined ? undefined : setTimeout(() => controller.abort(), options.duration * 1000);
+  return { signal: controller.signal, done: () => clearTimeout(timer) };
+}
+
+async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> {
+  const { signal, done } = stopSignal(options);
+  using running = tool.open(options);
+  const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  const every = options.interval === undefined ? undefined : setInterval(() => process.stdout.write(running.report(options.json)), options.interval * 1000);
+  await stopped;
+  clearInterval(every);
+  done();
+  process.stdout.write(running.report(options.json));
+}
+
+async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
+  const { signal, done } = stopSignal(options);
   using running = tool.open(options);
   if (!options.json) console.log(tool.header);
   try {
-    for await (const event of running.stream({ signal: controller.signal })) {
+    for await (const event of running.stream({ signal })) {
       console.log(options.json ? JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) : tool.line(event));
     }
   } catch (err) {
-    if (!controller.signal.aborted) throw err;
+    if (!signal.aborted) throw err;
   } finally {
-    clearTimeout(timer);
+    done();
   }
 }
 
@@ -113,7 +201,8 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 1;
   }
   const tool = tools[name];
-  if (!tool) {
+  const periodicTool = periodic[name];
+  if (!tool && !periodicTool) {
     process.stderr.write(`aya-node: unknown tool \`${name}\`\n\n${usage}`);
     return 1;
   }
@@ -124,7 +213,8 @@ async function main(argv: string[]): Promise<number> {
   if (process.getuid?.() !== 0) {
     process.stderr.write('aya-node: warning: not running as root; loading eBPF needs CAP_BPF and CAP_PERFMON\n');
   }
-  await runTool(tool, parse(args));
+  if (tool) await runTool(tool, parse(args));
+  else await runPeriodic(periodicTool, parse(args));
   return 0;
 }
 
