@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -190,6 +190,38 @@ console.log(JSON.stringify({ sameClass: cjs.EbpfError === EbpfError, sameCodec: 
   t.true(out.sameClass);
   t.true(out.sameCodec);
   t.deepEqual(out.esmKeys, out.cjsKeys, 'the ESM entry exports every name the CommonJS one does');
+});
+
+test('the published layout: a root package without the module loads it from the per-platform package', (t) => {
+  // What release.yml does: `napi create-npm-dirs` writes npm/<platform>/package.json, the module
+  // moves there and the root package ships without it. Here for this machine's platform only.
+  const module = packed.files.map((f) => f.path).find((p) => /^aya-node\.linux-.*\.node$/.test(p))!;
+  const platform = module.replace(/^aya-node\.|\.node$/g, '');
+  const stage = join(work, 'stage');
+  sh('mkdir', ['-p', stage]);
+  sh('tar', ['-xzf', join(work, packed.filename), '-C', stage]);
+  const root = join(stage, 'package');
+  sh(join(repo, 'node_modules', '.bin', 'napi'), ['create-npm-dirs'], { cwd: root });
+  renameSync(join(root, module), join(root, 'npm', platform, module));
+  const rootTarball = (JSON.parse(npm(['pack', '--json', '--pack-destination', stage], root)) as PackResult[])[0];
+  t.false(rootTarball.files.some((f) => f.path.endsWith('.node')), 'the root package has no native module');
+  const platformDir = join(root, 'npm', platform);
+  const platformTarball = (JSON.parse(npm(['pack', '--json', '--pack-destination', stage], platformDir)) as PackResult[])[0];
+  t.deepEqual(platformTarball.files.map((f) => f.path).sort(), [module, 'README.md', 'package.json'].sort());
+
+  const project = join(stage, 'project');
+  sh('mkdir', ['-p', project]);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'published', version: '1.0.0', private: true }));
+  npm(['install', '--offline', join(stage, rootTarball.filename), join(stage, platformTarball.filename)], project);
+  const out = sh(
+    'node',
+    ['-e', `const a = require('aya-node'); const o = a.Ebpf.load(a.bundledObjectPath('execsnoop'));
+console.log(JSON.stringify({ programs: o.programs, module: require.resolve('aya-node-${platform}') })); o.close();`],
+    { cwd: project },
+  );
+  const result = JSON.parse(out) as { programs: Array<{ name: string }>; module: string };
+  t.deepEqual(result.programs.map((p) => p.name), ['execsnoop']);
+  t.is(result.module, join(project, 'node_modules', `aya-node-${platform}`, module));
 });
 
 test('the bin runs from the installed package', (t) => {
