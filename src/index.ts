@@ -10,3 +10,7 @@ export { EbpfError, VerifierError, NotFoundError, PermissionError, type EbpfErro
 export { structMemberOffset } from './btf';
 export { Execsnoop, ExecEvent } from './tools/execsnoop';
 export { bundledObjectPath } from './tools/objects';
+export { type TestRunOptions, type TestRunResult } from './test-run';
+export { loadedPrograms, loadedMaps, loadedLinks, loadedProgram, enableStats, StatsScope, type LoadedProgram, type LoadedMap, type LoadedLink } from './info';
+export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
+export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';

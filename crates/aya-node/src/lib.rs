@@ -12,3 +12,7 @@ mod link;
 mod maps;
 mod object;
 mod programs;
+mod info;
+mod pin;
+mod probe;
+mod sys;

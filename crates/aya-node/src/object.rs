@@ -131,7 +131,20 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         1 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
         _ => VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS,
     });
-    loader.load(data).context(|| "loading the eBPF object".to_string())
+    // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
+        Ok(result) => result.context(|| "loading the eBPF object".to_string()),
+        Err(panic) => Err(NodeError::new(Code::Parse, format!("loading the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
+    }
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "internal panic".to_string())
 }
 
 #[napi]
