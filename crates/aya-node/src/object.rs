@@ -99,6 +99,13 @@ pub struct EbpfObject {
     pub(crate) state: SharedState,
 }
 
+/// The running kernel's BTF, parsed once: parsing /sys/kernel/btf/vmlinux takes tens of
+/// milliseconds, too long to repeat on every load.
+fn kernel_btf() -> Option<&'static aya::Btf> {
+    static KERNEL_BTF: std::sync::OnceLock<Option<aya::Btf>> = std::sync::OnceLock::new();
+    KERNEL_BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
+}
+
 fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
@@ -107,12 +114,12 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         map_pin_directory: None,
         verifier_log_level: None,
     });
-    let btf = match &options.btf_path {
+    let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
-        None => aya::Btf::from_sys_fs().ok(),
+        None => None,
     };
     let mut loader = EbpfLoader::new();
-    loader.btf(btf.as_ref());
+    loader.btf(custom_btf.as_ref().or_else(|| kernel_btf()));
     if let Some(globals) = &options.globals {
         for (name, value) in globals {
             loader.override_global(name.as_str(), value.as_ref(), true);

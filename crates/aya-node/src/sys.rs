@@ -51,6 +51,8 @@ struct ObjAttr {
     bpf_fd: u32,
     file_flags: u32,
     path_fd: i32,
+    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
+    _pad: u32,
 }
 
 fn c_path(path: &str) -> Result<CString> {
@@ -123,7 +125,7 @@ pub fn fd_kind(fd: BorrowedFd<'_>) -> &'static str {
     match target.to_string_lossy().as_ref() {
         "anon_inode:bpf-prog" => "program",
         "anon_inode:bpf-map" => "map",
-        "anon_inode:bpf_link" => "link",
+        "anon_inode:bpf_link" | "anon_inode:bpf-link" => "link",
         "anon_inode:btf" => "btf",
         _ => "unknown",
     }

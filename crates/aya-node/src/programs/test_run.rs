@@ -39,6 +39,8 @@ struct TestAttr {
     flags: u32,
     cpu: u32,
     batch_size: u32,
+    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
+    _pad: u32,
 }
 
 /// One test run's inputs. Output buffers are filled up to their length.
