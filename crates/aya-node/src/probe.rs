@@ -174,7 +174,10 @@ pub fn is_helper_supported(program_type_name: String, helper: u32) -> napi::Resu
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
             // Anything other than "unknown/invalid func" means the helper itself was accepted.
-            Ok(!(text.contains("invalid func ") || text.contains("unknown func ") || text.is_empty()))
+            Ok(!(text.contains("invalid func ")
+                || text.contains("unknown func ")
+                || text.contains("cannot use helper")
+                || text.is_empty()))
         }
     }
 }

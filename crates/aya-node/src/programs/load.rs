@@ -17,6 +17,7 @@ pub fn ensure_loaded(program: &mut Program, name: &str) -> Result<()> {
         return Ok(());
     }
     // Aya unwraps the verifier log as UTF-8; a panic there must not cross into Node.
+    crate::object::quiet_panic_hook();
     let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_any(program, name)));
     let result = match loaded {
         Ok(result) => result?,
