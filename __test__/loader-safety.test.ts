@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Ebpf, EbpfError, kernelFeatures, isHelperSupported, isMapTypeSupported, isProgramTypeSupported, TracePoint } from '../src';
+import { openBpfFds } from './helpers';
 import { objectPath } from './loader-packets';
 
 const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find(existsSync);
@@ -144,4 +145,20 @@ test('fuzz: random and mutated ELF buffers load or throw a typed error, never cr
   }
   t.log(`${cases} inputs: ${counts.loaded} loaded, ${counts.typed} typed errors`);
   t.is(counts.loaded + counts.typed, cases);
+});
+
+test.serial('forgotten objects are released by their finalizers', async (t) => {
+  const path = objectPath('loader_test');
+  Ebpf.load(path).close(); // warm up
+  collectGarbage();
+  const start = openBpfFds();
+  (() => {
+    for (let i = 0; i < 20; i++) Ebpf.load(path).program('count_packets').load(); // never closed
+  })();
+  t.true(openBpfFds() > start, 'the forgotten objects hold fds until collected');
+  for (let i = 0; i < 20 && openBpfFds() > start; i++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // finalizers run after the GC pass
+  }
+  t.is(openBpfFds(), start);
 });
