@@ -25,8 +25,6 @@ export declare class EbpfObject {
   openMap(name: string): MapHandle
   /** Puts program `program` (loading it first if needed) at `index` of the program array `map`. */
   setProgramArrayEntry(map: MapHandle, index: number, program: string, flags: number): void
-  /** Loads (if needed) and runs `program` once through BPF_PROG_TEST_RUN. */
-  testRun(program: string, options: TestRunOptions): TestRunResult
   /** Parses an ELF object from memory and creates its maps. */
   static load(data: Buffer, options?: LoadOptions | undefined | null): EbpfObject
   /** Reads an ELF object from a file and creates its maps. */
@@ -107,6 +105,19 @@ export declare class EbpfObject {
    * cgroup v2 directory `cgroup`.
    */
   attachCgroupSockAddr(program: string, cgroup: string, mode?: string | undefined | null): Link
+  /** Loads the program `name` into the kernel (verifying it) without attaching it. */
+  loadProgram(name: string): void
+  /** Loads the program `name` if needed and runs it with `BPF_PROG_TEST_RUN`. */
+  testRun(name: string, options: TestRunOptions): TestRunResult
+  /** Pins the program `name` (loading it first if needed) at `path`. */
+  pinProgram(name: string, path: string): void
+  /** Pins the map `name` at `path`. */
+  pinMap(name: string, path: string): void
+  /**
+   * Pins the one link that attaches program `name` at `path`. The pinned link keeps the
+   * program attached after the object is closed, until it is unpinned.
+   */
+  pinProgramLink(name: string, path: string): void
 }
 
 export declare class Link {
@@ -210,12 +221,38 @@ export declare class PerfEventArrayReader {
   get cpus(): Array<number>
 }
 
+/** An fd to a pinned program, map or link, opened from bpffs. */
+export declare class PinnedObject {
+  /** Opens what is pinned at `path`. */
+  static open(path: string): PinnedObject
+  /** `program`, `map` or `link`. */
+  get kind(): string
+  /** The kernel id of the program, map or link. */
+  get id(): number
+  get path(): string
+  /** For a link: the id of the program it attaches. */
+  get programId(): number | null
+  /** Closes this fd (the pin stays). */
+  close(): void
+  get closed(): boolean
+}
+
 export declare class RingBufReader {
   /** Waits for records; resolves to `null` once closed or cancelled. */
   read(options: ReadOptions): Promise<StreamBatch | null>
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
+  close(): void
+  get closed(): boolean
+}
+
+/**
+ * While open, the kernel counts every program's runs and run time (`BPF_ENABLE_STATS`).
+ * Closing it turns counting off again (once no one else holds it on).
+ */
+export declare class StatsScope {
+  static enable(): StatsScope
   close(): void
   get closed(): boolean
 }
@@ -250,6 +287,9 @@ export declare function bpfSyscallCount(): bigint
 /** Byte offset of `member` in kernel `struct name`, from BTF (`/sys/kernel/btf/vmlinux` by default). */
 export declare function btfStructMemberOffset(name: string, member: string, btfPath?: string | undefined | null): number
 
+/** Whether `path` is on a bpffs mount; throws a clear error otherwise. */
+export declare function checkBpffs(path: string): void
+
 export interface CreateMapOptions {
   /** Kernel map type number (`BPF_MAP_TYPE_*`). */
   mapType: number
@@ -262,9 +302,44 @@ export interface CreateMapOptions {
   mapExtra?: bigint
 }
 
+/**
+ * Whether programs of type `program_type` may call helper number `helper` (see
+ * `enum bpf_func_id`, e.g. 1 = map_lookup_elem, 130 = ringbuf_output). Loads a two-instruction
+ * program that calls it and looks for the verifier's "unknown func" verdict, as libbpf does.
+ */
+export declare function isHelperSupported(programTypeName: string, helper: number): boolean
+
+/** Whether the kernel can create maps of type `name` (e.g. `ringbuf`). */
+export declare function isMapTypeSupported(name: string): boolean
+
+/** Whether the kernel can load programs of type `name` (e.g. `xdp`). */
+export declare function isProgramTypeSupported(name: string): boolean
+
 export interface IterateBench {
   elapsedNs: number
   entries: number
+}
+
+/** Probes the named features at once. */
+export declare function kernelFeatures(): KernelFeatures
+
+export interface KernelFeatures {
+  /** The kernel exposes its own BTF (`/sys/kernel/btf/vmlinux`): CO-RE and BTF-typed programs work. */
+  btf: boolean
+  ringBuf: boolean
+  /** TCX (multi-program TC through links, Linux 6.6+). */
+  tcx: boolean
+  /** kprobes can be created (CONFIG_KPROBES and a kprobe PMU or tracefs kprobe_events). */
+  kprobe: boolean
+  /** Why kprobes are unavailable, when they are. */
+  kprobeReason?: string
+  uprobe: boolean
+  /** A bpffs is mounted at /sys/fs/bpf. */
+  bpffs: boolean
+  /** `BPF_PROG_TEST_RUN` works (probed with an XDP program). */
+  testRun: boolean
+  /** `BPF_ENABLE_STATS` works. */
+  stats: boolean
 }
 
 export interface KernelSymbol {
@@ -276,6 +351,57 @@ export interface KernelSymbol {
   /** The module that holds it, or null for the kernel image. */
   module?: string
 }
+
+/** Kernel names of every map type this module knows. */
+export declare function knownMapTypes(): Array<string>
+
+/** Kernel names of every program type this module knows. */
+export declare function knownProgramTypes(): Array<string>
+
+export interface LoadedLink {
+  id: number
+  programId: number
+  kind: string
+}
+
+/** Every link on the system. */
+export declare function loadedLinks(): Array<LoadedLink>
+
+export interface LoadedMap {
+  id: number
+  name: string
+  kind: string
+  keySize: number
+  valueSize: number
+  maxEntries: number
+  flags: number
+  memlock?: number
+}
+
+/** Every map on the system. */
+export declare function loadedMaps(): Array<LoadedMap>
+
+export interface LoadedProgram {
+  id: number
+  name: string
+  /** Kernel program type as bpftool names it, e.g. `xdp`, `socket_filter`, `tracepoint`. */
+  kind: string
+  /** Hex tag (hash of the translated instructions). */
+  tag: string
+  mapIds: Array<number>
+  /** Bytes of locked memory. */
+  memlock?: number
+  /** Runs counted while statistics are enabled. */
+  runCount: number
+  /** Nanoseconds spent running, counted while statistics are enabled. */
+  runTimeNs: number
+  verifiedInstructions?: number
+  createdByUid?: number
+  btfId?: number
+}
+
+/** Every program loaded on the system. Programs unloaded while listing are skipped. */
+export declare function loadedPrograms(): Array<LoadedProgram>
 
 export interface LoadOptions {
   /** Values for global variables (`static`s in `.rodata`/`.data`/`.bss`), as raw bytes. */
@@ -361,21 +487,36 @@ export interface StreamBatch {
 }
 
 export interface TestRunOptions {
-  /** The program's context (for raw tracepoints: the u64 arguments). */
-  ctx?: Buffer
-  /** Packet data, for networking programs. */
+  /** Packet (or other) input data. */
   data?: Buffer
-  /** Run on this CPU (raw tracepoint programs). */
-  cpu?: number
+  /** Room for the output data; default: input length + 256 (programs may grow packets). */
+  dataOutSize?: number
+  /** Input context (e.g. a `struct __sk_buff` or `xdp_md`, or raw tracepoint arguments). */
+  ctx?: Buffer
+  /** Room for the output context; default: the input context's length. */
+  ctxOutSize?: number
+  /** Run this many times (the duration is the average). */
   repeat?: number
+  /** Run on this CPU. */
+  cpu?: number
+  /** Raw `BPF_F_TEST_*` flags (e.g. XDP live frames), or-ed in. */
+  flags?: number
+  /** XDP live-frames batch size. */
+  batchSize?: number
 }
 
 export interface TestRunResult {
-  /** The program's return value. */
-  retval: number
-  /** Average run time in ns, when the program type reports it. */
+  returnValue: number
+  /** Average nanoseconds per run. */
   duration: number
+  /** Output data (when input data was given). */
+  data?: Buffer
+  /** Output context (when a context was given). */
+  ctx?: Buffer
 }
+
+/** Removes the pin at `path` (the object goes away once nothing else holds it). */
+export declare function unpin(path: string): void
 
 export interface UProbeTarget {
   /**

@@ -1,7 +1,6 @@
 // Helpers for the map tests: the maps_test object and BPF_PROG_TEST_RUN of its programs.
 
 import { bundledObjectPath, codec, Ebpf, type Program } from '../src';
-import { callNative } from '../src/errors';
 
 const { struct, u8, u16, u32, u64, i8, i16, i32, i64, f32, f64, bool, cstring, array } = codec;
 
@@ -13,7 +12,7 @@ export function loadMapsTest(): Ebpf {
 export function testRun(program: Program, args: bigint[] = [], cpu?: number): number {
   const ctx = Buffer.alloc(Math.max(args.length, 1) * 8);
   args.forEach((a, i) => ctx.writeBigUInt64LE(a, i * 8));
-  return callNative(() => program.nativeObject.testRun(program.name, { ctx, cpu })).retval;
+  return program.testRun({ ctx, cpu }).returnValue;
 }
 
 /** `AllTypes` as ebpf/programs/src/bin/maps_test.rs declares it. */

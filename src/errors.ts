@@ -17,6 +17,8 @@ export interface EbpfErrorDetails {
   errno?: number;
   syscall?: string;
   verifierLog?: string;
+  /** The program concerned (e.g. the one the verifier rejected). */
+  program?: string;
   cause?: unknown;
 }
 
@@ -51,6 +53,8 @@ export class EbpfError extends Error {
 export class VerifierError extends EbpfError {
   override name = 'VerifierError';
   readonly verifierLog: string;
+  /** The name of the rejected program. */
+  programName?: string;
 
   constructor(message: string, details: EbpfErrorDetails) {
     const log = details.verifierLog ?? '';
@@ -58,6 +62,7 @@ export class VerifierError extends EbpfError {
     const tail = log.trimEnd().split('\n').slice(-8).join('\n');
     super('VERIFIER', tail ? `${message}\nverifier log (last lines):\n${tail}` : message, details);
     this.verifierLog = log;
+    if (details.program !== undefined) this.programName = details.program;
   }
 }
 

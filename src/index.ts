@@ -80,3 +80,7 @@ export {
   XskMap,
   bpfSyscallCount,
 } from './maps';
+export { type TestRunOptions, type TestRunResult } from './test-run';
+export { loadedPrograms, loadedMaps, loadedLinks, loadedProgram, enableStats, StatsScope, type LoadedProgram, type LoadedMap, type LoadedLink } from './info';
+export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
+export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';

@@ -1,5 +1,5 @@
 import type * as native from './native';
-import { callNative } from './errors';
+import { callNative, EbpfError } from './errors';
 
 /**
  * An attachment of a program to a hook. `detach()` (or disposal) removes it; closing the
@@ -11,12 +11,25 @@ export class Link implements Disposable {
   readonly program: string;
   /** What it is attached to, e.g. `tracepoint syscalls/sys_enter_execve`. */
   readonly target: string;
+  readonly #pin?: (path: string) => void;
 
   /** @internal */
-  constructor(link: native.Link, program: string, target: string) {
+  constructor(link: native.Link, program: string, target: string, pin?: (path: string) => void) {
     this.#native = link;
     this.program = program;
     this.target = target;
+    this.#pin = pin;
+  }
+
+  /**
+   * Pins the link at `path` on bpffs: the program stays attached after `detach()`, `close()`
+   * or the end of this process, until the pin is removed (`unpin(path)`). Works when the
+   * program has exactly one link.
+   */
+  pin(path: string): void {
+    if (!this.#pin) throw new EbpfError('INVALID_ARGUMENT', `this ${this.kind} link cannot be pinned`);
+    if (!this.attached) throw new EbpfError('CLOSED', 'the link is detached');
+    this.#pin(path);
   }
 
   /** The kind of hook, e.g. `tracepoint`. */

@@ -143,6 +143,15 @@ export class Ebpf implements Disposable {
     return map;
   }
 
+  /**
+   * Pins the map `name` at `path` on bpffs: its contents outlive this object and process
+   * until the pin is removed (`unpin(path)`). For maps declared pinned (`Array::pinned`,
+   * `LIBBPF_PIN_BY_NAME`), `LoadOptions.mapPinDirectory` pins and reuses them automatically.
+   */
+  pinMap(name: string, path: string): void {
+    callNative(() => this.#native.pinMap(name, path));
+  }
+
   get closed(): boolean {
     return this.#native.closed;
   }

@@ -1,6 +1,8 @@
 import type * as native from '../native';
-import { callNative } from '../errors';
+import { callNative, VerifierError } from '../errors';
 import { Link } from '../link';
+import { testRunProgram, type TestRunOptions, type TestRunResult } from '../test-run';
+import { loadedProgram, type LoadedProgram } from '../info';
 
 /** What a program class needs from the object it came from. @internal */
 export interface ProgramOwner {
@@ -48,8 +50,58 @@ export class Program {
 
   /** Runs a native attach call and registers the resulting link with the object. */
   protected attachWith(target: string, attach: (object: native.EbpfObject) => native.Link): Link {
-    const link = callNative(() => attach(this.owner.native));
-    return this.owner.adopt(new Link(link, this.name, target));
+    const link = this.withName(() => callNative(() => attach(this.owner.native)));
+    return this.owner.adopt(
+      new Link(link, this.name, target, (path) => callNative(() => this.owner.native.pinProgramLink(this.name, path))),
+    );
+  }
+
+  /**
+   * Loads the program into the kernel without attaching it, so the verifier's verdict comes
+   * now (a `VerifierError` with the complete log) rather than at attach. Loading twice is a
+   * no-op. fentry/fexit/lsm/tp_btf/iter/extension programs load when attached.
+   */
+  load(): void {
+    this.withName(() => callNative(() => this.owner.native.loadProgram(this.name)));
+  }
+
+  /**
+   * Runs the program once (or `repeat` times) on the data and context given, without
+   * attaching it (`BPF_PROG_TEST_RUN`; loads it first if needed). The kernel supports this
+   * for XDP, TC (`sched_cls`), socket filter, cgroup_skb, flow dissector, raw tracepoint,
+   * sk_lookup and syscall programs; others throw `EbpfError('WRONG_TYPE')`.
+   *
+   * ```ts
+   * const { returnValue, data } = obj.program('xdp_verdict').testRun({ data: packet });
+   * assert.equal(returnValue, 1); // XDP_DROP
+   * ```
+   */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    return this.withName(() => testRunProgram(this.owner.native, this.name, options));
+  }
+
+  /**
+   * Pins the program at `path` on bpffs (loading it first if needed); it stays loaded after
+   * this process exits, until unpinned (`unpin(path)`).
+   */
+  pin(path: string): void {
+    this.withName(() => callNative(() => this.owner.native.pinProgram(this.name, path)));
+  }
+
+  /** The kernel's view of this program (run count and time need `enableStats()`), once loaded. */
+  info(): LoadedProgram | undefined {
+    const id = this.id;
+    return id === undefined ? undefined : loadedProgram(id);
+  }
+
+  /** Names this program in a verifier error raised while it loads. */
+  private withName<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof VerifierError && err.programName === undefined) err.programName = this.name;
+      throw err;
+    }
   }
 }
 

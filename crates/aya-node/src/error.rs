@@ -57,13 +57,15 @@ pub struct NodeError {
     pub errno: Option<i32>,
     pub syscall: Option<String>,
     pub verifier_log: Option<String>,
+    /// The program concerned, when one is (e.g. the one the verifier rejected).
+    pub program: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, NodeError>;
 
 impl NodeError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), errno: None, syscall: None, verifier_log: None }
+        Self { code, message: message.into(), errno: None, syscall: None, verifier_log: None, program: None }
     }
 
     pub fn closed(what: &str) -> Self {
@@ -127,6 +129,12 @@ impl NodeError {
         e
     }
 
+    /// Records which program the error concerns.
+    pub fn with_program(mut self, name: &str) -> Self {
+        self.program = Some(name.to_string());
+        self
+    }
+
     fn refine_by_errno(&mut self) {
         if matches!(self.code, Code::Kernel) && matches!(self.errno, Some(libc::EPERM | libc::EACCES)) {
             self.code = Code::Permission;
@@ -145,6 +153,9 @@ impl NodeError {
         }
         if let Some(call) = &self.syscall {
             let _ = write!(out, ",\"syscall\":{}", json_str(call));
+        }
+        if let Some(program) = &self.program {
+            let _ = write!(out, ",\"program\":{}", json_str(program));
         }
         if let Some(log) = &self.verifier_log {
             let _ = write!(out, ",\"verifierLog\":{}", json_str(log));

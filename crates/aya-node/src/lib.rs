@@ -15,3 +15,7 @@ mod object;
 mod programs;
 mod stream;
 mod trace_pipe;
+mod info;
+mod pin;
+mod probe;
+mod sys;

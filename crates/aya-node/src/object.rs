@@ -99,6 +99,13 @@ pub struct EbpfObject {
     pub(crate) state: SharedState,
 }
 
+/// The running kernel's BTF, parsed once: parsing /sys/kernel/btf/vmlinux takes tens of
+/// milliseconds, too long to repeat on every load.
+fn kernel_btf() -> Option<&'static aya::Btf> {
+    static KERNEL_BTF: std::sync::OnceLock<Option<aya::Btf>> = std::sync::OnceLock::new();
+    KERNEL_BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
+}
+
 fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
@@ -107,12 +114,12 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         map_pin_directory: None,
         verifier_log_level: None,
     });
-    let btf = match &options.btf_path {
+    let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
-        None => aya::Btf::from_sys_fs().ok(),
+        None => None,
     };
     let mut loader = EbpfLoader::new();
-    loader.btf(btf.as_ref());
+    loader.btf(custom_btf.as_ref().or_else(|| kernel_btf()));
     if let Some(globals) = &options.globals {
         for (name, value) in globals {
             loader.override_global(name.as_str(), value.as_ref(), true);
@@ -131,7 +138,57 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         1 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
         _ => VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS,
     });
-    loader.load(data).context(|| "loading the eBPF object".to_string())
+    // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
+    quiet_panic_hook();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
+        Ok(result) => result.context(|| "loading the eBPF object".to_string()),
+        Err(panic) => Err(NodeError::new(Code::Parse, format!("loading the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
+    }
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by [`quiet_panic_hook`].
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces the default panic hook (which prints the payload, possibly kilobytes of it, to
+/// stderr) with one that only records a short description; the panic is caught at the FFI
+/// boundary and becomes an `EbpfError` that carries it.
+pub fn quiet_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let mut text = payload_text(info.payload());
+            if text.len() > 300 {
+                let mut end = 300;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                text.push('…');
+            }
+            if let Some(location) = info.location() {
+                text = format!("{text} at {}:{}", location.file(), location.line());
+            }
+            LAST_PANIC.with(|last| *last.borrow_mut() = Some(text));
+        }));
+    });
+}
+
+/// The text of a caught panic: what the hook recorded, else the payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(recorded) = LAST_PANIC.with(|last| last.borrow_mut().take()) {
+        return format!("internal error: {recorded}");
+    }
+    payload_text(payload)
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "internal panic".to_string())
 }
 
 #[napi]

@@ -87,4 +87,3 @@ pub mod program_array;
 pub mod sock;
 pub mod stack_trace;
 pub mod sys;
-pub mod test_run;

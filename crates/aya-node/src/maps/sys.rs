@@ -180,27 +180,6 @@ pub struct MapInfo {
     pub name: [u8; 16],
 }
 
-#[repr(C)]
-#[derive(Default)]
-pub struct TestRunAttr {
-    pub prog_fd: u32,
-    pub retval: u32,
-    pub data_size_in: u32,
-    pub data_size_out: u32,
-    pub data_in: u64,
-    pub data_out: u64,
-    pub repeat: u32,
-    pub duration: u32,
-    pub ctx_size_in: u32,
-    pub ctx_size_out: u32,
-    pub ctx_in: u64,
-    pub ctx_out: u64,
-    pub flags: u32,
-    pub cpu: u32,
-    pub batch_size: u32,
-    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the fields it knows.
-    pub _pad: u32,
-}
 
 fn ptr_or_null(buf: Option<&[u8]>) -> u64 {
     buf.map_or(0, |b| b.as_ptr() as u64)
@@ -296,7 +275,3 @@ pub fn map_info(fd: BorrowedFd<'_>) -> SysResult<MapInfo> {
     Ok(info)
 }
 
-pub fn test_run(attr: &mut TestRunAttr) -> SysResult<()> {
-    // SAFETY: the caller sets data/ctx pointers with their sizes.
-    unsafe { bpf(BPF_PROG_TEST_RUN, attr) }.map(|_| ())
-}

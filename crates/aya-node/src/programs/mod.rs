@@ -15,3 +15,6 @@ pub mod tc;
 pub mod socket_filter;
 pub mod cgroup_skb;
 pub mod cgroup_sock_addr;
+pub mod load;
+pub mod test_run;
+

@@ -1,0 +1,203 @@
+//! `BPF_PROG_TEST_RUN`: runs a loaded program on data and context supplied by the caller,
+//! without attaching it. The kernel allows it for XDP, TC, socket filter, cgroup_skb, flow
+//! dissector, raw tracepoint, sk_lookup, syscall and a few more; others fail with ENOTSUPP/EINVAL.
+//!
+//! [`test_run_fd`] is the plain Rust entry point (usable in a tight loop by other modules);
+//! `EbpfObject::test_run` is the JavaScript one.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use crate::{
+    error::{Code, NodeError, Result},
+    object::{lock, EbpfObject},
+    programs::load::ensure_loaded,
+    sys::{bpf, BPF_PROG_TEST_RUN},
+};
+
+/// Run the program on the given CPU (`cpu`) instead of the calling one.
+pub const BPF_F_TEST_RUN_ON_CPU: u32 = 1 << 0;
+
+/// The kernel's `bpf_attr.test`.
+#[repr(C)]
+#[derive(Default)]
+struct TestAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
+    _pad: u32,
+}
+
+/// One test run's inputs. Output buffers are filled up to their length.
+#[derive(Default)]
+pub struct TestRunInput<'a> {
+    pub data_in: &'a [u8],
+    pub data_out: Option<&'a mut [u8]>,
+    pub ctx_in: &'a [u8],
+    pub ctx_out: Option<&'a mut [u8]>,
+    /// How many times to run (0 and 1 both mean once).
+    pub repeat: u32,
+    pub flags: u32,
+    pub cpu: u32,
+    pub batch_size: u32,
+}
+
+/// One test run's outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRunOutput {
+    pub return_value: u32,
+    /// Average run time per repetition, in nanoseconds (as the kernel measures it).
+    pub duration_ns: u32,
+    /// Bytes of packet data the program left (may exceed `data_out`'s length).
+    pub data_size_out: u32,
+    pub ctx_size_out: u32,
+}
+
+fn len_u32(what: &str, len: usize) -> Result<u32> {
+    u32::try_from(len).map_err(|_| NodeError::new(Code::InvalidArgument, format!("test run: {what} is larger than 4 GiB")))
+}
+
+/// Runs the program behind `fd` once (or `repeat` times) with `BPF_PROG_TEST_RUN`.
+pub fn test_run_fd(fd: BorrowedFd<'_>, input: TestRunInput<'_>) -> Result<TestRunOutput> {
+    let mut attr = TestAttr {
+        prog_fd: fd.as_raw_fd() as u32,
+        repeat: input.repeat,
+        flags: input.flags,
+        cpu: input.cpu,
+        batch_size: input.batch_size,
+        ..Default::default()
+    };
+    if !input.data_in.is_empty() {
+        attr.data_in = input.data_in.as_ptr() as u64;
+        attr.data_size_in = len_u32("data", input.data_in.len())?;
+    }
+    if let Some(out) = input.data_out {
+        if !out.is_empty() {
+            attr.data_out = out.as_mut_ptr() as u64;
+            attr.data_size_out = len_u32("data out", out.len())?;
+        }
+    }
+    if !input.ctx_in.is_empty() {
+        attr.ctx_in = input.ctx_in.as_ptr() as u64;
+        attr.ctx_size_in = len_u32("ctx", input.ctx_in.len())?;
+    }
+    if let Some(out) = input.ctx_out {
+        if !out.is_empty() {
+            attr.ctx_out = out.as_mut_ptr() as u64;
+            attr.ctx_size_out = len_u32("ctx out", out.len())?;
+        }
+    }
+    // SAFETY: every pointer in `attr` borrows a slice that outlives the call, with its length.
+    unsafe { bpf(BPF_PROG_TEST_RUN, &mut attr) }.map_err(|e| {
+        let mut err = NodeError::syscall("BPF_PROG_TEST_RUN", e);
+        if matches!(err.errno, Some(libc::ENOTSUP) | Some(524 /* ENOTSUPP */)) {
+            err.code = Code::WrongType;
+            err.message.push_str(" (the kernel cannot test-run this program type)");
+        } else if err.errno == Some(libc::ENOSPC) {
+            err.message.push_str(" (the output buffer is too small: raise dataOut/ctxOut)");
+        }
+        err
+    })?;
+    Ok(TestRunOutput {
+        return_value: attr.retval,
+        duration_ns: attr.duration,
+        data_size_out: attr.data_size_out,
+        ctx_size_out: attr.ctx_size_out,
+    })
+}
+
+#[napi(object)]
+pub struct TestRunOptions {
+    /// Packet (or other) input data.
+    pub data: Option<Buffer>,
+    /// Room for the output data; default: input length + 256 (programs may grow packets).
+    pub data_out_size: Option<u32>,
+    /// Input context (e.g. a `struct __sk_buff` or `xdp_md`, or raw tracepoint arguments).
+    pub ctx: Option<Buffer>,
+    /// Room for the output context; default: the input context's length.
+    pub ctx_out_size: Option<u32>,
+    /// Run this many times (the duration is the average).
+    pub repeat: Option<u32>,
+    /// Run on this CPU.
+    pub cpu: Option<u32>,
+    /// Raw `BPF_F_TEST_*` flags (e.g. XDP live frames), or-ed in.
+    pub flags: Option<u32>,
+    /// XDP live-frames batch size.
+    pub batch_size: Option<u32>,
+}
+
+#[napi(object)]
+pub struct TestRunResult {
+    pub return_value: u32,
+    /// Average nanoseconds per run.
+    pub duration: u32,
+    /// Output data (when input data was given).
+    pub data: Option<Buffer>,
+    /// Output context (when a context was given).
+    pub ctx: Option<Buffer>,
+}
+
+#[napi]
+impl EbpfObject {
+    /// Loads the program `name` if needed and runs it with `BPF_PROG_TEST_RUN`.
+    #[napi]
+    pub fn test_run(&self, name: String, options: TestRunOptions) -> napi::Result<TestRunResult> {
+        let mut state = lock(&self.state);
+        let program = state.program(&name)?;
+        ensure_loaded(program, &name)?;
+        let fd = program.fd().map_err(|e| NodeError::from_aya(&format!("program `{name}`"), &e))?;
+        let data_in: &[u8] = options.data.as_deref().unwrap_or(&[]);
+        let ctx_in: &[u8] = options.ctx.as_deref().unwrap_or(&[]);
+        let mut data_out = if options.data.is_some() {
+            vec![0u8; options.data_out_size.map_or(data_in.len() + 256, |n| n as usize)]
+        } else {
+            Vec::new()
+        };
+        let mut ctx_out = vec![0u8; options.ctx_out_size.map_or(ctx_in.len(), |n| n as usize)];
+        let mut flags = options.flags.unwrap_or(0);
+        if options.cpu.is_some() {
+            flags |= BPF_F_TEST_RUN_ON_CPU;
+        }
+        let out = test_run_fd(
+            fd.as_fd(),
+            TestRunInput {
+                data_in,
+                data_out: Some(&mut data_out),
+                ctx_in,
+                ctx_out: Some(&mut ctx_out),
+                repeat: options.repeat.unwrap_or(1),
+                flags,
+                cpu: options.cpu.unwrap_or(0),
+                batch_size: options.batch_size.unwrap_or(0),
+            },
+        )
+        .map_err(|mut e| {
+            e.message = format!("test run of `{name}`: {}", e.message);
+            e
+        })?;
+        let data = options.data.is_some().then(|| {
+            data_out.truncate(out.data_size_out as usize);
+            Buffer::from(data_out)
+        });
+        let ctx = (!ctx_out.is_empty()).then(|| {
+            ctx_out.truncate(out.ctx_size_out as usize);
+            Buffer::from(ctx_out)
+        });
+        Ok(TestRunResult { return_value: out.return_value, duration: out.duration_ns, data, ctx })
+    }
+}

@@ -1,0 +1,30 @@
+//! A counter in a map pinned by name: with a pin directory, the map outlives the object and
+//! the next load reuses it, so the count carries on.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{macros::{map, socket_filter}, maps::Array, programs::SkBuffContext};
+
+#[map]
+static PINNED_COUNT: Array<u64> = Array::pinned(1, 0);
+
+/// Adds one to the pinned counter and returns the new value.
+#[socket_filter]
+pub fn bump_pinned(_ctx: SkBuffContext) -> i64 {
+    match PINNED_COUNT.get_ptr_mut(0) {
+        Some(count) => unsafe {
+            *count += 1;
+            *count as i64
+        },
+        None => -1,
+    }
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,0 +1,66 @@
+import * as native from './native';
+import { callNative } from './errors';
+
+/** A program loaded on the system, as `bpftool prog show` lists it. */
+export type LoadedProgram = native.LoadedProgram;
+/** A map on the system, as `bpftool map show` lists it. */
+export type LoadedMap = native.LoadedMap;
+/** A link on the system, as `bpftool link show` lists it. */
+export type LoadedLink = native.LoadedLink;
+
+/** Every eBPF program loaded on the system (any process's). `runCount`/`runTimeNs` count only while stats are enabled. */
+export function loadedPrograms(): LoadedProgram[] {
+  return callNative(() => native.loadedPrograms());
+}
+
+/** Every eBPF map on the system. */
+export function loadedMaps(): LoadedMap[] {
+  return callNative(() => native.loadedMaps());
+}
+
+/** Every eBPF link on the system. */
+export function loadedLinks(): LoadedLink[] {
+  return callNative(() => native.loadedLinks());
+}
+
+/** The loaded program with kernel id `id`, if it is still loaded. */
+export function loadedProgram(id: number): LoadedProgram | undefined {
+  return loadedPrograms().find((p) => p.id === id);
+}
+
+/**
+ * Run-time statistics, switched on while this is open (`BPF_ENABLE_STATS`): the kernel
+ * counts each program's runs and run time. `close()` (or `using`) switches them off again,
+ * once no other holder keeps them on.
+ *
+ * ```ts
+ * using stats = enableStats();
+ * program.testRun({ data: packet, repeat: 100 });
+ * console.log(loadedProgram(program.id!)?.runCount);
+ * ```
+ */
+export class StatsScope implements Disposable {
+  readonly #native: native.StatsScope;
+
+  /** @internal */
+  constructor(scope: native.StatsScope) {
+    this.#native = scope;
+  }
+
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  close(): void {
+    this.#native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Switches run-time statistics on until the returned scope is closed. */
+export function enableStats(): StatsScope {
+  return new StatsScope(callNative(() => native.StatsScope.enable()));
+}
