@@ -159,6 +159,9 @@ function parse(args: string[]): Options {
   };
 }
 
+/** Printed on stderr once the programs are attached (scripts can wait for it). */
+const TRACING = 'Tracing... Hit Ctrl-C to end.\n';
+
 /** Aborts on Ctrl-C, SIGTERM or after --duration. */
 function stopSignal(options: Options): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
@@ -171,6 +174,7 @@ function stopSignal(options: Options): { signal: AbortSignal; done: () => void }
 async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> {
   const { signal, done } = stopSignal(options);
   using running = tool.open(options);
+  process.stderr.write(TRACING);
   const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   const every = options.interval === undefined ? undefined : setInterval(() => process.stdout.write(running.report(options.json)), options.interval * 1000);
   await stopped;
@@ -182,6 +186,7 @@ async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> 
 async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
   const { signal, done } = stopSignal(options);
   using running = tool.open(options);
+  process.stderr.write(TRACING);
   if (!options.json) console.log(tool.header);
   try {
     for await (const event of running.stream({ signal })) {
