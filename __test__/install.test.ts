@@ -220,7 +220,7 @@ console.log(JSON.stringify({ programs: o.programs, module: require.resolve('aya-
     { cwd: project },
   );
   const result = JSON.parse(out) as { programs: Array<{ name: string }>; module: string };
-  t.deepEqual(result.programs.map((p) => p.name), ['execsnoop']);
+  t.deepEqual(result.programs.map((p) => p.name).sort(), ['execsnoop_enter', 'execsnoop_exit']);
   t.is(result.module, join(project, 'node_modules', `aya-node-${platform}`, module));
 });
 
