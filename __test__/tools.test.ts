@@ -153,3 +153,32 @@ int main(void) { aya_node_busy_loop(); return 0; }
   t.true(inLoop / samples > 0.8, `most samples are in aya_node_busy_loop (${inLoop}/${samples})`);
   t.regex(profile.folded(), /^busy;.*aya_node_busy_loop.* \d+$/m);
 });
+
+test('tcplife, biolatency and runqlat report the same workloads through --json', async (t) => {
+  const net = await import('node:net');
+  const server = net.createServer((socket) => socket.on('data', () => socket.end('pong')));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const tcp = await cli(['tcplife', '--duration', '3', '--json'], () =>
+    new Promise<void>((resolve) => {
+      const client = net.connect(port, '127.0.0.1', () => client.write('ping'));
+      client.on('data', () => client.end());
+      client.on('close', () => resolve());
+    }),
+  );
+  const conns = tcp.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TcpLife);
+  t.true(conns.some((c) => c.remotePort === port && c.remoteAddress === '127.0.0.1'), 'the loopback connection is reported');
+
+  const file = join(tmpdir(), `aya-node-bio-cli-${process.pid}`);
+  t.teardown(() => rmSync(file, { force: true }));
+  const bio = await cli(['biolatency', '--duration', '2', '--json'], () => {
+    execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4096', 'count=100', 'oflag=direct'], { stdio: 'ignore' });
+  });
+  t.true(JSON.parse(bio.trim().split('\n').pop()!).total >= 90, 'the 100 direct writes are in the histogram');
+
+  const runq = await cli(['runqlat', '--duration', '2', '--json'], () => {
+    execFileSync('/bin/sh', ['-c', 'for i in 1 2 3; do (i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done) & done; wait']);
+  });
+  t.true(JSON.parse(runq.trim().split('\n').pop()!).total > 0, 'run-queue waits are in the histogram');
+});

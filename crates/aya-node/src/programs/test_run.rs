@@ -159,6 +159,8 @@ impl EbpfObject {
     pub fn test_run(&self, name: String, options: TestRunOptions) -> napi::Result<TestRunResult> {
         let mut state = lock(&self.state);
         let program = state.program(&name)?;
+        // Raw tracepoint runs take a context but refuse ctx_out and repeat.
+        let raw_tracepoint = matches!(program, aya::programs::Program::RawTracePoint(_));
         ensure_loaded(program, &name)?;
         let fd = program.fd().map_err(|e| NodeError::from_aya(&format!("program `{name}`"), &e))?;
         let data_in: &[u8] = options.data.as_deref().unwrap_or(&[]);
@@ -168,7 +170,8 @@ impl EbpfObject {
         } else {
             Vec::new()
         };
-        let mut ctx_out = vec![0u8; options.ctx_out_size.map_or(ctx_in.len(), |n| n as usize)];
+        let default_ctx_out = if raw_tracepoint { 0 } else { ctx_in.len() };
+        let mut ctx_out = vec![0u8; options.ctx_out_size.map_or(default_ctx_out, |n| n as usize)];
         let mut flags = options.flags.unwrap_or(0);
         if options.cpu.is_some() {
             flags |= BPF_F_TEST_RUN_ON_CPU;
@@ -180,7 +183,7 @@ impl EbpfObject {
                 data_out: Some(&mut data_out),
                 ctx_in,
                 ctx_out: Some(&mut ctx_out),
-                repeat: options.repeat.unwrap_or(1),
+                repeat: options.repeat.unwrap_or(if raw_tracepoint { 0 } else { 1 }),
                 flags,
                 cpu: options.cpu.unwrap_or(0),
                 batch_size: options.batch_size.unwrap_or(0),
