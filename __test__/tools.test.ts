@@ -130,7 +130,8 @@ test('runqlat times the run-queue waits of processes competing for the CPUs', as
   t.is(rq.histogram().total < hist.total + 1000, true);
 });
 
-test('profile finds the function a busy C program spends its time in, as folded stacks', async (t) => {
+/** Builds a C program that spins in `aya_node_busy_loop` (frame pointers kept for stacks). */
+function busyProgram(t: import('ava').ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'aya-node-profile-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
@@ -142,7 +143,11 @@ int main(void) { aya_node_busy_loop(); return 0; }
 `,
   );
   execFileSync('gcc', ['-O1', '-fno-omit-frame-pointer', '-o', join(dir, 'busy'), join(dir, 'busy.c')]);
-  const busy = spawn(join(dir, 'busy'), [], { stdio: 'ignore' });
+  return join(dir, 'busy');
+}
+
+test('profile finds the function a busy C program spends its time in, as folded stacks', async (t) => {
+  const busy = spawn(busyProgram(t), [], { stdio: 'ignore' });
   t.teardown(() => busy.kill());
   using profile = Profile.open({ pid: busy.pid, frequency: 99 });
   await new Promise((r) => setTimeout(r, 1500));
@@ -181,4 +186,13 @@ test('tcplife, biolatency and runqlat report the same workloads through --json',
     execFileSync('/bin/sh', ['-c', 'for i in 1 2 3; do (i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done) & done; wait']);
   });
   t.true(JSON.parse(runq.trim().split('\n').pop()!).total > 0, 'run-queue waits are in the histogram');
+});
+
+test('profile --json reports the busy function of the process it was pointed at', async (t) => {
+  const busy = spawn(busyProgram(t), [], { stdio: 'ignore' });
+  t.teardown(() => busy.kill());
+  const out = await cli(['profile', '--pid', String(busy.pid), '--frequency', '99', '--duration', '2', '--json'], () => undefined);
+  const stacks = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { comm: string; frames: string[]; count: number });
+  t.true(stacks.length > 0 && stacks.every((st) => st.comm === 'busy'), 'only the busy process was sampled');
+  t.true(stacks.some((st) => st.frames.includes('aya_node_busy_loop')), 'its loop function is named');
 });
