@@ -1,6 +1,6 @@
 import test from 'ava';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Biolatency, Opensnoop, Profile, renderHistogram, Runqlat, Syscount, Tcplife, type Open, type TcpLife } from '../src';
@@ -195,4 +195,11 @@ test('profile --json reports the busy function of the process it was pointed at'
   const stacks = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { comm: string; frames: string[]; count: number });
   t.true(stacks.length > 0 && stacks.every((st) => st.comm === 'busy'), 'only the busy process was sampled');
   t.true(stacks.some((st) => st.frames.includes('aya_node_busy_loop')), 'its loop function is named');
+});
+
+test('without capabilities the CLI fails with a message naming the ones it needs', (t) => {
+  const run = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-all', '--', process.execPath, '--import=tsx', join(__dirname, '..', 'src', 'cli.ts'), 'execsnoop'], { encoding: 'utf8', timeout: 30_000 });
+  t.is(run.status, 1);
+  t.regex(run.stderr, /CAP_BPF/);
+  t.regex(run.stderr, /CAP_PERFMON/);
 });
