@@ -171,3 +171,23 @@ test.serial('abort, break, close and exit leave nothing behind: the process exit
   t.true(result.fdsDuring > result.fdsBefore, 'the streams did hold fds while open');
   t.deepEqual(result.endings, ['break', 'abort:AbortError', 'close', 'return']);
 });
+
+test.serial('N events produced by one BPF_PROG_TEST_RUN with repeat=N arrive exactly once, in order', async (t) => {
+  using object = Ebpf.load(bundledObjectPath('stream_producers'));
+  const SeqEvent64 = struct({ seq: u64, pid: u32, cpu: u32, pad: bytes(48) });
+  const ring = object.ringBuf('EVENTS', SeqEvent64, { dropCounter: 'DROPS' });
+  const n = 50_000;
+  // A socket filter's test run needs a packet of at least an Ethernet header.
+  object.program('produce64').testRun({ data: Buffer.alloc(64), repeat: n });
+  let expected = 0n;
+  for await (const batch of ring.batches({ lingerMs: 0 })) {
+    for (const ev of batch) {
+      if (ev.seq !== expected) t.fail(`event ${expected} expected, got ${ev.seq}`);
+      expected = ev.seq + 1n;
+      t.is(ev.pid, process.pid);
+    }
+    if (expected >= BigInt(n)) break;
+  }
+  t.is(expected, BigInt(n), 'every sequence number arrived once');
+  t.is(ring.drops(), 0n);
+});
