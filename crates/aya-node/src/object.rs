@@ -99,13 +99,6 @@ pub struct EbpfObject {
     pub(crate) state: SharedState,
 }
 
-/// The running kernel's BTF, parsed once: parsing /sys/kernel/btf/vmlinux takes tens of
-/// milliseconds, too long to repeat on every load.
-fn kernel_btf() -> Option<&'static aya::Btf> {
-    static KERNEL_BTF: std::sync::OnceLock<Option<aya::Btf>> = std::sync::OnceLock::new();
-    KERNEL_BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
-}
-
 fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
@@ -119,7 +112,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         None => None,
     };
     let mut loader = EbpfLoader::new();
-    loader.btf(custom_btf.as_ref().or_else(|| kernel_btf()));
+    loader.btf(custom_btf.as_ref().or_else(|| crate::programs::support::kernel_btf().ok()));
     if let Some(globals) = &options.globals {
         for (name, value) in globals {
             loader.override_global(name.as_str(), value.as_ref(), true);

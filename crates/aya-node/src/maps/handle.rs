@@ -5,7 +5,6 @@
 //! buffer is checked against the map's key and value sizes before a syscall sees it.
 
 use std::{
-    ffi::CString,
     os::fd::{AsFd, BorrowedFd, OwnedFd},
     sync::{Mutex, MutexGuard},
 };
@@ -103,10 +102,6 @@ pub fn borrow<'a>(guard: &'a FdGuard<'_>) -> Result<BorrowedFd<'a>> {
     guard.as_ref().map(|fd| fd.as_fd()).ok_or_else(|| NodeError::closed("the map"))
 }
 
-fn path_cstring(path: &str) -> Result<CString> {
-    CString::new(path).map_err(|_| NodeError::new(Code::InvalidArgument, "the path contains a NUL byte"))
-}
-
 #[napi]
 impl EbpfObject {
     /// A new handle on the object's map `name` (a duplicate fd: the object keeps its own).
@@ -131,11 +126,7 @@ impl MapHandle {
     /// Opens a map pinned in bpffs.
     #[napi(factory)]
     pub fn open_pinned(path: String) -> napi::Result<MapHandle> {
-        let fd = sys::obj_get(&path_cstring(&path)?).map_err(|e| {
-            let mut err = NodeError::from(e);
-            if err.errno == Some(libc::ENOENT) {
-                err.code = Code::NotFound;
-            }
+        let fd = crate::sys::get_pinned(&path).map_err(|mut err| {
             err.message = format!("opening pinned map {path}: {}", err.message);
             err
         })?;
@@ -282,8 +273,7 @@ impl MapHandle {
     #[napi]
     pub fn pin(&self, path: String) -> napi::Result<()> {
         let guard = self.fd()?;
-        sys::obj_pin(borrow(&guard)?, &path_cstring(&path)?).map_err(|e| {
-            let mut err = NodeError::from(e);
+        crate::sys::pin_fd(borrow(&guard)?, &path).map_err(|mut err| {
             err.message = format!("pinning the map at {path}: {}", err.message);
             err
         })?;

@@ -6,7 +6,6 @@
 //! into the kernel an operation took.
 
 use std::{
-    ffi::CString,
     io,
     os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd},
     sync::atomic::{AtomicU64, Ordering},
@@ -17,11 +16,7 @@ pub const BPF_MAP_LOOKUP_ELEM: u32 = 1;
 pub const BPF_MAP_UPDATE_ELEM: u32 = 2;
 pub const BPF_MAP_DELETE_ELEM: u32 = 3;
 pub const BPF_MAP_GET_NEXT_KEY: u32 = 4;
-pub const BPF_OBJ_PIN: u32 = 6;
-pub const BPF_OBJ_GET: u32 = 7;
-pub const BPF_PROG_TEST_RUN: u32 = 10;
 pub const BPF_MAP_GET_FD_BY_ID: u32 = 14;
-pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
 pub const BPF_MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
 pub const BPF_MAP_LOOKUP_BATCH: u32 = 24;
 pub const BPF_MAP_LOOKUP_AND_DELETE_BATCH: u32 = 25;
@@ -46,11 +41,8 @@ pub fn command_name(cmd: u32) -> &'static str {
         BPF_MAP_UPDATE_ELEM => "BPF_MAP_UPDATE_ELEM",
         BPF_MAP_DELETE_ELEM => "BPF_MAP_DELETE_ELEM",
         BPF_MAP_GET_NEXT_KEY => "BPF_MAP_GET_NEXT_KEY",
-        BPF_OBJ_PIN => "BPF_OBJ_PIN",
-        BPF_OBJ_GET => "BPF_OBJ_GET",
-        BPF_PROG_TEST_RUN => "BPF_PROG_TEST_RUN",
         BPF_MAP_GET_FD_BY_ID => "BPF_MAP_GET_FD_BY_ID",
-        BPF_OBJ_GET_INFO_BY_FD => "BPF_OBJ_GET_INFO_BY_FD",
+        crate::sys::BPF_OBJ_GET_INFO_BY_FD => "BPF_OBJ_GET_INFO_BY_FD",
         BPF_MAP_LOOKUP_AND_DELETE_ELEM => "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
         BPF_MAP_LOOKUP_BATCH => "BPF_MAP_LOOKUP_BATCH",
         BPF_MAP_LOOKUP_AND_DELETE_BATCH => "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
@@ -93,12 +85,8 @@ pub type SysResult<T> = std::result::Result<T, BpfError>;
 /// memory of the size the kernel will read or write for this command.
 pub unsafe fn bpf<A>(cmd: u32, attr: &mut A) -> SysResult<i64> {
     SYSCALLS.fetch_add(1, Ordering::Relaxed);
-    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd as libc::c_long, attr as *mut A, std::mem::size_of::<A>()) };
-    if ret < 0 {
-        Err(BpfError { cmd, io: io::Error::last_os_error() })
-    } else {
-        Ok(ret as i64)
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::sys::bpf(cmd, attr) }.map_err(|io| BpfError { cmd, io })
 }
 
 #[repr(C)]
@@ -143,13 +131,6 @@ pub struct CreateAttr {
     pub map_extra: u64,
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct ObjAttr {
-    pathname: u64,
-    bpf_fd: u32,
-    file_flags: u32,
-}
 
 #[repr(C)]
 #[derive(Default)]
@@ -159,13 +140,6 @@ struct GetFdByIdAttr {
     open_flags: u32,
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct InfoAttr {
-    bpf_fd: u32,
-    info_len: u32,
-    info: u64,
-}
 
 /// The head of `struct bpf_map_info`: the fields this crate uses.
 #[repr(C)]
@@ -241,19 +215,7 @@ pub fn create(attr: &mut CreateAttr) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-pub fn obj_pin(fd: BorrowedFd<'_>, path: &CString) -> SysResult<()> {
-    let mut attr = ObjAttr { pathname: path.as_ptr() as u64, bpf_fd: fd.as_raw_fd() as u32, ..Default::default() };
-    // SAFETY: pathname is a NUL-terminated string that outlives the call.
-    unsafe { bpf(BPF_OBJ_PIN, &mut attr) }.map(|_| ())
-}
 
-pub fn obj_get(path: &CString) -> SysResult<OwnedFd> {
-    let mut attr = ObjAttr { pathname: path.as_ptr() as u64, ..Default::default() };
-    // SAFETY: as in obj_pin.
-    let fd = unsafe { bpf(BPF_OBJ_GET, &mut attr) }?;
-    // SAFETY: a new fd owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
 
 pub fn map_fd_by_id(id: u32) -> SysResult<OwnedFd> {
     let mut attr = GetFdByIdAttr { id, ..Default::default() };
@@ -265,13 +227,7 @@ pub fn map_fd_by_id(id: u32) -> SysResult<OwnedFd> {
 
 pub fn map_info(fd: BorrowedFd<'_>) -> SysResult<MapInfo> {
     let mut info = MapInfo::default();
-    let mut attr = InfoAttr {
-        bpf_fd: fd.as_raw_fd() as u32,
-        info_len: std::mem::size_of::<MapInfo>() as u32,
-        info: &mut info as *mut MapInfo as u64,
-    };
-    // SAFETY: `info` is writable for `info_len` bytes.
-    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr) }?;
+    crate::sys::obj_info(fd, &mut info).map_err(|io| BpfError { cmd: crate::sys::BPF_OBJ_GET_INFO_BY_FD, io })?;
     Ok(info)
 }
 

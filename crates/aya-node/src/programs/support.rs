@@ -48,6 +48,33 @@ pub fn btf_target_error(err: NodeError, what: &str, name: &str) -> NodeError {
     err
 }
 
+/// The body of `attach_…` for the program types loaded against one BTF target (tp_btf,
+/// fentry, fexit, LSM): each has `load(target, btf)`, `attach()` and `take_link`, but Aya gives
+/// them no common trait, hence a macro. `$what` names the target in messages.
+macro_rules! attach_btf_targeted {
+    ($object:expr, $program:expr, $target:expr, $variant:ident, $kind:literal, $what:literal) => {{
+        use $crate::error::AyaContext as _;
+        let (program, target): (&str, &str) = (&$program, &$target);
+        let btf = $crate::programs::support::kernel_btf()?;
+        let link = {
+            let mut state = $crate::object::lock(&$object.state);
+            let prog = $crate::programs::support::typed(&mut state, program, $kind, |p| match p {
+                aya::programs::Program::$variant(p) => Some(p),
+                _ => None,
+            })?;
+            if prog.fd().is_err() {
+                prog.load(target, btf)
+                    .context(|| format!("loading program `{program}` for {} {target}", $what))
+                    .map_err(|e| $crate::programs::support::btf_target_error(e, $what, target))?;
+            }
+            let id = prog.attach().context(|| format!("attaching `{program}` to {} {target}", $what))?;
+            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
+        };
+        Ok($object.link($kind, Box::new(link)))
+    }};
+}
+pub(crate) use attach_btf_targeted;
+
 /// Opens the cgroup v2 directory at `path`; a missing one is a NOT_FOUND error naming it.
 pub fn open_cgroup(path: &str) -> Result<File> {
     let file = File::open(path).map_err(|e| {
