@@ -28,3 +28,14 @@ test('out-of-range and wrongly typed values are INVALID_ARGUMENT errors', (t) =>
     t.is((err as EbpfError).code, 'INVALID_ARGUMENT');
   }
 });
+
+test('padding takes its room in the layout, is left out of decoded values and encodes as zeros', (t) => {
+  const { struct, u32, u64, padding } = codec;
+  const event = struct({ seq: u64, pid: u32, reserved: padding(20) });
+  t.is(event.size, 32);
+  const buf = event.encode({ seq: 7n, pid: 42 });
+  t.deepEqual(buf.subarray(12), Buffer.alloc(20));
+  const decoded = event.decode(Buffer.concat([Buffer.alloc(3), buf]), 3);
+  t.deepEqual(decoded, { seq: 7n, pid: 42 });
+  t.false('reserved' in decoded);
+});

@@ -191,3 +191,50 @@ test.serial('N events produced by one BPF_PROG_TEST_RUN with repeat=N arrive exa
   t.is(expected, BigInt(n), 'every sequence number arrived once');
   t.is(ring.drops(), 0n);
 });
+
+test.serial('record batches: one buffer of records, walked without decoding, read into a reused buffer', async (t) => {
+  using object = Ebpf.load(bundledObjectPath('stream_producers'));
+  const ring = object.ringBuf('EVENTS');
+  object.program('produce64').testRun({ data: Buffer.alloc(64), repeat: 1000 });
+  let seen = 0;
+  const buffers = new Set<ArrayBufferLike>();
+  // 100 records of 64 bytes (+ 8 of header) fill a 7,200-byte buffer: 10 batches at least.
+  for await (const batch of ring.recordBatches({ bufferBytes: 7200, lingerMs: 0 })) {
+    t.true(batch.count <= 100);
+    buffers.add(batch.data.buffer);
+    batch.forEach((data, start, length) => {
+      t.is(length, 64);
+      if (data.readBigUInt64LE(start) !== BigInt(seen)) t.fail(`record ${seen} out of order`);
+      seen++;
+    });
+    t.deepEqual([...batch].map((b) => b.length), Array(batch.count).fill(64), 'iteration gives one view per record');
+    if (seen >= 1000) break;
+  }
+  t.is(seen, 1000);
+  t.is(buffers.size, 1, 'every batch was read into the same buffer');
+});
+
+test.serial('events larger than the read buffer still arrive: the buffer grows (ring) or they wait in the overflow (perf)', async (t) => {
+  using object = Ebpf.load(bundledObjectPath('stream_producers'));
+  const ring = object.ringBuf('EVENTS', SeqEvent256);
+  object.program('produce256').testRun({ data: Buffer.alloc(64), repeat: 50 });
+  const seqs: bigint[] = [];
+  for await (const batch of ring.batches({ bufferBytes: 16, lingerMs: 0 })) {
+    seqs.push(...batch.map((e) => e.seq));
+    if (seqs.length >= 50) break;
+  }
+  t.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => BigInt(i)));
+
+  // A perf sample is gone from the kernel once read: those past the buffer wait natively.
+  const perf = object.perfEventArray('PERF_EVENTS', SeqEvent16);
+  object.program('produce_perf').testRun({ data: Buffer.alloc(64), repeat: 50 });
+  const sizes: number[] = [];
+  const perfSeqs: bigint[] = [];
+  for await (const batch of perf.batches({ bufferBytes: 24 + 24, lingerMs: 0 })) {
+    sizes.push(batch.length);
+    perfSeqs.push(...batch.map((s) => s.data.seq));
+    if (perfSeqs.length >= 50) break;
+  }
+  t.deepEqual(perfSeqs, Array.from({ length: 50 }, (_, i) => BigInt(50 + i)), 'the perf producer continues the sequence');
+  t.true(Math.max(...sizes) <= 2, `batches of at most 2 samples of 24 bytes (got ${sizes.join(',')})`);
+});

@@ -5,7 +5,7 @@ export { Link } from './link';
 export { Program, TracePoint, type ProgramClass } from './programs';
 export { RingBuf, type RingBufOptions } from './maps/ring-buf';
 export { PerfEventArray, type PerfEventArrayOptions, type PerfSample } from './maps/perf-event-array';
-export { EventStream, type StreamReadOptions } from './stream';
+export { EventStream, RecordBatch, type StreamReadOptions } from './stream';
 export { EbpfLogs, type LogRecord, type LogLevel, type Logger } from './logs';
 export { TracePipe, parseTraceLine, type TraceLine } from './trace-pipe';
 export {

@@ -1,7 +1,7 @@
 // Log records of programs that use aya-log-ebpf, as an async iterable.
 
 import type * as native from './native';
-import { EventStream, forEachRecord } from './stream';
+import { EventStream, type RecordBatch } from './stream';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -28,10 +28,10 @@ export class EbpfLogs extends EventStream<LogRecord> {
     super(reader, 'eBPF log');
   }
 
-  protected decode(batch: Buffer): LogRecord[] {
+  protected decode(batch: RecordBatch): LogRecord[] {
     const out: LogRecord[] = [];
-    forEachRecord(batch, (level, start, length) => {
-      const [target = '', module = '', ...message] = batch.toString('utf8', start, start + length).split('\0');
+    batch.forEach((data, start, length, level) => {
+      const [target = '', module = '', ...message] = data.toString('utf8', start, start + length).split('\0');
       out.push({ level: levels[level] ?? 'info', target, module, message: message.join('\0') });
     });
     return out;

@@ -70,6 +70,11 @@ export class Ebpf implements Disposable {
     return new Ebpf(callNative(() => native.EbpfObject.load(bytes, nativeOptions)));
   }
 
+  /** The native object (benchmarks drive it directly). @internal */
+  get nativeObject(): native.EbpfObject {
+    return this.#native;
+  }
+
   /** The programs in the object, with their kinds. */
   get programs(): ProgramDescriptor[] {
     return callNative(() => this.#native.programs());

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as native from './native';
 import { callNative, EbpfError } from './errors';
-import { EventStream, forEachRecord } from './stream';
+import { EventStream, type RecordBatch } from './stream';
 
 export interface TraceLine {
   /** The task's comm as the trace shows it (`<...>` when the kernel no longer knew it). */
@@ -70,10 +70,10 @@ export class TracePipe extends EventStream<TraceLine> {
     return new TracePipe(callNative(() => native.TracePipeReader.open(`${root}/trace_pipe`)));
   }
 
-  protected decode(batch: Buffer): TraceLine[] {
+  protected decode(batch: RecordBatch): TraceLine[] {
     const out: TraceLine[] = [];
-    forEachRecord(batch, (_tag, start, length) => {
-      const line = parseTraceLine(batch.toString('utf8', start, start + length));
+    batch.forEach((data, start, length) => {
+      const line = parseTraceLine(data.toString('utf8', start, start + length));
       if (line) out.push(line);
     });
     return out;

@@ -1,7 +1,7 @@
 import type * as native from '../native';
-import type { Codec } from '../codec';
+import { decoderFor, type Codec } from '../codec';
 import { EbpfError } from '../errors';
-import { EventStream, forEachRecord } from '../stream';
+import { EventStream, type RecordBatch } from '../stream';
 
 export interface PerfEventArrayOptions {
   /** Pages per CPU buffer, a power of two (default 64). */
@@ -34,18 +34,21 @@ export class PerfEventArray<T = Buffer> extends EventStream<PerfSample<T>> {
     this.#codec = codec;
   }
 
-  protected decode(batch: Buffer): PerfSample<T>[] {
+  protected decode(batch: RecordBatch): PerfSample<T>[] {
     const out: PerfSample<T>[] = [];
     const codec = this.#codec;
-    forEachRecord(batch, (cpu, start, length) => {
-      if (!codec) {
-        out.push({ cpu, data: batch.subarray(start, start + length) as T });
+    const decode = codec && decoderFor(codec, batch.data);
+    // Samples that are Buffers must outlive the read buffer: one copy per batch, views into it.
+    const copy = codec ? undefined : Buffer.from(batch.data);
+    batch.forEach((_data, start, length, cpu) => {
+      if (copy) {
+        out.push({ cpu, data: copy.subarray(start, start + length) as T });
         return;
       }
-      if (length < codec.size) {
-        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample is smaller than ${codec.name} (${codec.size} bytes)`);
+      if (length < codec!.size) {
+        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample is smaller than ${codec!.name} (${codec!.size} bytes)`);
       }
-      out.push({ cpu, data: codec.decode(batch, start) });
+      out.push({ cpu, data: decode!(start) });
     });
     return out;
   }

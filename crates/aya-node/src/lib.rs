@@ -14,6 +14,7 @@ mod maps;
 mod object;
 mod programs;
 mod stream;
+mod stream_bench;
 mod trace_pipe;
 mod info;
 mod pin;

@@ -53,16 +53,21 @@ impl AsRawFd for LogSource {
 }
 
 impl Source for LogSource {
-    fn drain(&mut self, batch: &mut Batch, max: u32) -> Result<u32> {
+    fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
         // aya-log panics on a malformed record; keep that on this side of the FFI boundary.
         std::panic::catch_unwind(AssertUnwindSafe(|| self.logger.flush()))
             .map_err(|_| NodeError::new(Code::Parse, "a malformed aya-log record was read from AYA_LOGS"))?;
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let take = pending.len().min(max as usize);
-        for (level, bytes) in pending.drain(..take) {
-            batch.push(level, &[&bytes]);
+        let mut taken = 0;
+        for (level, bytes) in pending.iter() {
+            if taken >= max as usize || batch.full {
+                break;
+            }
+            batch.push(*level, &[bytes]);
+            taken += 1;
         }
-        Ok(take as u32)
+        pending.drain(..taken);
+        Ok(())
     }
 }
 

@@ -2,10 +2,12 @@
 //! the trace pipe).
 //!
 //! A source's fd is registered with tokio (`AsyncFd`), so a pending read costs nothing until
-//! the kernel signals data. Each read drains up to `max_events` records into one [`Batch`]:
-//! one N-API crossing per batch, not per event. Batch layout, per record:
+//! the kernel signals data. Each read drains up to `max_events` records into one [`Batch`]
+//! written straight into a buffer the caller owns and reuses (no allocation, no page faults
+//! per batch): one N-API crossing per batch, not per event. Batch layout, per record:
 //! `u32 length (LE) | u32 tag (LE) | bytes | zero padding to 8` (split by `src/stream.ts`);
-//! the tag is source-specific (the CPU for perf buffers, the level for log records, else 0).
+//! the tag is source-specific (the CPU for perf buffers, the level for log records; ring
+//! buffers leave the kernel's own header word there).
 
 use std::{
     io,
@@ -17,46 +19,139 @@ use std::{
     time::Duration,
 };
 
-use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use tokio::{io::unix::AsyncFd, sync::Notify, time::Instant};
 
 use crate::error::{Code, NodeError, Result};
 
-/// Records drained from a source, in the layout above.
-#[derive(Default)]
-pub struct Batch {
-    pub data: Vec<u8>,
-    pub count: u32,
-    /// Records the kernel reported as lost since the previous batch.
-    pub lost: u64,
+const HEADER: usize = 8;
+
+/// Bytes a record of `len` bytes takes in a batch.
+pub const fn record_size(len: usize) -> usize {
+    HEADER + ((len + 7) & !7)
 }
 
-impl Batch {
+/// Records a source produced that did not fit the caller's buffer (sources that cannot put a
+/// record back, like perf buffers); the next read delivers them first.
+#[derive(Default)]
+pub struct Overflow {
+    data: Vec<u8>,
+}
+
+/// Records drained from a source into the caller's buffer, in the layout above.
+pub struct Batch<'a> {
+    out: &'a mut [u8],
+    len: usize,
+    /// Records in `out`.
+    count: u32,
+    /// Records pushed in this read, delivered or overflowed (what a source counts against `max`).
+    pub pushed: u32,
+    /// Records the kernel reported as lost since the previous batch.
+    pub lost: u64,
+    /// The source stopped because the next record does not fit in what is left of `out`.
+    pub full: bool,
+    /// Set when not even one record fits in an empty `out`: the caller needs this many bytes.
+    pub need_bytes: usize,
+    overflow: &'a mut Overflow,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(out: &'a mut [u8], overflow: &'a mut Overflow) -> Self {
+        let mut batch = Self { out, len: 0, count: 0, pushed: 0, lost: 0, full: false, need_bytes: 0, overflow };
+        batch.take_overflow();
+        batch
+    }
+
+    /// Moves records left over from the previous read into `out`, as many as fit.
+    fn take_overflow(&mut self) {
+        let mut taken = 0;
+        while taken + HEADER <= self.overflow.data.len() {
+            let len = u32::from_le_bytes(self.overflow.data[taken..taken + 4].try_into().unwrap_or_default()) as usize;
+            let size = record_size(len);
+            if size > self.room() {
+                self.full = true;
+                if self.len == 0 {
+                    self.need_bytes = size;
+                }
+                break;
+            }
+            self.out[self.len..self.len + size].copy_from_slice(&self.overflow.data[taken..taken + size]);
+            self.len += size;
+            self.count += 1;
+            taken += size;
+        }
+        self.overflow.data.drain(..taken);
+    }
+
+    /// Bytes still free in the caller's buffer.
+    pub fn room(&self) -> usize {
+        self.out.len() - self.len
+    }
+
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The records delivered so far, in batch layout.
+    pub fn data(&self) -> &[u8] {
+        &self.out[..self.len]
+    }
+
+    /// Appends one record made of `parts`; past the end of `out` it waits in the overflow.
     pub fn push(&mut self, tag: u32, parts: &[&[u8]]) {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        self.data.extend_from_slice(&(len as u32).to_le_bytes());
-        self.data.extend_from_slice(&tag.to_le_bytes());
+        let size = record_size(len);
+        self.pushed += 1;
+        let target: &mut [u8] = if self.overflow.data.is_empty() && size <= self.room() {
+            self.count += 1;
+            self.len += size;
+            &mut self.out[self.len - size..self.len]
+        } else {
+            self.full = true;
+            let at = self.overflow.data.len();
+            self.overflow.data.resize(at + size, 0);
+            &mut self.overflow.data[at..]
+        };
+        target[..4].copy_from_slice(&(len as u32).to_le_bytes());
+        target[4..8].copy_from_slice(&tag.to_le_bytes());
+        let mut at = HEADER;
         for part in parts {
-            self.data.extend_from_slice(part);
+            target[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
         }
-        self.data.resize(self.data.len() + (8 - len % 8) % 8, 0);
-        self.count += 1;
+        target[at..].fill(0);
+    }
+
+    /// Appends `records` records already in batch layout (the caller checked `room()`).
+    pub fn push_laid_out(&mut self, bytes: &[u8], records: u32) {
+        self.out[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        self.count += records;
+        self.pushed += records;
+    }
+
+    fn result(&self) -> ReadResult {
+        ReadResult { count: self.count, bytes: self.len as u32, lost: self.lost as f64, need_bytes: self.need_bytes as u32 }
     }
 }
 
-/// What a batch looks like on the JavaScript side.
+/// What a read put in the caller's buffer.
 #[napi(object)]
-pub struct StreamBatch {
-    pub data: Buffer,
+pub struct ReadResult {
+    /// Records in the buffer.
     pub count: u32,
+    /// Bytes of the buffer they fill.
+    pub bytes: u32,
+    /// Records the kernel reported lost since the previous read.
     pub lost: f64,
+    /// Non-zero when the next record needs a buffer of this many bytes (none was delivered).
+    pub need_bytes: u32,
 }
 
 /// A kernel event source whose fd becomes readable when records are waiting.
 pub trait Source: AsRawFd + Send + 'static {
-    /// Moves up to `max` waiting records into `batch`, returning how many it moved.
-    fn drain(&mut self, batch: &mut Batch, max: u32) -> Result<u32>;
+    /// Moves up to `max` waiting records into `batch` (fewer when it is `full`).
+    fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()>;
 }
 
 /// When a read may return.
@@ -77,8 +172,13 @@ enum State<S: AsRawFd> {
     Closed,
 }
 
+struct Inner<S: AsRawFd> {
+    state: State<S>,
+    overflow: Overflow,
+}
+
 struct Shared<S: AsRawFd> {
-    state: tokio::sync::Mutex<State<S>>,
+    inner: tokio::sync::Mutex<Inner<S>>,
     wake: Notify,
     closed: AtomicBool,
     /// Reads with an id at or below this are cancelled (ids come from the caller, increasing).
@@ -94,7 +194,7 @@ impl<S: Source> Stream<S> {
     pub fn new(source: S, what: &'static str) -> Self {
         Self {
             shared: Arc::new(Shared {
-                state: tokio::sync::Mutex::new(State::Idle(source)),
+                inner: tokio::sync::Mutex::new(Inner { state: State::Idle(source), overflow: Overflow::default() }),
                 wake: Notify::new(),
                 closed: AtomicBool::new(false),
                 cancelled_through: AtomicU64::new(0),
@@ -103,15 +203,17 @@ impl<S: Source> Stream<S> {
         }
     }
 
-    /// Waits for records and returns a batch; `None` once closed or when `read_id` is cancelled.
-    pub async fn read(&self, policy: ReadPolicy, read_id: u64) -> Result<Option<Batch>> {
+    /// Waits for records and writes them into `out`; `None` once closed, or when `read_id`
+    /// is cancelled before any record arrived.
+    pub async fn read(&self, out: &mut [u8], policy: ReadPolicy, read_id: u64) -> Result<Option<ReadResult>> {
         let shared = self.shared.clone();
-        let mut state = shared.state.try_lock().map_err(|_| {
+        let mut inner = shared.inner.try_lock().map_err(|_| {
             NodeError::new(Code::Busy, format!("this {} already has a pending read (one consumer at a time)", self.what))
         })?;
+        let Inner { state, overflow } = &mut *inner;
         let max = policy.max_events.max(1);
         let min = policy.min_events.clamp(1, max);
-        let mut batch = Batch::default();
+        let mut batch = Batch::new(out, overflow);
         let mut deadline: Option<Instant> = None;
         loop {
             let wake = shared.wake.notified();
@@ -122,10 +224,10 @@ impl<S: Source> Stream<S> {
                 return Ok(None);
             }
             if shared.cancelled_through.load(Ordering::Acquire) >= read_id {
-                return Ok(if batch.count > 0 { Some(batch) } else { None });
+                return Ok((batch.count() > 0).then(|| batch.result()));
             }
-            if let State::Idle(_) = &*state {
-                *state = match std::mem::replace(&mut *state, State::Closed) {
+            if let State::Idle(_) = state {
+                *state = match std::mem::replace(state, State::Closed) {
                     // SAFETY: the AsyncFd owns the source, which owns the fd, so the fd stays
                     // open for as long as it is registered.
                     State::Idle(source) => State::Polled(
@@ -135,13 +237,16 @@ impl<S: Source> Stream<S> {
                     other => other,
                 };
             }
-            let State::Polled(fd) = &mut *state else { return Ok(None) };
-            let room = max - batch.count;
-            fd.get_mut().drain(&mut batch, room)?;
-            if batch.count >= min || (batch.count > 0 && deadline.is_some_and(|d| Instant::now() >= d)) {
-                return Ok(Some(batch));
+            let State::Polled(fd) = state else { return Ok(None) };
+            if !batch.full {
+                let left = max.saturating_sub(batch.pushed);
+                fd.get_mut().drain(&mut batch, left)?;
             }
-            if batch.count > 0 && deadline.is_none() {
+            let count = batch.count();
+            if count >= min || batch.full || (count > 0 && deadline.is_some_and(|d| Instant::now() >= d)) {
+                return Ok(Some(batch.result()));
+            }
+            if count > 0 && deadline.is_none() {
                 deadline = Some(Instant::now() + policy.linger);
             }
             let linger = async {
@@ -160,6 +265,40 @@ impl<S: Source> Stream<S> {
         }
     }
 
+    /// Writes what is waiting right now into `out`, without waiting: `None` when nothing is
+    /// (then the caller awaits `read`). The fast path of a consumer that is behind: no thread
+    /// hop per batch. A pending read also gives `None`.
+    pub fn try_read(&self, out: &mut [u8], max_events: u32) -> Result<Option<ReadResult>> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let Ok(mut inner) = self.shared.inner.try_lock() else { return Ok(None) };
+        let Inner { state, overflow } = &mut *inner;
+        let source = match state {
+            State::Idle(source) => source,
+            State::Polled(fd) => fd.get_mut(),
+            State::Closed => return Ok(None),
+        };
+        let mut batch = Batch::new(out, overflow);
+        if !batch.full {
+            let left = max_events.max(1).saturating_sub(batch.pushed);
+            source.drain(&mut batch, left)?;
+        }
+        Ok((batch.count() > 0 || batch.lost > 0 || batch.need_bytes > 0).then(|| batch.result()))
+    }
+
+    /// Runs `f` on the source itself, synchronously (the benchmarks' native consumer).
+    pub fn with_source<R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R> {
+        let mut inner = self.shared.inner.try_lock().map_err(|_| {
+            NodeError::new(Code::Busy, format!("this {} has a pending read", self.what))
+        })?;
+        match &mut inner.state {
+            State::Idle(source) => Ok(f(source)),
+            State::Polled(fd) => Ok(f(fd.get_mut())),
+            State::Closed => Err(NodeError::new(Code::Closed, format!("this {} is closed", self.what))),
+        }
+    }
+
     /// Makes a pending read with this id (or any lower one) return.
     pub fn cancel(&self, read_id: u64) {
         self.shared.cancelled_through.fetch_max(read_id, Ordering::AcqRel);
@@ -170,8 +309,8 @@ impl<S: Source> Stream<S> {
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.wake.notify_waiters();
-        if let Ok(mut state) = self.shared.state.try_lock() {
-            *state = State::Closed;
+        if let Ok(mut inner) = self.shared.inner.try_lock() {
+            inner.state = State::Closed;
         }
     }
 
@@ -201,21 +340,23 @@ impl ReadOptions {
     }
 }
 
-pub fn to_js(batch: Option<Batch>) -> Option<StreamBatch> {
-    batch.map(|b| StreamBatch { data: b.data.into(), count: b.count, lost: b.lost as f64 })
-}
-
 /// The napi methods every reader class has, delegating to its `stream` field.
 /// (napi classes cannot be generic, so each reader is a small concrete class.)
 macro_rules! reader_methods {
     ($reader:ident) => {
         #[napi_derive::napi]
         impl $reader {
-            /// Waits for records; resolves to `null` once closed or cancelled.
+            /// Waits for records and writes them into `into` (which JavaScript must leave
+            /// alone until this resolves); resolves to `null` once closed or cancelled.
             #[napi]
-            pub async fn read(&self, options: $crate::stream::ReadOptions) -> napi::Result<Option<$crate::stream::StreamBatch>> {
-                let batch = self.stream.read(options.policy(), options.read_id.max(0) as u64).await?;
-                Ok($crate::stream::to_js(batch))
+            pub async fn read(&self, mut into: napi::bindgen_prelude::Buffer, options: $crate::stream::ReadOptions) -> napi::Result<Option<$crate::stream::ReadResult>> {
+                Ok(self.stream.read(&mut into, options.policy(), options.read_id.max(0) as u64).await?)
+            }
+
+            /// Writes what is waiting now into `into` without waiting, or returns `null` (then `read`).
+            #[napi]
+            pub fn try_read(&self, mut into: napi::bindgen_prelude::Buffer, max_events: u32) -> napi::Result<Option<$crate::stream::ReadResult>> {
+                Ok(self.stream.try_read(&mut into, max_events)?)
             }
 
             /// Makes a pending `read` with this id (or a lower one) resolve.

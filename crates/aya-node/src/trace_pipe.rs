@@ -30,21 +30,21 @@ impl AsRawFd for TracePipeSource {
 }
 
 impl Source for TracePipeSource {
-    fn drain(&mut self, batch: &mut Batch, max: u32) -> Result<u32> {
-        let start = batch.count;
+    fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
+        let start = batch.pushed;
         let mut chunk = [0u8; 16 * 1024];
         loop {
             while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
-                if batch.count - start >= max {
-                    return Ok(batch.count - start);
+                if batch.pushed - start >= max || batch.full {
+                    return Ok(());
                 }
                 let line: Vec<u8> = self.partial.drain(..=end).collect();
                 batch.push(0, &[&line[..line.len() - 1]]);
             }
             match self.file.read(&mut chunk) {
-                Ok(0) => return Ok(batch.count - start),
+                Ok(0) => return Ok(()),
                 Ok(n) => self.partial.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(batch.count - start),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(NodeError::syscall("read trace_pipe", e)),
             }

@@ -29,10 +29,10 @@ impl AsRawFd for PerfSource {
 }
 
 impl Source for PerfSource {
-    fn drain(&mut self, batch: &mut Batch, max: u32) -> Result<u32> {
-        let start = batch.count;
+    fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
+        let start = batch.pushed;
         for (cpu, buffer) in &mut self.buffers {
-            if batch.count - start >= max {
+            if batch.pushed - start >= max || batch.full {
                 break;
             }
             let _ = buffer.try_fold((), |(), event| {
@@ -40,14 +40,15 @@ impl Source for PerfSource {
                     PerfEvent::Sample { head, tail } => batch.push(*cpu, &[head, tail]),
                     PerfEvent::Lost { count } => batch.lost += count,
                 }
-                if batch.count - start >= max {
+                // A sample read cannot be put back: one past the room waits in the overflow.
+                if batch.pushed - start >= max || batch.full {
                     std::ops::ControlFlow::Break(())
                 } else {
                     std::ops::ControlFlow::Continue(())
                 }
             });
         }
-        Ok(batch.count - start)
+        Ok(())
     }
 }
 
