@@ -109,6 +109,23 @@ export declare class EbpfObject {
   loadProgram(name: string): void
   /** Loads the program `name` if needed and runs it with `BPF_PROG_TEST_RUN`. */
   testRun(name: string, options: TestRunOptions): TestRunResult
+  /**
+   * Loads the sk_msg program `program` (if not loaded yet) and attaches it to the socket map
+   * `map` (BPF_SK_MSG_VERDICT). The kernel gives the program to sockets added to the map
+   * from then on.
+   */
+  attachSkMsg(program: string, map: MapHandle): Link
+  /**
+   * Loads the sk_skb program `program` (if not loaded yet) and attaches it to the socket map
+   * `map` as its stream parser or stream verdict (whichever the program is). The kernel
+   * gives the program to sockets added to the map from then on.
+   */
+  attachSkSkb(program: string, map: MapHandle): Link
+  /**
+   * Loads the sock_ops program `program` (if not loaded yet) and attaches it to the cgroup
+   * v2 directory `cgroup`.
+   */
+  attachSockOps(program: string, cgroup: string, mode?: string | undefined | null): Link
   /** Pins the program `name` (loading it first if needed) at `path`. */
   pinProgram(name: string, path: string): void
   /** Pins the map `name` at `path`. */
