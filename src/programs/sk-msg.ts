@@ -24,7 +24,10 @@ export class SkMsg extends Program {
   /** Attaches to a socket map (a `SockMap`/`SockHash`, or the name of one in this object). */
   attach(map: SockMapLike): Link {
     return withSockMap(this.nativeObject, map, (handle, label) =>
-      this.attachWith(`sk_msg map ${label}`, (object) => object.attachSkMsg(this.name, handle)),
+      this.attachWith(`sk_msg map ${label}`, (object) => object.attachSkMsg(this.name, handle), {
+        // BPF_PROG_ATTACH to the map, not a BPF link: nothing to pin.
+        pinnable: false,
+      }),
     );
   }
 }

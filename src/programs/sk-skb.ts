@@ -29,7 +29,10 @@ export class SkSkb extends Program {
    */
   attach(map: SockMapLike): Link {
     return withSockMap(this.nativeObject, map, (handle, label) =>
-      this.attachWith(`sk_skb map ${label}`, (object) => object.attachSkSkb(this.name, handle)),
+      this.attachWith(`sk_skb map ${label}`, (object) => object.attachSkSkb(this.name, handle), {
+        // BPF_PROG_ATTACH to the map, not a BPF link: nothing to pin.
+        pinnable: false,
+      }),
     );
   }
 }
