@@ -110,16 +110,22 @@ export declare class EbpfObject {
   /** Loads the program `name` if needed and runs it with `BPF_PROG_TEST_RUN`. */
   testRun(name: string, options: TestRunOptions): TestRunResult
   /**
-   * The same drain with Aya's own `RingBuf` iterator (one record at a time, no copy), for
-   * reference: takes the ring `ring`, then `rounds` times fills it with `fill` runs of
-   * program `producer` and drains it.
+   * Loads the sk_msg program `program` (if not loaded yet) and attaches it to the socket map
+   * `map` (BPF_SK_MSG_VERDICT). The kernel gives the program to sockets added to the map
+   * from then on.
    */
-  benchAyaDrain(ring: string, producer: string, data: Buffer, fill: number, rounds: number): Array<DrainBench>
+  attachSkMsg(program: string, map: MapHandle): Link
   /**
-   * Test-runs program `name` on `data` `runs` times, `repeat` runs per syscall, on a
-   * blocking thread; the JavaScript thread stays free to consume what it produces.
+   * Loads the sk_skb program `program` (if not loaded yet) and attaches it to the socket map
+   * `map` as its stream parser or stream verdict (whichever the program is). The kernel
+   * gives the program to sockets added to the map from then on.
    */
-  benchProduce(name: string, data: Buffer, runs: number, repeat: number): Promise<ProduceBench>
+  attachSkSkb(program: string, map: MapHandle): Link
+  /**
+   * Loads the sock_ops program `program` (if not loaded yet) and attaches it to the cgroup
+   * v2 directory `cgroup`.
+   */
+  attachSockOps(program: string, cgroup: string, mode?: string | undefined | null): Link
   /** Pins the program `name` (loading it first if needed) at `path`. */
   pinProgram(name: string, path: string): void
   /** Pins the map `name` at `path`. */
@@ -141,13 +147,8 @@ export declare class Link {
 }
 
 export declare class LogReader {
-  /**
-   * Waits for records and writes them into `into` (which JavaScript must leave
-   * alone until this resolves); resolves to `null` once closed or cancelled.
-   */
-  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -226,13 +227,8 @@ export declare class MapHandle {
 }
 
 export declare class PerfEventArrayReader {
-  /**
-   * Waits for records and writes them into `into` (which JavaScript must leave
-   * alone until this resolves); resolves to `null` once closed or cancelled.
-   */
-  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -259,24 +255,13 @@ export declare class PinnedObject {
 }
 
 export declare class RingBufReader {
-  /**
-   * Waits for records and writes them into `into` (which JavaScript must leave
-   * alone until this resolves); resolves to `null` once closed or cancelled.
-   */
-  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
   close(): void
   get closed(): boolean
-  /**
-   * Drains every waiting record as a read from JavaScript would (batches of up to
-   * `max_events` in one reused buffer of `buffer_bytes`), then walks each batch reading
-   * every record's sequence number, all in Rust.
-   */
-  benchDrain(maxEvents: number, bufferBytes: number): DrainBench
 }
 
 /**
@@ -290,13 +275,8 @@ export declare class StatsScope {
 }
 
 export declare class TracePipeReader {
-  /**
-   * Waits for records and writes them into `into` (which JavaScript must leave
-   * alone until this resolves); resolves to `null` once closed or cancelled.
-   */
-  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Waits for records; resolves to `null` once closed or cancelled. */
+  read(options: ReadOptions): Promise<StreamBatch | null>
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -337,14 +317,6 @@ export interface CreateMapOptions {
   name?: string
   /** Bloom filter: number of hash functions (`map_extra`). */
   mapExtra?: bigint
-}
-
-export interface DrainBench {
-  events: number
-  bytes: number
-  elapsedNs: number
-  /** Events whose leading `u64` was not the previous one's plus one. */
-  outOfOrder: number
 }
 
 /**
@@ -492,14 +464,6 @@ export interface PerfEventTarget {
 /** The number of possible CPUs: the length of a per-CPU map's value array. */
 export declare function possibleCpus(): number
 
-export interface ProduceBench {
-  /** Program runs made (each may have emitted one event, or counted a drop). */
-  runs: number
-  elapsedNs: number
-  /** CPU time of the producer thread, so a benchmark can leave it out of the process's. */
-  cpuNs: number
-}
-
 export interface ProgramDescriptor {
   name: string
   /** Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`. */
@@ -526,23 +490,18 @@ export interface ReadOptions {
   lingerMs?: number
 }
 
-/** What a read put in the caller's buffer. */
-export interface ReadResult {
-  /** Records in the buffer. */
-  count: number
-  /** Bytes of the buffer they fill. */
-  bytes: number
-  /** Records the kernel reported lost since the previous read. */
-  lost: number
-  /** Non-zero when the next record needs a buffer of this many bytes (none was delivered). */
-  needBytes: number
-}
-
 /**
  * Resolves kernel addresses to symbols (null for an address below every symbol).
  * `reload` rereads /proc/kallsyms (after modules were loaded).
  */
 export declare function resolveKernelAddresses(addresses: Array<bigint>, reload?: boolean | undefined | null): Array<KernelSymbol | undefined | null>
+
+/** What a batch looks like on the JavaScript side. */
+export interface StreamBatch {
+  data: Buffer
+  count: number
+  lost: number
+}
 
 export interface TestRunOptions {
   /** Packet (or other) input data. */

@@ -33,6 +33,10 @@ export {
   type CgroupSkbOptions,
   type CgroupAttachMode,
   CgroupSockAddr,
+  SkMsg,
+  SkSkb,
+  SockOps,
+  type SockMapLike,
 } from './programs';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';

@@ -13,6 +13,9 @@ import { SchedClassifier } from './tc';
 import { SocketFilter } from './socket-filter';
 import { CgroupSkb } from './cgroup-skb';
 import { CgroupSockAddr } from './cgroup-sock-addr';
+import { SkMsg } from './sk-msg';
+import { SkSkb } from './sk-skb';
+import { SockOps } from './sock-ops';
 
 export { Program, type ProgramClass } from './program';
 export { TracePoint } from './trace-point';
@@ -36,6 +39,10 @@ export { SchedClassifier, type TcOptions } from './tc';
 export { SocketFilter, type SocketLike } from './socket-filter';
 export { CgroupSkb, type CgroupSkbOptions, type CgroupAttachMode } from './cgroup-skb';
 export { CgroupSockAddr } from './cgroup-sock-addr';
+export { SkMsg } from './sk-msg';
+export { SkSkb } from './sk-skb';
+export { SockOps } from './sock-ops';
+export { type SockMapLike } from './sock-map-target';
 
 /** The class for each program kind that has one; other kinds come back as plain `Program`. */
 export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Map(
@@ -54,5 +61,8 @@ export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Ma
     SocketFilter,
     CgroupSkb,
     CgroupSockAddr,
+    SkMsg,
+    SkSkb,
+    SockOps,
   ].map((cls) => [cls.kind, cls as ProgramClass<Program>]),
 );

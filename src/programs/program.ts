@@ -48,12 +48,19 @@ export class Program {
     return callNative(() => this.owner.native.programDetails(this.name));
   }
 
-  /** Runs a native attach call and registers the resulting link with the object. */
-  protected attachWith(target: string, attach: (object: native.EbpfObject) => native.Link): Link {
+  /**
+   * Runs a native attach call and registers the resulting link with the object. `pinnable:
+   * false` for attachments that are not kernel BPF links (e.g. programs attached to a socket
+   * map), whose `pin()` then says so.
+   */
+  protected attachWith(
+    target: string,
+    attach: (object: native.EbpfObject) => native.Link,
+    { pinnable = true }: { pinnable?: boolean } = {},
+  ): Link {
     const link = this.withName(() => callNative(() => attach(this.owner.native)));
-    return this.owner.adopt(
-      new Link(link, this.name, target, (path) => callNative(() => this.owner.native.pinProgramLink(this.name, path))),
-    );
+    const pin = pinnable ? (path: string) => callNative(() => this.owner.native.pinProgramLink(this.name, path)) : undefined;
+    return this.owner.adopt(new Link(link, this.name, target, pin));
   }
 
   /**

@@ -18,3 +18,7 @@ pub mod cgroup_sock_addr;
 pub mod load;
 pub mod test_run;
 
+pub mod sock_map_target;
+pub mod sk_msg;
+pub mod sk_skb;
+pub mod sock_ops;
