@@ -126,6 +126,17 @@ export declare class EbpfObject {
    * v2 directory `cgroup`.
    */
   attachSockOps(program: string, cgroup: string, mode?: string | undefined | null): Link
+  /**
+   * The same drain with Aya's own `RingBuf` iterator (one record at a time, no copy), for
+   * reference: takes the ring `ring`, then `rounds` times fills it with `fill` runs of
+   * program `producer` and drains it.
+   */
+  benchAyaDrain(ring: string, producer: string, data: Buffer, fill: number, rounds: number): Array<DrainBench>
+  /**
+   * Test-runs program `name` on `data` `runs` times, `repeat` runs per syscall, on a
+   * blocking thread; the JavaScript thread stays free to consume what it produces.
+   */
+  benchProduce(name: string, data: Buffer, runs: number, repeat: number): Promise<ProduceBench>
   /** Pins the program `name` (loading it first if needed) at `path`. */
   pinProgram(name: string, path: string): void
   /** Pins the map `name` at `path`. */
@@ -147,8 +158,13 @@ export declare class Link {
 }
 
 export declare class LogReader {
-  /** Waits for records; resolves to `null` once closed or cancelled. */
-  read(options: ReadOptions): Promise<StreamBatch | null>
+  /**
+   * Waits for records and writes them into `into` (which JavaScript must leave
+   * alone until this resolves); resolves to `null` once closed or cancelled.
+   */
+  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
+  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
+  tryRead(into: Buffer, maxEvents: number): ReadResult | null
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -227,8 +243,13 @@ export declare class MapHandle {
 }
 
 export declare class PerfEventArrayReader {
-  /** Waits for records; resolves to `null` once closed or cancelled. */
-  read(options: ReadOptions): Promise<StreamBatch | null>
+  /**
+   * Waits for records and writes them into `into` (which JavaScript must leave
+   * alone until this resolves); resolves to `null` once closed or cancelled.
+   */
+  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
+  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
+  tryRead(into: Buffer, maxEvents: number): ReadResult | null
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -255,13 +276,24 @@ export declare class PinnedObject {
 }
 
 export declare class RingBufReader {
-  /** Waits for records; resolves to `null` once closed or cancelled. */
-  read(options: ReadOptions): Promise<StreamBatch | null>
+  /**
+   * Waits for records and writes them into `into` (which JavaScript must leave
+   * alone until this resolves); resolves to `null` once closed or cancelled.
+   */
+  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
+  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
+  tryRead(into: Buffer, maxEvents: number): ReadResult | null
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
   close(): void
   get closed(): boolean
+  /**
+   * Drains every waiting record as a read from JavaScript would (batches of up to
+   * `max_events` in one reused buffer of `buffer_bytes`), then walks each batch reading
+   * every record's sequence number, all in Rust.
+   */
+  benchDrain(maxEvents: number, bufferBytes: number): DrainBench
 }
 
 /**
@@ -275,8 +307,13 @@ export declare class StatsScope {
 }
 
 export declare class TracePipeReader {
-  /** Waits for records; resolves to `null` once closed or cancelled. */
-  read(options: ReadOptions): Promise<StreamBatch | null>
+  /**
+   * Waits for records and writes them into `into` (which JavaScript must leave
+   * alone until this resolves); resolves to `null` once closed or cancelled.
+   */
+  read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
+  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
+  tryRead(into: Buffer, maxEvents: number): ReadResult | null
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -317,6 +354,14 @@ export interface CreateMapOptions {
   name?: string
   /** Bloom filter: number of hash functions (`map_extra`). */
   mapExtra?: bigint
+}
+
+export interface DrainBench {
+  events: number
+  bytes: number
+  elapsedNs: number
+  /** Events whose leading `u64` was not the previous one's plus one. */
+  outOfOrder: number
 }
 
 /**
@@ -464,6 +509,14 @@ export interface PerfEventTarget {
 /** The number of possible CPUs: the length of a per-CPU map's value array. */
 export declare function possibleCpus(): number
 
+export interface ProduceBench {
+  /** Program runs made (each may have emitted one event, or counted a drop). */
+  runs: number
+  elapsedNs: number
+  /** CPU time of the producer thread, so a benchmark can leave it out of the process's. */
+  cpuNs: number
+}
+
 export interface ProgramDescriptor {
   name: string
   /** Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`. */
@@ -490,18 +543,23 @@ export interface ReadOptions {
   lingerMs?: number
 }
 
+/** What a read put in the caller's buffer. */
+export interface ReadResult {
+  /** Records in the buffer. */
+  count: number
+  /** Bytes of the buffer they fill. */
+  bytes: number
+  /** Records the kernel reported lost since the previous read. */
+  lost: number
+  /** Non-zero when the next record needs a buffer of this many bytes (none was delivered). */
+  needBytes: number
+}
+
 /**
  * Resolves kernel addresses to symbols (null for an address below every symbol).
  * `reload` rereads /proc/kallsyms (after modules were loaded).
  */
 export declare function resolveKernelAddresses(addresses: Array<bigint>, reload?: boolean | undefined | null): Array<KernelSymbol | undefined | null>
-
-/** What a batch looks like on the JavaScript side. */
-export interface StreamBatch {
-  data: Buffer
-  count: number
-  lost: number
-}
 
 export interface TestRunOptions {
   /** Packet (or other) input data. */
