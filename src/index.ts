@@ -33,6 +33,14 @@ export {
   type CgroupSkbOptions,
   type CgroupAttachMode,
   CgroupSockAddr,
+  CgroupSysctl,
+  CgroupDevice,
+  CgroupSock,
+  CgroupSockopt,
+  SkLookup,
+  FlowDissector,
+  Iter,
+  IterLink,
 } from './programs';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';

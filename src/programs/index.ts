@@ -13,6 +13,13 @@ import { SchedClassifier } from './tc';
 import { SocketFilter } from './socket-filter';
 import { CgroupSkb } from './cgroup-skb';
 import { CgroupSockAddr } from './cgroup-sock-addr';
+import { CgroupSysctl } from './cgroup-sysctl';
+import { CgroupDevice } from './cgroup-device';
+import { CgroupSock } from './cgroup-sock';
+import { CgroupSockopt } from './cgroup-sockopt';
+import { SkLookup } from './sk-lookup';
+import { FlowDissector } from './flow-dissector';
+import { Iter } from './iter';
 
 export { Program, type ProgramClass } from './program';
 export { TracePoint } from './trace-point';
@@ -36,6 +43,13 @@ export { SchedClassifier, type TcOptions } from './tc';
 export { SocketFilter, type SocketLike } from './socket-filter';
 export { CgroupSkb, type CgroupSkbOptions, type CgroupAttachMode } from './cgroup-skb';
 export { CgroupSockAddr } from './cgroup-sock-addr';
+export { CgroupSysctl } from './cgroup-sysctl';
+export { CgroupDevice } from './cgroup-device';
+export { CgroupSock } from './cgroup-sock';
+export { CgroupSockopt } from './cgroup-sockopt';
+export { SkLookup } from './sk-lookup';
+export { FlowDissector } from './flow-dissector';
+export { Iter, IterLink } from './iter';
 
 /** The class for each program kind that has one; other kinds come back as plain `Program`. */
 export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Map(
@@ -54,5 +68,12 @@ export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Ma
     SocketFilter,
     CgroupSkb,
     CgroupSockAddr,
+    CgroupSysctl,
+    CgroupDevice,
+    CgroupSock,
+    CgroupSockopt,
+    SkLookup,
+    FlowDissector,
+    Iter,
   ].map((cls) => [cls.kind, cls as ProgramClass<Program>]),
 );

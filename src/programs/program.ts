@@ -34,6 +34,14 @@ export class Program {
     return this.details().id ?? undefined;
   }
 
+  /**
+   * The ELF section the program came from, e.g. `tracepoint/syscalls/sys_enter_execve` or
+   * `cgroup/sysctl`: it names the hook the program was compiled for.
+   */
+  get section(): string | undefined {
+    return this.details().section ?? undefined;
+  }
+
   /** The kernel's tag (hash of the translated instructions) as hex, once loaded. */
   get tag(): string | undefined {
     return this.details().tag ?? undefined;
@@ -50,10 +58,18 @@ export class Program {
 
   /** Runs a native attach call and registers the resulting link with the object. */
   protected attachWith(target: string, attach: (object: native.EbpfObject) => native.Link): Link {
+    return this.attachAs(target, attach, (link, pin) => new Link(link, this.name, target, pin));
+  }
+
+  /** Like `attachWith`, for program types whose links do more (e.g. iterators' `read()`). */
+  protected attachAs<L extends Link>(
+    target: string,
+    attach: (object: native.EbpfObject) => native.Link,
+    make: (link: native.Link, pin: (path: string) => void) => L,
+  ): L {
     const link = this.withName(() => callNative(() => attach(this.owner.native)));
-    return this.owner.adopt(
-      new Link(link, this.name, target, (path) => callNative(() => this.owner.native.pinProgramLink(this.name, path))),
-    );
+    const pin = (path: string) => callNative(() => this.owner.native.pinProgramLink(this.name, path));
+    return this.owner.adopt(make(link, pin)) as L;
   }
 
   /**

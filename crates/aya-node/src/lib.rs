@@ -19,3 +19,4 @@ mod info;
 mod pin;
 mod probe;
 mod sys;
+mod sections;

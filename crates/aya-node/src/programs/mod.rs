@@ -18,3 +18,10 @@ pub mod cgroup_sock_addr;
 pub mod load;
 pub mod test_run;
 
+pub mod cgroup_sysctl;
+pub mod cgroup_device;
+pub mod cgroup_sock;
+pub mod cgroup_sockopt;
+pub mod sk_lookup;
+pub mod flow_dissector;
+pub mod iter;
