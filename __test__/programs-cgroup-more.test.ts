@@ -374,3 +374,13 @@ test('a program attached through the wrong class is a WRONG_TYPE error naming it
   t.is((err as EbpfError).code, 'WRONG_TYPE');
   t.regex(err!.message, /flow_dissector/);
 });
+
+test('a directory outside cgroup v2 is an INVALID_ARGUMENT error saying so, and nothing is attached', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-not-a-cgroup-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  using obj = Ebpf.load(bundledObjectPath('cgroup_sysctl'));
+  const err = t.throws(() => obj.program('deny_sysctl', CgroupSysctl).attach(dir));
+  t.is((err as EbpfError).code, 'INVALID_ARGUMENT');
+  t.true(err!.message.includes(dir) && /cgroup v2/.test(err!.message), err!.message);
+  t.true(noLinksOf(obj, 'deny_sysctl'));
+});
