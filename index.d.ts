@@ -127,6 +127,44 @@ export declare class EbpfObject {
    */
   attachSockOps(program: string, cgroup: string, mode?: string | undefined | null): Link
   /**
+   * Loads the cgroup_sysctl program `program` (if not loaded yet) and attaches it to the
+   * cgroup v2 directory `cgroup`.
+   */
+  attachCgroupSysctl(program: string, cgroup: string, mode?: string | undefined | null): Link
+  /**
+   * Loads the cgroup_device program `program` (if not loaded yet) and attaches it to the
+   * cgroup v2 directory `cgroup`.
+   */
+  attachCgroupDevice(program: string, cgroup: string, mode?: string | undefined | null): Link
+  /**
+   * Loads the cgroup_sock program `program` (if not loaded yet) and attaches it to the
+   * cgroup v2 directory `cgroup`.
+   */
+  attachCgroupSock(program: string, cgroup: string, mode?: string | undefined | null): Link
+  /**
+   * Loads the cgroup_sockopt program `program` (if not loaded yet) and attaches it to the
+   * cgroup v2 directory `cgroup`.
+   */
+  attachCgroupSockopt(program: string, cgroup: string, mode?: string | undefined | null): Link
+  /**
+   * Loads the sk_lookup program `program` (if not loaded yet) and attaches it to the
+   * network namespace at `netns` (`/proc/self/ns/net`, `/run/netns/NAME`, ...).
+   */
+  attachSkLookup(program: string, netns: string): Link
+  /**
+   * Loads the flow_dissector program `program` (if not loaded yet) and attaches it to the
+   * network namespace at `netns` (`/proc/self/ns/net`, `/run/netns/NAME`, ...).
+   */
+  attachFlowDissector(program: string, netns: string): Link
+  /**
+   * Loads the iterator program `program` for the kernel's iterator `target` (`task`,
+   * `bpf_map`, `tcp`, ...: the `bpf_iter_<target>` function of the kernel's BTF) and
+   * attaches it.
+   */
+  attachIter(program: string, target: string): Link
+  /** Runs the iterator of `link` once and returns everything it wrote. */
+  readIter(link: Link): Buffer
+  /**
    * The same drain with Aya's own `RingBuf` iterator (one record at a time, no copy), for
    * reference: takes the ring `ring`, then `rounds` times fills it with `fill` runs of
    * program `producer` and drains it.
@@ -531,6 +569,8 @@ export interface ProgramDetails {
   id?: number
   /** The kernel's tag (hash of the instructions), hex, once loaded. */
   tag?: string
+  /** The ELF section the program came from, e.g. `tracepoint/syscalls/sys_enter_execve`. */
+  section?: string
 }
 
 /** Options of a read, as JavaScript passes them. */

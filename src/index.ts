@@ -37,6 +37,14 @@ export {
   SkSkb,
   SockOps,
   type SockMapLike,
+  CgroupSysctl,
+  CgroupDevice,
+  CgroupSock,
+  CgroupSockopt,
+  SkLookup,
+  FlowDissector,
+  Iter,
+  IterLink,
 } from './programs';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';

@@ -16,6 +16,13 @@ import { CgroupSockAddr } from './cgroup-sock-addr';
 import { SkMsg } from './sk-msg';
 import { SkSkb } from './sk-skb';
 import { SockOps } from './sock-ops';
+import { CgroupSysctl } from './cgroup-sysctl';
+import { CgroupDevice } from './cgroup-device';
+import { CgroupSock } from './cgroup-sock';
+import { CgroupSockopt } from './cgroup-sockopt';
+import { SkLookup } from './sk-lookup';
+import { FlowDissector } from './flow-dissector';
+import { Iter } from './iter';
 
 export { Program, type ProgramClass } from './program';
 export { TracePoint } from './trace-point';
@@ -43,6 +50,13 @@ export { SkMsg } from './sk-msg';
 export { SkSkb } from './sk-skb';
 export { SockOps } from './sock-ops';
 export { type SockMapLike } from './sock-map-target';
+export { CgroupSysctl } from './cgroup-sysctl';
+export { CgroupDevice } from './cgroup-device';
+export { CgroupSock } from './cgroup-sock';
+export { CgroupSockopt } from './cgroup-sockopt';
+export { SkLookup } from './sk-lookup';
+export { FlowDissector } from './flow-dissector';
+export { Iter, IterLink } from './iter';
 
 /** The class for each program kind that has one; other kinds come back as plain `Program`. */
 export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Map(
@@ -64,5 +78,12 @@ export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Ma
     SkMsg,
     SkSkb,
     SockOps,
+    CgroupSysctl,
+    CgroupDevice,
+    CgroupSock,
+    CgroupSockopt,
+    SkLookup,
+    FlowDissector,
+    Iter,
   ].map((cls) => [cls.kind, cls as ProgramClass<Program>]),
 );

@@ -34,6 +34,14 @@ export class Program {
     return this.details().id ?? undefined;
   }
 
+  /**
+   * The ELF section the program came from, e.g. `tracepoint/syscalls/sys_enter_execve` or
+   * `cgroup/sysctl`: it names the hook the program was compiled for.
+   */
+  get section(): string | undefined {
+    return this.details().section ?? undefined;
+  }
+
   /** The kernel's tag (hash of the translated instructions) as hex, once loaded. */
   get tag(): string | undefined {
     return this.details().tag ?? undefined;
@@ -58,9 +66,18 @@ export class Program {
     attach: (object: native.EbpfObject) => native.Link,
     { pinnable = true }: { pinnable?: boolean } = {},
   ): Link {
+    return this.attachAs(target, attach, (link, pin) => new Link(link, this.name, target, pinnable ? pin : undefined));
+  }
+
+  /** Like `attachWith`, for program types whose links do more (e.g. iterators' `read()`). */
+  protected attachAs<L extends Link>(
+    target: string,
+    attach: (object: native.EbpfObject) => native.Link,
+    make: (link: native.Link, pin: (path: string) => void) => L,
+  ): L {
     const link = this.withName(() => callNative(() => attach(this.owner.native)));
-    const pin = pinnable ? (path: string) => callNative(() => this.owner.native.pinProgramLink(this.name, path)) : undefined;
-    return this.owner.adopt(new Link(link, this.name, target, pin));
+    const pin = (path: string) => callNative(() => this.owner.native.pinProgramLink(this.name, path));
+    return this.owner.adopt(make(link, pin)) as L;
   }
 
   /**

@@ -20,3 +20,4 @@ mod info;
 mod pin;
 mod probe;
 mod sys;
+mod sections;

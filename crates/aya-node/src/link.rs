@@ -12,6 +12,11 @@ use crate::{
 /// Any of Aya's owned link types, with the type erased.
 pub trait ErasedLink: Send {
     fn detach(self: Box<Self>) -> Result<(), ProgramError>;
+
+    /// The link's fd when it is an iterator's, from which each read starts a new iteration.
+    fn iter_link_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }
 
 impl<T: aya::programs::Link + Send> ErasedLink for T {
@@ -30,6 +35,11 @@ pub struct Link {
 impl Link {
     pub fn new(state: SharedState, id: u32, kind: &'static str) -> Self {
         Self { state, id, kind }
+    }
+
+    /// Its entry in the registry of `state`, when it belongs to that object.
+    pub(crate) fn entry_in(&self, state: &SharedState) -> Option<u32> {
+        std::sync::Arc::ptr_eq(&self.state, state).then_some(self.id)
     }
 }
 

@@ -20,6 +20,8 @@ pub struct ObjectState {
     pub ebpf: Option<Ebpf>,
     pub links: HashMap<u32, Box<dyn ErasedLink>>,
     next_link: u32,
+    /// Program name -> the ELF section it came from.
+    pub sections: HashMap<String, String>,
 }
 
 impl ObjectState {
@@ -92,6 +94,8 @@ pub struct ProgramDetails {
     pub id: Option<u32>,
     /// The kernel's tag (hash of the instructions), hex, once loaded.
     pub tag: Option<String>,
+    /// The ELF section the program came from, e.g. `tracepoint/syscalls/sys_enter_execve`.
+    pub section: Option<String>,
 }
 
 #[napi]
@@ -189,7 +193,8 @@ impl EbpfObject {
     /// Parses an ELF object from memory and creates its maps.
     #[napi(factory)]
     pub fn load(data: Buffer, options: Option<LoadOptions>) -> napi::Result<EbpfObject> {
-        Ok(Self::wrap(load_with(&data, options)?))
+        let sections = crate::sections::program_sections(&data);
+        Ok(Self::wrap(load_with(&data, options)?, sections))
     }
 
     /// Reads an ELF object from a file and creates its maps.
@@ -201,12 +206,13 @@ impl EbpfObject {
             err.message = format!("reading {path}: {}", err.message);
             err
         })?;
-        Ok(Self::wrap(load_with(&data, options)?))
+        let sections = crate::sections::program_sections(&data);
+        Ok(Self::wrap(load_with(&data, options)?, sections))
     }
 
-    fn wrap(ebpf: Ebpf) -> EbpfObject {
+    fn wrap(ebpf: Ebpf, sections: HashMap<String, String>) -> EbpfObject {
         EbpfObject {
-            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0 })),
+            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0, sections })),
         }
     }
 
@@ -242,9 +248,11 @@ impl EbpfObject {
         let mut state = lock(&self.state);
         let program = state.program(&name)?;
         let info = program.info().ok();
+        let kind = program_kind(program).to_string();
         Ok(ProgramDetails {
+            section: state.sections.get(&name).cloned(),
             name,
-            kind: program_kind(program).to_string(),
+            kind,
             loaded: info.is_some(),
             id: info.as_ref().map(|i| i.id()),
             tag: info.as_ref().map(|i| format!("{:016x}", i.tag())),

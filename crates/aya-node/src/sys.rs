@@ -203,3 +203,21 @@ pub fn link_fd_by_id(id: u32) -> Result<Option<OwnedFd>> {
         Err(e) => Err(NodeError::syscall("BPF_LINK_GET_FD_BY_ID", e)),
     }
 }
+
+pub const BPF_ITER_CREATE: u32 = 33;
+
+#[repr(C)]
+#[derive(Default)]
+struct IterCreateAttr {
+    link_fd: u32,
+    flags: u32,
+}
+
+/// A new iteration of the iterator link `link`: reading the returned fd runs the program over
+/// the iterated objects, until end of file.
+pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let mut attr = IterCreateAttr { link_fd: link.as_raw_fd() as u32, flags: 0 };
+    // SAFETY: plain attribute without pointers.
+    let fd = unsafe { bpf(BPF_ITER_CREATE, &mut attr) }.map_err(|e| NodeError::syscall("BPF_ITER_CREATE", e))?;
+    Ok(owned_fd(fd))
+}

@@ -91,7 +91,31 @@ pub fn open_cgroup(path: &str) -> Result<File> {
     if !is_dir {
         return Err(NodeError::new(Code::InvalidArgument, format!("{path} is not a cgroup directory")));
     }
+    // A directory of a v1 hierarchy (or of any other file system) would make the kernel answer
+    // a bare EBADF at attach; say what is wrong instead.
+    if !is_cgroup2(&file) {
+        return Err(NodeError::new(
+            Code::InvalidArgument,
+            format!("{path} is not in a cgroup v2 hierarchy (programs attach to cgroup2 directories, e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified)"),
+        ));
+    }
     Ok(file)
+}
+
+/// `statfs.f_type` of a cgroup2 mount.
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+fn is_cgroup2(file: &File) -> bool {
+    let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs fills `stat` on success; it is read only then.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) } != 0 {
+        return true; // cannot tell: let the kernel decide
+    }
+    // SAFETY: fstatfs succeeded.
+    let f_type = unsafe { stat.assume_init() }.f_type;
+    #[allow(clippy::unnecessary_cast)] // f_type is not an i64 on every architecture
+    let f_type = f_type as i64;
+    f_type == CGROUP2_SUPER_MAGIC
 }
 
 /// Opens the network namespace at `path` (e.g. `/run/netns/NAME`); a missing one is NOT_FOUND.

@@ -1,0 +1,36 @@
+//! sk_lookup programs: run when a connection or datagram arrives in a network namespace,
+//! before the kernel looks up its socket; they may pick the socket (bpf_sk_assign, e.g. from a
+//! SOCKMAP), refuse (SK_DROP: the connect gets ECONNREFUSED) or let the lookup go on.
+
+use aya::programs::Program;
+use napi_derive::napi;
+
+use crate::{
+    error::AyaContext,
+    link::Link,
+    object::{lock, EbpfObject},
+    programs::support::{open_netns, typed},
+};
+
+#[napi]
+impl EbpfObject {
+    /// Loads the sk_lookup program `program` (if not loaded yet) and attaches it to the
+    /// network namespace at `netns` (`/proc/self/ns/net`, `/run/netns/NAME`, ...).
+    #[napi]
+    pub fn attach_sk_lookup(&self, program: String, netns: String) -> napi::Result<Link> {
+        let netns_file = open_netns(&netns)?;
+        let link = {
+            let mut state = lock(&self.state);
+            let prog = typed(&mut state, &program, "sk_lookup", |p| match p {
+                Program::SkLookup(p) => Some(p),
+                _ => None,
+            })?;
+            if prog.fd().is_err() {
+                prog.load().context(|| format!("loading program `{program}`"))?;
+            }
+            let id = prog.attach(&netns_file).context(|| format!("attaching `{program}` to network namespace {netns}"))?;
+            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
+        };
+        Ok(self.link("sk_lookup", Box::new(link)))
+    }
+}
