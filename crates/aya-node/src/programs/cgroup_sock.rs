@@ -2,15 +2,9 @@
 //! socket and may refuse (EPERM). Which of these is fixed by the program's section
 //! (`cgroup/sock_create`, `cgroup/post_bind4`, ...).
 
-use aya::programs::Program;
 use napi_derive::napi;
 
-use crate::{
-    error::AyaContext,
-    link::Link,
-    object::{lock, EbpfObject},
-    programs::support::{cgroup_attach_mode, open_cgroup, typed},
-};
+use crate::{link::Link, object::EbpfObject, programs::support::attach_to_cgroup};
 
 #[napi]
 impl EbpfObject {
@@ -18,20 +12,6 @@ impl EbpfObject {
     /// cgroup v2 directory `cgroup`.
     #[napi]
     pub fn attach_cgroup_sock(&self, program: String, cgroup: String, mode: Option<String>) -> napi::Result<Link> {
-        let mode = cgroup_attach_mode(mode.as_deref())?;
-        let cgroup_dir = open_cgroup(&cgroup)?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "cgroup_sock", |p| match p {
-                Program::CgroupSock(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(&cgroup_dir, mode).context(|| format!("attaching `{program}` to cgroup {cgroup}"))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
-        Ok(self.link("cgroup_sock", Box::new(link)))
+        attach_to_cgroup!(self, program, cgroup, mode.as_deref(), CgroupSock, "cgroup_sock")
     }
 }

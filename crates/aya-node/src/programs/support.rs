@@ -75,6 +75,33 @@ macro_rules! attach_btf_targeted {
 }
 pub(crate) use attach_btf_targeted;
 
+/// The body of `attach_…` for the program types attached to a cgroup v2 directory with an
+/// attach mode (cgroup_device, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl,
+/// sock_ops): each has `load()`, `attach(cgroup, mode)` and `take_link`, but Aya gives them no
+/// common trait, hence a macro.
+macro_rules! attach_to_cgroup {
+    ($object:expr, $program:expr, $cgroup:expr, $mode:expr, $variant:ident, $kind:literal) => {{
+        use $crate::error::AyaContext as _;
+        let (program, cgroup): (&str, &str) = (&$program, &$cgroup);
+        let mode = $crate::programs::support::cgroup_attach_mode($mode)?;
+        let cgroup_dir = $crate::programs::support::open_cgroup(cgroup)?;
+        let link = {
+            let mut state = $crate::object::lock(&$object.state);
+            let prog = $crate::programs::support::typed(&mut state, program, $kind, |p| match p {
+                aya::programs::Program::$variant(p) => Some(p),
+                _ => None,
+            })?;
+            if prog.fd().is_err() {
+                prog.load().context(|| format!("loading program `{program}`"))?;
+            }
+            let id = prog.attach(&cgroup_dir, mode).context(|| format!("attaching `{program}` to cgroup {cgroup}"))?;
+            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
+        };
+        Ok($object.link($kind, Box::new(link)))
+    }};
+}
+pub(crate) use attach_to_cgroup;
+
 /// Opens the cgroup v2 directory at `path`; a missing one is a NOT_FOUND error naming it.
 pub fn open_cgroup(path: &str) -> Result<File> {
     let file = File::open(path).map_err(|e| {
