@@ -1,14 +1,14 @@
 //! cgroup_skb programs: run on each packet that processes of a cgroup (v2) send or receive,
 //! and allow (1) or deny (0) it.
 
-use aya::programs::{cgroup_skb::CgroupSkbAttachType, Program};
+use aya::programs::cgroup_skb::CgroupSkbAttachType;
 use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::{cgroup_attach_mode, open_cgroup, typed},
+    object::EbpfObject,
+    programs::support::{cgroup_attach_mode, load_and_attach, open_cgroup},
 };
 
 #[napi]
@@ -26,20 +26,9 @@ impl EbpfObject {
         };
         let mode = cgroup_attach_mode(mode.as_deref())?;
         let cgroup_dir = open_cgroup(&cgroup)?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "cgroup_skb", |p| match p {
-                Program::CgroupSkb(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog
-                .attach(&cgroup_dir, attach_type, mode)
-                .context(|| format!("attaching `{program}` to {direction} of cgroup {cgroup}"))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, CgroupSkb, "cgroup_skb", |prog| prog
+            .attach(&cgroup_dir, attach_type, mode)
+            .context(|| format!("attaching `{program}` to {direction} of cgroup {cgroup}"))?);
         Ok(self.link("cgroup_skb", Box::new(link)))
     }
 }

@@ -2,14 +2,13 @@
 //! kernel's packet dissector in a network namespace: the flow keys they fill are what RPS,
 //! fq_codel, bonding and others hash packets by.
 
-use aya::programs::Program;
 use napi_derive::napi;
 
 use crate::{
     error::AyaContext,
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::{open_netns, typed},
+    object::EbpfObject,
+    programs::support::{load_and_attach, open_netns},
 };
 
 #[napi]
@@ -19,18 +18,9 @@ impl EbpfObject {
     #[napi]
     pub fn attach_flow_dissector(&self, program: String, netns: String) -> napi::Result<Link> {
         let netns_file = open_netns(&netns)?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "flow_dissector", |p| match p {
-                Program::FlowDissector(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(&netns_file).context(|| format!("attaching `{program}` to network namespace {netns}"))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, FlowDissector, "flow_dissector", |prog| prog
+            .attach(&netns_file)
+            .context(|| format!("attaching `{program}` to network namespace {netns}"))?);
         Ok(self.link("flow_dissector", Box::new(link)))
     }
 }

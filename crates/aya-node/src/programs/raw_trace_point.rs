@@ -1,13 +1,12 @@
 //! Raw tracepoints (`raw_tp/<name>`): the tracepoint's raw arguments, without the perf buffer copy.
 
-use aya::programs::Program;
 use napi_derive::napi;
 
 use crate::{
     error::AyaContext,
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::typed,
+    object::EbpfObject,
+    programs::support::load_and_attach,
 };
 
 #[napi]
@@ -16,18 +15,9 @@ impl EbpfObject {
     /// tracepoint `name`, e.g. `sys_enter`.
     #[napi]
     pub fn attach_raw_trace_point(&self, program: String, name: String) -> napi::Result<Link> {
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "raw_tracepoint", |p| match p {
-                Program::RawTracePoint(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(&name).context(|| format!("attaching `{program}` to raw tracepoint {name}"))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, RawTracePoint, "raw_tracepoint", |prog| prog
+            .attach(&name)
+            .context(|| format!("attaching `{program}` to raw tracepoint {name}"))?);
         Ok(self.link("raw_tracepoint", Box::new(link)))
     }
 }

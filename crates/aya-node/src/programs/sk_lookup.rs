@@ -2,14 +2,13 @@
 //! before the kernel looks up its socket; they may pick the socket (bpf_sk_assign, e.g. from a
 //! SOCKMAP), refuse (SK_DROP: the connect gets ECONNREFUSED) or let the lookup go on.
 
-use aya::programs::Program;
 use napi_derive::napi;
 
 use crate::{
     error::AyaContext,
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::{open_netns, typed},
+    object::EbpfObject,
+    programs::support::{load_and_attach, open_netns},
 };
 
 #[napi]
@@ -19,18 +18,9 @@ impl EbpfObject {
     #[napi]
     pub fn attach_sk_lookup(&self, program: String, netns: String) -> napi::Result<Link> {
         let netns_file = open_netns(&netns)?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "sk_lookup", |p| match p {
-                Program::SkLookup(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(&netns_file).context(|| format!("attaching `{program}` to network namespace {netns}"))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, SkLookup, "sk_lookup", |prog| prog
+            .attach(&netns_file)
+            .context(|| format!("attaching `{program}` to network namespace {netns}"))?);
         Ok(self.link("sk_lookup", Box::new(link)))
     }
 }

@@ -1,15 +1,14 @@
 //! sk_msg programs: run on each sendmsg() of the sockets in a sockmap/sockhash they are attached
 //! to, and pass, drop (the sender gets EACCES) or redirect the message.
 
-use aya::programs::Program;
 use napi_derive::napi;
 
 use crate::{
     error::AyaContext,
     link::Link,
     maps::handle::MapHandle,
-    object::{lock, EbpfObject},
-    programs::{sock_map_target::SockMapTarget, support::typed},
+    object::EbpfObject,
+    programs::{sock_map_target::SockMapTarget, support::load_and_attach},
 };
 
 #[napi]
@@ -20,18 +19,9 @@ impl EbpfObject {
     #[napi]
     pub fn attach_sk_msg(&self, program: String, map: &MapHandle) -> napi::Result<Link> {
         let target = SockMapTarget::new(map, &program)?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "sk_msg", |p| match p {
-                Program::SkMsg(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(target.fd()).context(|| format!("attaching `{program}` to map {}", target.name))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, SkMsg, "sk_msg", |prog| prog
+            .attach(target.fd())
+            .context(|| format!("attaching `{program}` to map {}", target.name))?);
         Ok(self.link("sk_msg", Box::new(link)))
     }
 }

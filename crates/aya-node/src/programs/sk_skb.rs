@@ -2,15 +2,14 @@
 //! cuts the byte stream into messages (returns each one's length); a stream verdict passes,
 //! drops or redirects each message. Which of the two a program is comes from its section.
 
-use aya::programs::Program;
 use napi_derive::napi;
 
 use crate::{
     error::AyaContext,
     link::Link,
     maps::handle::MapHandle,
-    object::{lock, EbpfObject},
-    programs::{sock_map_target::SockMapTarget, support::typed},
+    object::EbpfObject,
+    programs::{sock_map_target::SockMapTarget, support::load_and_attach},
 };
 
 #[napi]
@@ -21,18 +20,9 @@ impl EbpfObject {
     #[napi]
     pub fn attach_sk_skb(&self, program: String, map: &MapHandle) -> napi::Result<Link> {
         let target = SockMapTarget::new(map, &program)?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "sk_skb", |p| match p {
-                Program::SkSkb(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(target.fd()).context(|| format!("attaching `{program}` to map {}", target.name))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, SkSkb, "sk_skb", |prog| prog
+            .attach(target.fd())
+            .context(|| format!("attaching `{program}` to map {}", target.name))?);
         Ok(self.link("sk_skb", Box::new(link)))
     }
 }

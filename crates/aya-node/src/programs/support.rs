@@ -75,28 +75,40 @@ macro_rules! attach_btf_targeted {
 }
 pub(crate) use attach_btf_targeted;
 
+/// The steps every `attach_…` method shares: take program `$program` as a
+/// `Program::$variant` (else WRONG_TYPE naming `$kind`), load it on first use, run `$attach`
+/// (an expression over `$prog` giving the link id, its errors already in context) and take
+/// the link out of Aya's program. Evaluates to that link. Aya's program types share no trait
+/// for this, hence a macro.
+macro_rules! load_and_attach {
+    ($object:expr, $program:expr, $variant:ident, $kind:literal, |$prog:ident| $attach:expr) => {{
+        let program: &str = &$program;
+        let mut state = $crate::object::lock(&$object.state);
+        let $prog = $crate::programs::support::typed(&mut state, program, $kind, |p| match p {
+            aya::programs::Program::$variant(p) => Some(p),
+            _ => None,
+        })?;
+        if $prog.fd().is_err() {
+            $crate::error::AyaContext::context($prog.load(), || format!("loading program `{program}`"))?;
+        }
+        let id = $attach;
+        $crate::error::AyaContext::context($prog.take_link(id), || format!("taking the link of `{program}`"))?
+    }};
+}
+pub(crate) use load_and_attach;
+
 /// The body of `attach_…` for the program types attached to a cgroup v2 directory with an
-/// attach mode (cgroup_device, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl,
-/// sock_ops): each has `load()`, `attach(cgroup, mode)` and `take_link`, but Aya gives them no
-/// common trait, hence a macro.
+/// attach mode alone (cgroup_device, cgroup_sock, cgroup_sock_addr, cgroup_sockopt,
+/// cgroup_sysctl, sock_ops).
 macro_rules! attach_to_cgroup {
     ($object:expr, $program:expr, $cgroup:expr, $mode:expr, $variant:ident, $kind:literal) => {{
         use $crate::error::AyaContext as _;
         let (program, cgroup): (&str, &str) = (&$program, &$cgroup);
         let mode = $crate::programs::support::cgroup_attach_mode($mode)?;
         let cgroup_dir = $crate::programs::support::open_cgroup(cgroup)?;
-        let link = {
-            let mut state = $crate::object::lock(&$object.state);
-            let prog = $crate::programs::support::typed(&mut state, program, $kind, |p| match p {
-                aya::programs::Program::$variant(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog.attach(&cgroup_dir, mode).context(|| format!("attaching `{program}` to cgroup {cgroup}"))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = $crate::programs::support::load_and_attach!($object, program, $variant, $kind, |prog| prog
+            .attach(&cgroup_dir, mode)
+            .context(|| format!("attaching `{program}` to cgroup {cgroup}"))?);
         Ok($object.link($kind, Box::new(link)))
     }};
 }

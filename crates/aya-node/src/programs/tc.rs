@@ -5,7 +5,6 @@
 use aya::programs::{
     links::LinkOrder,
     tc::{self, NlOptions, TcAttachOptions, TcAttachType, TcError},
-    Program,
 };
 use napi::Either;
 use napi_derive::napi;
@@ -13,8 +12,8 @@ use napi_derive::napi;
 use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::{in_netns, interface_index, netns_link, open_netns, interface_name, typed},
+    object::EbpfObject,
+    programs::support::{in_netns, interface_index, interface_name, load_and_attach, netns_link, open_netns},
 };
 
 /// Whether the kernel has TCX (BPF_TCX_INGRESS/EGRESS links): Linux 6.6 and later.
@@ -52,40 +51,29 @@ impl EbpfObject {
             }
         };
         let netns = netns.as_deref().map(open_netns).transpose()?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "classifier", |p| match p {
-                Program::SchedClassifier(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = in_netns(netns.as_ref(), || {
-                let name = match &interface {
-                    Either::A(name) => {
-                        interface_index(name)?;
-                        name.clone()
-                    }
-                    Either::B(index) => interface_name(*index)?,
-                };
-                let options = if use_tcx {
-                    TcAttachOptions::TcxOrder(LinkOrder::default())
-                } else {
-                    // The netlink filter hangs off a clsact qdisc; one already there is fine.
-                    match tc::qdisc_add_clsact(&name) {
-                        Ok(()) | Err(TcError::AlreadyAttached) => {}
-                        Err(TcError::NetlinkError(e)) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                        Err(e) => return Err(e).context(|| format!("adding a clsact qdisc to {name}")),
-                    }
-                    TcAttachOptions::Netlink(NlOptions::default())
-                };
-                prog.attach_with_options(&name, attach_type, options).context(|| {
-                    format!("attaching `{program}` to {direction} of {name} via {}", if use_tcx { "TCX" } else { "netlink" })
-                })
-            })?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, SchedClassifier, "classifier", |prog| in_netns(netns.as_ref(), || {
+            let name = match &interface {
+                Either::A(name) => {
+                    interface_index(name)?;
+                    name.clone()
+                }
+                Either::B(index) => interface_name(*index)?,
+            };
+            let options = if use_tcx {
+                TcAttachOptions::TcxOrder(LinkOrder::default())
+            } else {
+                // The netlink filter hangs off a clsact qdisc; one already there is fine.
+                match tc::qdisc_add_clsact(&name) {
+                    Ok(()) | Err(TcError::AlreadyAttached) => {}
+                    Err(TcError::NetlinkError(e)) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                    Err(e) => return Err(e).context(|| format!("adding a clsact qdisc to {name}")),
+                }
+                TcAttachOptions::Netlink(NlOptions::default())
+            };
+            prog.attach_with_options(&name, attach_type, options).context(|| {
+                format!("attaching `{program}` to {direction} of {name} via {}", if use_tcx { "TCX" } else { "netlink" })
+            })
+        })?);
         Ok(self.link(if use_tcx { "tcx" } else { "tc" }, netns_link(netns, Box::new(link))))
     }
 }

@@ -2,17 +2,14 @@
 
 use std::num::NonZeroU32;
 
-use aya::programs::{
-    uprobe::{UProbeAttachLocation, UProbeScope},
-    Program,
-};
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
 use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::typed,
+    object::EbpfObject,
+    programs::support::load_and_attach,
 };
 
 #[napi(object)]
@@ -50,21 +47,10 @@ impl EbpfObject {
             Some(symbol) => format!("{}:{symbol}+{offset}", at.target),
             None => format!("{}+{offset}", at.target),
         };
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "uprobe", |p| match p {
-                Program::UProbe(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = prog
-                .attach(location, &at.target, scope)
-                .context(|| format!("attaching `{program}` to {what}"))
-                .map_err(|e| uprobe_not_found(e, &at))?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, UProbe, "uprobe", |prog| prog
+            .attach(location, &at.target, scope)
+            .context(|| format!("attaching `{program}` to {what}"))
+            .map_err(|e| uprobe_not_found(e, &at))?);
         Ok(self.link("uprobe", Box::new(link)))
     }
 }

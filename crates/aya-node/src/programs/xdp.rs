@@ -1,15 +1,15 @@
 //! XDP programs: run on each packet a network interface receives, before the kernel allocates
 //! an skb; they may drop, pass, bounce or redirect it.
 
-use aya::programs::{xdp::XdpMode, Program};
+use aya::programs::xdp::XdpMode;
 use napi::Either;
 use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
-    object::{lock, EbpfObject},
-    programs::support::{in_netns, interface_index, netns_link, open_netns, typed},
+    object::EbpfObject,
+    programs::support::{in_netns, interface_index, load_and_attach, netns_link, open_netns},
 };
 
 fn xdp_mode(mode: Option<&str>) -> Result<XdpMode, NodeError> {
@@ -43,31 +43,20 @@ impl EbpfObject {
             Either::B(index) => format!("#{index}"),
         };
         let netns = netns.as_deref().map(open_netns).transpose()?;
-        let link = {
-            let mut state = lock(&self.state);
-            let prog = typed(&mut state, &program, "xdp", |p| match p {
-                Program::Xdp(p) => Some(p),
-                _ => None,
-            })?;
-            if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
-            }
-            let id = in_netns(netns.as_ref(), || {
-                let index = match &interface {
-                    Either::A(name) => interface_index(name)?,
-                    Either::B(index) => *index,
-                };
-                prog.attach_to_if_index(index, mode)
-                    .context(|| format!("attaching `{program}` (XDP, {mode:?} mode) to interface {shown}"))
-                    .map_err(|mut e| {
-                        if e.errno == Some(libc::ENODEV) {
-                            e.code = Code::NotFound;
-                        }
-                        e
-                    })
-            })?;
-            prog.take_link(id).context(|| format!("taking the link of `{program}`"))?
-        };
+        let link = load_and_attach!(self, program, Xdp, "xdp", |prog| in_netns(netns.as_ref(), || {
+            let index = match &interface {
+                Either::A(name) => interface_index(name)?,
+                Either::B(index) => *index,
+            };
+            prog.attach_to_if_index(index, mode)
+                .context(|| format!("attaching `{program}` (XDP, {mode:?} mode) to interface {shown}"))
+                .map_err(|mut e| {
+                    if e.errno == Some(libc::ENODEV) {
+                        e.code = Code::NotFound;
+                    }
+                    e
+                })
+        })?);
         Ok(self.link("xdp", netns_link(netns, Box::new(link))))
     }
 }
