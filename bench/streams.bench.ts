@@ -10,8 +10,7 @@
 //
 // Needs root. Run: node --import=tsx bench/streams.bench.ts
 
-import { cpus } from 'node:os';
-import { release } from 'node:os';
+import { cpus, release } from 'node:os';
 import { bundledObjectPath, codec, Ebpf, type RingBuf } from '../src';
 
 const { struct, u32, u64, padding } = codec;

@@ -246,14 +246,14 @@ const alignUp = (n: number, align: number) => Math.ceil(n / align) * align;
  * decoder, anything else through its codec's `decode`.
  */
 function compileDecoder(layout: Array<[string, Codec<unknown>, number]>): Function {
-  const fields = layout.filter(([, codec]) => !(codec instanceof PaddingCodec)).map(([key, codec, at]) => {
-    const i = layout.findIndex(([k]) => k === key);
+  const fields = layout.flatMap(([key, codec, at], i) => {
+    if (codec instanceof PaddingCodec) return [];
     const offset = `o + ${at}`;
     const read =
       codec instanceof StructCodec ? `c[${i}].decodeWithView(b, v, ${offset})`
       : codec.viewExpression ? codec.viewExpression(offset)
       : `c[${i}].decode(b, ${offset})`;
-    return `${JSON.stringify(key)}: ${read}`;
+    return [`${JSON.stringify(key)}: ${read}`];
   });
   const codecs = layout.map(([, codec]) => codec);
   return new Function('c', `return function decode(b, v, o) { return { ${fields.join(', ')} }; };`)(codecs);

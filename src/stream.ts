@@ -64,9 +64,9 @@ export class RecordBatch implements Iterable<Buffer> {
   /** Each record as a `Buffer` view over `data` (valid until the next batch is read). */
   *[Symbol.iterator](): Iterator<Buffer> {
     const data = this.data;
-    let offset = 0;
-    while (offset + 8 <= data.length) {
-      const length = data.readUInt32LE(offset);
+    const header = headerReader(data);
+    for (let i = 0, offset = 0; i < this.count; i++) {
+      const length = header(offset);
       yield data.subarray(offset + 8, offset + 8 + length);
       offset += 8 + ((length + 7) & ~7);
     }

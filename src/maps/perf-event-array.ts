@@ -1,7 +1,7 @@
 import type * as native from '../native';
 import { decoderFor, type Codec } from '../codec';
 import { EbpfError } from '../errors';
-import { EventStream, type RecordBatch } from '../stream';
+import { EventStream, RecordBatch } from '../stream';
 
 export interface PerfEventArrayOptions {
   /** Pages per CPU buffer, a power of two (default 64). */
@@ -37,18 +37,19 @@ export class PerfEventArray<T = Buffer> extends EventStream<PerfSample<T>> {
   protected decode(batch: RecordBatch): PerfSample<T>[] {
     const out: PerfSample<T>[] = [];
     const codec = this.#codec;
-    const decode = codec && decoderFor(codec, batch.data);
-    // Samples that are Buffers must outlive the read buffer: one copy per batch, views into it.
-    const copy = codec ? undefined : Buffer.from(batch.data);
+    if (!codec) {
+      // Samples that are Buffers must outlive the read buffer: one copy per batch, views into it.
+      new RecordBatch(Buffer.from(batch.data), batch.count).forEach((data, start, length, cpu) => {
+        out.push({ cpu, data: data.subarray(start, start + length) as T });
+      });
+      return out;
+    }
+    const decode = decoderFor(codec, batch.data);
     batch.forEach((_data, start, length, cpu) => {
-      if (copy) {
-        out.push({ cpu, data: copy.subarray(start, start + length) as T });
-        return;
+      if (length < codec.size) {
+        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample is smaller than ${codec.name} (${codec.size} bytes)`);
       }
-      if (length < codec!.size) {
-        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample is smaller than ${codec!.name} (${codec!.size} bytes)`);
-      }
-      out.push({ cpu, data: decode!(start) });
+      out.push({ cpu, data: decode(start) });
     });
     return out;
   }

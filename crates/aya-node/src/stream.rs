@@ -172,6 +172,17 @@ enum State<S: AsRawFd> {
     Closed,
 }
 
+impl<S: AsRawFd> State<S> {
+    /// The source, registered with the reactor or not; `None` once closed.
+    fn source(&mut self) -> Option<&mut S> {
+        match self {
+            State::Idle(source) => Some(source),
+            State::Polled(fd) => Some(fd.get_mut()),
+            State::Closed => None,
+        }
+    }
+}
+
 struct Inner<S: AsRawFd> {
     state: State<S>,
     overflow: Overflow,
@@ -274,11 +285,7 @@ impl<S: Source> Stream<S> {
         }
         let Ok(mut inner) = self.shared.inner.try_lock() else { return Ok(None) };
         let Inner { state, overflow } = &mut *inner;
-        let source = match state {
-            State::Idle(source) => source,
-            State::Polled(fd) => fd.get_mut(),
-            State::Closed => return Ok(None),
-        };
+        let Some(source) = state.source() else { return Ok(None) };
         let mut batch = Batch::new(out, overflow);
         if !batch.full {
             let left = max_events.max(1).saturating_sub(batch.pushed);
@@ -292,10 +299,9 @@ impl<S: Source> Stream<S> {
         let mut inner = self.shared.inner.try_lock().map_err(|_| {
             NodeError::new(Code::Busy, format!("this {} has a pending read", self.what))
         })?;
-        match &mut inner.state {
-            State::Idle(source) => Ok(f(source)),
-            State::Polled(fd) => Ok(f(fd.get_mut())),
-            State::Closed => Err(NodeError::new(Code::Closed, format!("this {} is closed", self.what))),
+        match inner.state.source() {
+            Some(source) => Ok(f(source)),
+            None => Err(NodeError::new(Code::Closed, format!("this {} is closed", self.what))),
         }
     }
 
