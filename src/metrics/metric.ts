@@ -298,8 +298,7 @@ export function histogram(options: HistogramOptions): HistogramMetric {
 export function log2Bounds(count: number, unit = 1): number[] {
   if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError(`count must be an integer in [1, 1000], got ${count}`);
   if (typeof unit !== 'number' || !(unit > 0)) throw new RangeError(`unit must be a positive number, got ${unit}`);
-  // 15 significant digits: 2^54 * 1e-6 is 18014398509.481984, not ...983 as the product rounds.
-  return Array.from({ length: count }, (_, i) => Number((2 ** (i + 1) * unit).toPrecision(15)));
+  return Array.from({ length: count }, (_, i) => 2 ** (i + 1) * unit);
 }
 
 function checkFunction<F>(fn: F, what: string): F {
