@@ -136,6 +136,31 @@ test('the exporter rejects bad arguments with a message', async (t) => {
   t.regex(port.stderr, /--port takes a port number/);
 });
 
+test('the exporter runs with exactly the DaemonSet\'s capabilities (CAP_BPF, CAP_PERFMON) and says which one is missing', async (t) => {
+  if (!existsSync('/usr/bin/setpriv')) return t.pass('setpriv (util-linux) is missing: skipped');
+  // As user 0, a program's capabilities after exec are its bounding set: limit it to the two.
+  const port = await freePort();
+  const { child, stderr } = spawnTracked('/usr/bin/setpriv', ['--bounding-set=-all,+bpf,+perfmon', process.execPath, cli, 'exporter', '--host', '127.0.0.1', '--port', String(port)]);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const body = await waitFor(`the capability-limited exporter (stderr: ${stderr()})`, 30_000, async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    return res.ok ? res.text() : undefined;
+  });
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  // CAP_PERFMON is 38, CAP_BPF 39: effective set 0xc000000000 and nothing else.
+  t.regex(status, /^CapEff:\s*000000c000000000$/m);
+  t.regex(body, /^aya_syscalls_total\{syscall="[a-z0-9_]+"\} \d+$/m);
+  t.regex(body, /^aya_runqlat_seconds_count \d+$/m);
+  child.kill('SIGTERM');
+  t.is(await within(10_000, 'the exporter to exit', exited), 0);
+
+  for (const [caps, missing] of [['+perfmon', /failed to create map .*Operation not permitted/], ['+bpf', /loading program .*Operation not permitted/]] as const) {
+    const run = spawnSync('/usr/bin/setpriv', [`--bounding-set=-all,${caps}`, process.execPath, cli, 'exporter', '--port', '0'], { encoding: 'utf8', timeout: 30_000 });
+    t.is(run.status, 1, `with only ${caps}`);
+    t.regex(run.stderr, missing);
+  }
+});
+
 /** A Python program with its own comm: a known number of a rare syscall, then TCP connections held 250 ms. */
 const WORKLOAD = `
 import ctypes, socket, sys, time
