@@ -202,24 +202,43 @@ test.serial('per-process syscount metrics: labelled by comm while the process ru
   t.true(seconds.collect()[0].value > 0);
 });
 
+test.serial('alsoByProcess: one Syscount counts per syscall and per process in the same pass', (t) => {
+  t.throws(() => Syscount.open({ byProcess: true, alsoByProcess: true }), { message: /exclude each other/ });
+  using sc = Syscount.open({ pid: process.pid, alsoByProcess: true });
+  t.true(sc.alsoByProcess);
+  for (let i = 0; i < 100; i++) void process.ppid;
+  const getppid = sc.counts().find((c) => c.name === 'getppid');
+  const mine = sc.processCounts().find((c) => c.key === process.pid);
+  t.true(getppid !== undefined && getppid.count >= 100);
+  t.true(mine !== undefined && mine.count >= getppid!.count, 'the process made every counted syscall');
+  t.deepEqual(syscountMetrics(sc).map((m) => m.name), ['aya_syscalls_total', 'aya_syscall_seconds_total', 'aya_process_syscalls_total', 'aya_process_syscall_seconds_total']);
+  sc.forgetProcess(process.pid);
+  t.true((sc.processCounts().find((c) => c.key === process.pid)?.count ?? 0) < mine!.count);
+  using plain = Syscount.open({ pid: process.pid });
+  t.throws(() => plain.processCounts(), { message: /without alsoByProcess/ });
+});
+
 test('the latency tools keep every bucket and a sum: totals() survives histogram({ reset }), exposed as seconds', (t) => {
   const file = join(tmpdir(), `aya-node-metrics-bio-${process.pid}`);
   t.teardown(() => rmSync(file, { force: true }));
   using bio = Biolatency.open();
   execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4096', 'count=50', 'oflag=direct'], { stdio: 'ignore' });
   const hist = bio.histogram({ reset: true });
-  t.true(hist.total >= 45, `direct writes timed (${hist.total})`);
+  // Each O_DIRECT write is a block request; a few may be merged or still in flight.
+  t.true(hist.total >= 40, `direct writes timed (${hist.total})`);
   t.true(hist.sum !== undefined && hist.sum > 0, `the histogram has a sum (${hist.sum} us)`);
   execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4096', 'count=50', 'oflag=direct'], { stdio: 'ignore' });
   const totals = bio.totals();
   t.is(totals.counts.length, 64, 'all 64 buckets');
-  t.true(totals.count >= hist.total + 45, `totals() kept what the reset cleared (${hist.total} + new = ${totals.count})`);
+  t.true(totals.count >= hist.total + 40, `totals() kept what the reset cleared (${hist.total} + new = ${totals.count})`);
   t.true(totals.sumNs >= hist.sum! * 1000);
   const metric = latencyMetric(bio, 'bio_seconds', 'block I/O');
   const [s] = (metric as Extract<Metric, { type: 'histogram' }>).collect();
-  t.is(s.count, totals.count);
+  // The machine's other I/O may add requests between the two reads.
+  t.true(s.count >= totals.count, `${s.count} >= ${totals.count}`);
   t.is(s.buckets.length, 63);
-  t.true(Math.abs(s.sum - totals.sumNs / 1e9) < 1e-9);
+  t.true(s.buckets.every((b, i) => i === 0 || b >= s.buckets[i - 1]) && s.buckets[62] <= s.count, 'cumulative up to +Inf');
+  t.true(s.sum >= totals.sumNs / 1e9 - 1e-9);
   // The mean from _sum/_count lies inside the buckets the samples are in.
   const mean = s.sum / s.count;
   const firstNonEmpty = s.buckets.findIndex((b) => b > 0);

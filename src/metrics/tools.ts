@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Syscount } from '../tools/syscount';
+import { Syscount, type SyscallCount } from '../tools/syscount';
 import { Biolatency, Runqlat } from '../tools/latency';
 import { HISTOGRAM_BUCKETS } from '../tools/histogram';
 import { Tcplife, type TcpLife } from '../tools/tcplife';
@@ -37,36 +37,45 @@ function memo<T>(fn: () => T, ms = 200): () => T {
 }
 
 /**
- * Syscall counts and time from a `Syscount`: `<prefix>syscalls_total` and
- * `<prefix>syscall_seconds_total`, labelled `syscall` (or `comm` for a `byProcess` one, with the
- * counts of processes of the same name added up). Exited processes are removed from the map
- * after they were counted, so the kernel map keeps room for new ones.
+ * Syscall counts and time from a `Syscount`: `aya_syscalls_total{syscall}` and
+ * `aya_syscall_seconds_total{syscall}`, and with `alsoByProcess` (or for a `byProcess` one)
+ * `aya_process_syscalls_total{comm}` and `aya_process_syscall_seconds_total{comm}`, the counts of
+ * processes of the same name added up. Exited processes are removed from the kernel map after
+ * they were counted, so it keeps room for new ones.
  */
-export function syscountMetrics(sc: Syscount, prefix = sc.byProcess ? 'aya_process_' : 'aya_'): Metric[] {
+export function syscountMetrics(sc: Syscount): Metric[] {
   if (!(sc instanceof Syscount)) throw new TypeError('sc must be a Syscount');
-  const label = sc.byProcess ? 'comm' : 'syscall';
-  const read = memo(() => {
-    const counts = sc.counts();
-    if (sc.byProcess) {
-      for (const c of counts) if (!existsSync(`/proc/${c.key}`)) sc.forget(c.key);
-    }
-    return counts;
+  const metrics: Metric[] = [];
+  if (sc.byProcess) metrics.push(...countMetrics('aya_process_', 'comm', processReader(() => sc.counts(), (pid) => sc.forget(pid))));
+  else metrics.push(...countMetrics('aya_', 'syscall', memo(() => sc.counts())));
+  if (sc.alsoByProcess) metrics.push(...countMetrics('aya_process_', 'comm', processReader(() => sc.processCounts(), (pid) => sc.forgetProcess(pid))));
+  return metrics;
+}
+
+/** Per-process counts, with processes that exited forgotten once read. */
+function processReader(read: () => SyscallCount[], forget: (pid: number) => void): () => SyscallCount[] {
+  return memo(() => {
+    const counts = read();
+    for (const c of counts) if (!existsSync(`/proc/${c.key}`)) forget(c.key);
+    // A process that exited before it was first named has no comm any more.
+    return counts.map((c) => (c.name === `pid ${c.key}` ? { ...c, name: '[exited]' } : c));
   });
-  // A process that exited before it was first named has no comm any more.
-  const name = (c: { key: number; name: string }) => (sc.byProcess && c.name === `pid ${c.key}` ? '[exited]' : c.name);
-  const what = sc.byProcess ? 'per process name' : 'per syscall';
+}
+
+function countMetrics(prefix: string, label: 'syscall' | 'comm', read: () => SyscallCount[]): Metric[] {
+  const what = label === 'comm' ? 'per process name' : 'per syscall';
   return [
     counter({
       name: `${prefix}syscalls_total`,
       help: `System calls ${what}`,
       labelNames: [label],
-      observe: () => read().map((c) => ({ id: String(c.key), labels: { [label]: name(c) }, value: c.count })),
+      observe: () => read().map((c) => ({ id: String(c.key), labels: { [label]: c.name }, value: c.count })),
     }),
     counter({
       name: `${prefix}syscall_seconds_total`,
       help: `Time spent in system calls ${what}, in seconds`,
       labelNames: [label],
-      observe: () => read().map((c) => ({ id: String(c.key), labels: { [label]: name(c) }, value: c.totalNs / 1e9 })),
+      observe: () => read().map((c) => ({ id: String(c.key), labels: { [label]: c.name }, value: c.totalNs / 1e9 })),
     }),
   ];
 }
@@ -166,7 +175,7 @@ export function openToolMetrics(tools: readonly ToolName[] = TOOL_NAMES, onError
     for (const name of new Set(tools)) {
       switch (name) {
         case 'syscount':
-          metrics.push(...syscountMetrics(keep(Syscount.open())), ...syscountMetrics(keep(Syscount.open({ byProcess: true }))));
+          metrics.push(...syscountMetrics(keep(Syscount.open({ alsoByProcess: true }))));
           break;
         case 'runqlat':
           metrics.push(latencyMetric(keep(Runqlat.open()), 'aya_runqlat_seconds', 'Scheduler run-queue latency (wake-up or preemption to running), in seconds'));

@@ -26,6 +26,11 @@ export interface SyscountOptions {
   pid?: number;
   /** Count per process instead of per syscall. */
   byProcess?: boolean;
+  /**
+   * Count per syscall and also per process, in the same pass (half the cost of two Syscounts):
+   * `processCounts()` reads the per-process counts. Not with `byProcess`.
+   */
+  alsoByProcess?: boolean;
   objectPath?: string;
 }
 
@@ -52,46 +57,25 @@ function comm(pid: number): string {
   return processComm(pid) ?? `pid ${pid}`;
 }
 
+type Stats = PerCpuHashMap<number, { count: bigint; totalNs: bigint }>;
+
 /**
- * Counts system calls until closed; `snapshot()` returns and resets the counts, `counts()`
- * returns everything since open (for cumulative metrics) without resetting.
- *
- * ```ts
- * using sc = Syscount.open({ pid: process.pid });
- * await setTimeout(1000);
- * console.table(sc.snapshot().slice(0, 10));
- * ```
+ * One kernel map of counts, keyed by syscall number or process id, with what `snapshot()`
+ * drained kept aside so `counts()` never goes down.
  */
-export class Syscount implements Disposable {
-  readonly object: Ebpf;
-  readonly #stats: PerCpuHashMap<number, { count: bigint; totalNs: bigint }>;
+class CountTable {
+  readonly #stats: Stats;
   readonly #byProcess: boolean;
-  /** What `snapshot()` drained, by key, so `counts()` stays monotonic. */
+  /** What `snapshot()` drained, by key. */
   readonly #retired = new Map<number, { count: number; totalNs: number }>();
-  /** `counts()` names processes once, while they run (they keep the name after they exit). */
+  /** Process names, taken once while the process runs (kept after it exits). */
   readonly #names = new Map<number, string>();
 
-  private constructor(object: Ebpf, byProcess: boolean) {
-    this.object = object;
+  constructor(stats: Stats, byProcess: boolean) {
+    this.#stats = stats;
     this.#byProcess = byProcess;
-    this.#stats = object.map('STATS', PerCpuHashMap, u32, SyscallStat);
   }
 
-  static open(options: SyscountOptions = {}): Syscount {
-    const object = openTool('syscount', [
-      { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' },
-      { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' },
-    ], {
-      objectPath: options.objectPath,
-      globals: {
-        FILTER_PID: { codec: u32, value: options.pid ?? 0 },
-        BY_PROCESS: { codec: u32, value: options.byProcess ? 1 : 0 },
-      },
-    });
-    return closingOnError(object, () => new Syscount(object, options.byProcess ?? false));
-  }
-
-  /** The counts since the last snapshot (or since open), most frequent first; resets them. */
   snapshot(): SyscallCount[] {
     const out: SyscallCount[] = [];
     for (const [key, perCpu] of this.#stats.drain()) {
@@ -107,16 +91,11 @@ export class Syscount implements Disposable {
       } else {
         this.#retired.set(key, { count, totalNs });
       }
-      out.push(this.#entry(key, count, totalNs));
+      out.push(entry(key, this.#byProcess ? comm(key) : syscallName(key), count, totalNs));
     }
     return out.sort((a, b) => b.count - a.count);
   }
 
-  /**
-   * Every count since open (never reset; what `snapshot()` drained included), most frequent
-   * first: each key's `count` and `totalNs` only grow, until `forget(key)` (with `byProcess`,
-   * a process that exited also drops out when `snapshot()` drains it).
-   */
   counts(): SyscallCount[] {
     const totals = new Map<number, { count: number; totalNs: number }>();
     for (const [key, retired] of this.#retired) totals.set(key, { ...retired });
@@ -130,24 +109,16 @@ export class Syscount implements Disposable {
         totals.set(key, { count, totalNs });
       }
     }
-    return [...totals].map(([key, t]) => this.#entry(key, t.count, t.totalNs, this.#byProcess ? this.#name(key) : undefined)).sort((a, b) => b.count - a.count);
+    return [...totals]
+      .map(([key, t]) => entry(key, this.#byProcess ? this.#name(key) : syscallName(key), t.count, t.totalNs))
+      .sort((a, b) => b.count - a.count);
   }
 
-  /**
-   * Drops a key (a syscall number, or a process id with `byProcess`) from the kernel map and
-   * from `counts()`: with `byProcess`, for processes that exited, so the map (4096 entries)
-   * keeps room for new ones.
-   */
   forget(key: number): void {
     if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) throw invalidArgument(`key must be a u32, got ${key}`);
     this.#stats.delete(key);
     this.#retired.delete(key);
     this.#names.delete(key);
-  }
-
-  /** Whether the keys are process ids (`byProcess`) rather than syscall numbers. */
-  get byProcess(): boolean {
-    return this.#byProcess;
   }
 
   #name(pid: number): string {
@@ -159,10 +130,97 @@ export class Syscount implements Disposable {
     }
     return name;
   }
+}
 
-  #entry(key: number, count: number, totalNs: number, known?: string): SyscallCount {
-    const name = known ?? (this.#byProcess ? comm(key) : syscallName(key));
-    return { key, name, count, totalNs, avgNs: count ? totalNs / count : 0 };
+function entry(key: number, name: string, count: number, totalNs: number): SyscallCount {
+  return { key, name, count, totalNs, avgNs: count ? totalNs / count : 0 };
+}
+
+/**
+ * Counts system calls until closed; `snapshot()` returns and resets the counts, `counts()`
+ * returns everything since open (for cumulative metrics) without resetting.
+ *
+ * ```ts
+ * using sc = Syscount.open({ pid: process.pid });
+ * await setTimeout(1000);
+ * console.table(sc.snapshot().slice(0, 10));
+ * ```
+ */
+export class Syscount implements Disposable {
+  readonly object: Ebpf;
+  readonly #byProcess: boolean;
+  readonly #table: CountTable;
+  readonly #processes: CountTable | undefined;
+
+  private constructor(object: Ebpf, byProcess: boolean, alsoByProcess: boolean) {
+    this.object = object;
+    this.#byProcess = byProcess;
+    this.#table = new CountTable(object.map('STATS', PerCpuHashMap, u32, SyscallStat), byProcess);
+    this.#processes = alsoByProcess ? new CountTable(object.map('PROC_STATS', PerCpuHashMap, u32, SyscallStat), true) : undefined;
+  }
+
+  static open(options: SyscountOptions = {}): Syscount {
+    if (options.byProcess && options.alsoByProcess) throw invalidArgument('byProcess and alsoByProcess exclude each other');
+    const object = openTool('syscount', [
+      { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' },
+      { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' },
+    ], {
+      objectPath: options.objectPath,
+      globals: {
+        FILTER_PID: { codec: u32, value: options.pid ?? 0 },
+        BY_PROCESS: { codec: u32, value: options.byProcess ? 1 : 0 },
+        ...(options.alsoByProcess ? { ALSO_BY_PROCESS: { codec: u32, value: 1 } } : {}),
+      },
+    });
+    return closingOnError(object, () => new Syscount(object, options.byProcess ?? false, options.alsoByProcess ?? false));
+  }
+
+  /** The counts since the last snapshot (or since open), most frequent first; resets them. */
+  snapshot(): SyscallCount[] {
+    return this.#table.snapshot();
+  }
+
+  /**
+   * Every count since open (never reset; what `snapshot()` drained included), most frequent
+   * first: each key's `count` and `totalNs` only grow, until `forget(key)` (with `byProcess`,
+   * a process that exited also drops out when `snapshot()` drains it).
+   */
+  counts(): SyscallCount[] {
+    return this.#table.counts();
+  }
+
+  /**
+   * Drops a key (a syscall number, or a process id with `byProcess`) from the kernel map and
+   * from `counts()`: with `byProcess`, for processes that exited, so the map (4096 entries)
+   * keeps room for new ones.
+   */
+  forget(key: number): void {
+    this.#table.forget(key);
+  }
+
+  /** Whether the keys are process ids (`byProcess`) rather than syscall numbers. */
+  get byProcess(): boolean {
+    return this.#byProcess;
+  }
+
+  /** Whether per-process counts are kept too (`alsoByProcess`). */
+  get alsoByProcess(): boolean {
+    return this.#processes !== undefined;
+  }
+
+  /** With `alsoByProcess`: every count per process since open, as `counts()` is per syscall. */
+  processCounts(): SyscallCount[] {
+    return this.#requireProcesses().counts();
+  }
+
+  /** With `alsoByProcess`: drops a process from the per-process map (e.g. once it exited). */
+  forgetProcess(pid: number): void {
+    this.#requireProcesses().forget(pid);
+  }
+
+  #requireProcesses(): CountTable {
+    if (!this.#processes) throw invalidArgument('this Syscount was opened without alsoByProcess');
+    return this.#processes;
   }
 
   close(): void {

@@ -17,11 +17,17 @@ static FILTER_PID: u32 = 0;
 /// 1: key `STATS` by process id instead of syscall number.
 #[unsafe(no_mangle)]
 static BY_PROCESS: u32 = 0;
+/// 1 (with `BY_PROCESS` 0): also count per process id in `PROC_STATS`, in the same pass (one
+/// pair of programs on every syscall instead of two).
+#[unsafe(no_mangle)]
+static ALSO_BY_PROCESS: u32 = 0;
 
 #[map]
 static START: HashMap<u32, u64> = HashMap::with_max_entries(65536, 0);
 #[map]
 static STATS: PerCpuHashMap<u32, SyscallStat> = PerCpuHashMap::with_max_entries(4096, 0);
+#[map]
+static PROC_STATS: PerCpuHashMap<u32, SyscallStat> = PerCpuHashMap::with_max_entries(8192, 0);
 
 const ID_FIELD: usize = 8;
 
@@ -46,25 +52,32 @@ pub fn syscount_exit(ctx: TracePointContext) -> u32 {
     let Some(start) = (unsafe { START.get(&tid) }).copied() else { return 0 };
     let _ = START.remove(&tid);
     let elapsed = unsafe { bpf_ktime_get_ns() }.saturating_sub(start);
-    let key = if unsafe { core::ptr::read_volatile(&BY_PROCESS) } != 0 {
-        (pid_tgid >> 32) as u32
-    } else {
-        match unsafe { ctx.read_at::<i64>(ID_FIELD) } {
-            Ok(id) if id >= 0 => id as u32,
-            _ => return 0,
-        }
-    };
-    match STATS.get_ptr_mut(&key) {
+    let pid = (pid_tgid >> 32) as u32;
+    if unsafe { core::ptr::read_volatile(&BY_PROCESS) } != 0 {
+        add(&STATS, pid, elapsed);
+        return 0;
+    }
+    match unsafe { ctx.read_at::<i64>(ID_FIELD) } {
+        Ok(id) if id >= 0 => add(&STATS, id as u32, elapsed),
+        _ => return 0,
+    }
+    if unsafe { core::ptr::read_volatile(&ALSO_BY_PROCESS) } != 0 {
+        add(&PROC_STATS, pid, elapsed);
+    }
+    0
+}
+
+fn add(stats: &PerCpuHashMap<u32, SyscallStat>, key: u32, elapsed: u64) {
+    match stats.get_ptr_mut(&key) {
         // Per-CPU values: no other CPU writes this copy, so plain adds are safe.
         Some(stat) => unsafe {
             (*stat).count += 1;
             (*stat).total_ns += elapsed;
         },
         None => {
-            let _ = STATS.insert(&key, &SyscallStat { count: 1, total_ns: elapsed }, 0);
+            let _ = stats.insert(&key, &SyscallStat { count: 1, total_ns: elapsed }, 0);
         }
     }
-    0
 }
 
 #[panic_handler]
