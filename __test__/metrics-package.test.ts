@@ -6,27 +6,18 @@
 // the installed package and its output passes promtool.
 
 import test from 'ava';
-import { execFileSync, spawn, spawnSync, type ExecFileSyncOptions } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { within } from './helpers';
+import { npm, sh, within } from './helpers';
 
 const repo = resolve(__dirname, '..');
 const work = realpathSync(mkdtempSync(join(tmpdir(), 'aya-node-metrics-pkg-')));
 const withPeers = join(work, 'with-peers');
 const bare = join(work, 'bare');
 
-function sh(file: string, args: string[], options: ExecFileSyncOptions = {}): string {
-  try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: 'pipe', ...options }) as string;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  }
-}
-const npm = (args: string[], cwd: string) => sh('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
 /** The devDependency versions of the peers, so the consumer gets what the repository tests with. */
 const dev = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).devDependencies as Record<string, string>;

@@ -25,6 +25,7 @@ import {
   syscallName,
   syscountMetrics,
   latencyMetric,
+  type CounterMetric,
   type Metric,
 } from '../src/metrics';
 import { uniqueTrue } from './helpers';
@@ -179,7 +180,7 @@ test.serial('Syscount.counts() never resets, snapshot() included; forget() drops
   const total = sc.counts().find((c) => c.name === 'getppid')!;
   t.true(total.count >= first.count + 200 && total.count <= first.count + 205, `counts() = drained ${first.count} + 200 new (${total.count})`);
   t.is(sc.counts().find((c) => c.name === 'getppid')!.count, total.count, 'reading did not reset');
-  const metric = syscountMetrics(sc)[0];
+  const metric = syscountMetrics(sc)[0] as CounterMetric;
   const before = metric.collect().find((s) => s.labels.syscall === 'getppid')!.value;
   sc.snapshot(); // the CLI's interval reports drain the map: the metric does not notice
   for (let i = 0; i < 100; i++) void process.ppid;
@@ -195,7 +196,7 @@ test.serial('per-process syscount metrics: labelled by comm while the process ru
   using sc = Syscount.open({ byProcess: true, pid: process.pid });
   t.true(sc.byProcess);
   for (let i = 0; i < 100; i++) void process.ppid;
-  const [calls, seconds] = syscountMetrics(sc);
+  const [calls, seconds] = syscountMetrics(sc) as CounterMetric[];
   t.is(calls.name, 'aya_process_syscalls_total');
   const mine = calls.collect().find((s) => s.labels.comm === 'node' || s.labels.comm === 'MainThread');
   t.true(mine !== undefined && mine.value >= 100, JSON.stringify(calls.collect()));

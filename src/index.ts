@@ -55,7 +55,7 @@ export { Tcplife, TcpLifeEvent, type TcpLife, type TcplifeOptions } from './tool
 export { Opensnoop, OpenEvent, type Open, type OpensnoopOptions } from './tools/opensnoop';
 export { bundledObjectPath } from './tools/objects';
 export { Syscount, type SyscallCount, type SyscountOptions } from './tools/syscount';
-export { Biolatency, Runqlat } from './tools/latency';
+export { Biolatency, Runqlat, type LatencyTotals } from './tools/latency';
 export { Profile, type ProfileOptions, type StackSample } from './tools/profile';
 export { renderHistogram, log2Histogram, type Histogram, type Bucket } from './tools/histogram';
 export {

@@ -47,22 +47,19 @@ function toPromClient(client: any, m: Metric): unknown {
   const base = { name: m.name, help: m.help, labelNames: [...m.labelNames], registers: [] };
   switch (m.type) {
     case 'counter':
-      return new client.Counter({
-        ...base,
-        collect(this: any) {
-          // prom-client counters only `inc`: start from zero at each collection, add the total.
-          this.reset();
-          for (const s of m.collect()) this.inc(s.labels, s.value);
-        },
-      });
-    case 'gauge':
-      return new client.Gauge({
+    case 'gauge': {
+      // prom-client counters only `inc`: both start from zero at each collection and take
+      // the value read (`inc` from zero for a counter, `set` for a gauge).
+      const Class = m.type === 'counter' ? client.Counter : client.Gauge;
+      const put = m.type === 'counter' ? 'inc' : 'set';
+      return new Class({
         ...base,
         collect(this: any) {
           this.reset();
-          for (const s of m.collect()) this.set(s.labels, s.value);
+          for (const s of m.collect()) this[put](s.labels, s.value);
         },
       });
+    }
     case 'histogram':
       return new (histogramClass(client))(m, base);
     default:
