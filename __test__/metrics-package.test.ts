@@ -84,6 +84,90 @@ docsExamples.forEach((code, i) => {
   }
 });
 
+test('OpenTelemetry through an in-memory exporter: histograms as exact bucket/sum/count counters, gauges, monotonic counters', (t) => {
+  writeFileSync(
+    join(withPeers, 'otel.mjs'),
+    `import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { Runqlat, Syscount } from 'aya-node';
+import { EventHistogram, gauge, latencyMetric, observeOpenTelemetry, syscountMetrics } from 'aya-node/metrics';
+const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60000 });
+const provider = new MeterProvider({ readers: [reader] });
+const sizes = new EventHistogram({ name: 'sizes_bytes', help: 'sizes', labelNames: ['kind'], bounds: [10, 100] });
+for (const v of [5, 50, 500, 10]) sizes.observe({ kind: 'a' }, v);
+const sc = Syscount.open({ pid: process.pid });
+const rq = Runqlat.open();
+observeOpenTelemetry(provider.getMeter('t'), [sizes, latencyMetric(rq, 'runq_seconds', 'runq'), ...syscountMetrics(sc),
+  gauge({ name: 'answer', help: 'a gauge', observe: () => [{ labels: {}, value: 42 }] })]);
+const collect = async () => {
+  exporter.reset();
+  await reader.forceFlush();
+  const out = {};
+  for (const m of exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))) {
+    out[m.descriptor.name] = { type: m.dataPointType, monotonic: m.isMonotonic, points: m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })) };
+  }
+  return out;
+};
+for (let i = 0; i < 50; i++) void process.ppid;
+const first = await collect();
+for (let i = 0; i < 50; i++) void process.ppid;
+await new Promise((r) => setTimeout(r, 300));
+const second = await collect();
+sc.close(); rq.close(); await provider.shutdown();
+console.log(JSON.stringify({ first, second }));
+`,
+  );
+  const { first, second } = JSON.parse(sh('node', ['otel.mjs'], { cwd: withPeers, timeout: 60_000 }).trim().split('\n').pop()!);
+  const value = (m: any, attrs: Record<string, string>) => m.points.find((p: any) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))?.value;
+  const b = first.sizes_bytes_bucket;
+  t.true(b.monotonic, 'buckets are a monotonic (counter) instrument');
+  t.deepEqual(['10', '100', '+Inf'].map((le) => value(b, { kind: 'a', le })), [2, 3, 4], 'cumulative per bound, the bound itself included');
+  t.is(value(first.sizes_bytes_count, { kind: 'a' }), 4);
+  t.is(value(first.sizes_bytes_sum, { kind: 'a' }), 565);
+  t.is(value(first.answer, {}), 42);
+  t.not(first.answer.type, b.type, 'a gauge is a gauge, not a sum');
+  t.not(first.answer.monotonic, true);
+  t.is(first.runq_seconds_bucket.points.length, 64, 'every bound of the log2 histogram, and +Inf');
+  t.is(value(first.runq_seconds_bucket, { le: '+Inf' }), value(first.runq_seconds_count, {}));
+  t.true(value(first.runq_seconds_sum, {}) > 0);
+  const before = value(first.aya_syscalls, { syscall: 'getppid' });
+  const after = value(second.aya_syscalls, { syscall: 'getppid' });
+  t.true(before >= 50 && after >= before + 50, `the counter grew between collections (${before} -> ${after})`);
+  t.true(value(second.runq_seconds_count, {}) >= value(first.runq_seconds_count, {}));
+});
+
+test('prom-client: one registry with the user\'s own metrics and aya-node\'s, in both formats, passes promtool', (t) => {
+  writeFileSync(
+    join(withPeers, 'prom.cjs'),
+    `const { Registry, Counter } = require('prom-client');
+const { Runqlat } = require('aya-node');
+const { EventHistogram, latencyMetric, registerPromClient } = require('aya-node/metrics');
+(async () => {
+  const registry = new Registry();
+  new Counter({ name: 'app_requests_total', help: 'the app', registers: [registry] }).inc(3);
+  const rq = Runqlat.open();
+  const sizes = new EventHistogram({ name: 'sizes_bytes', help: 'sizes', bounds: [10, 100] });
+  sizes.observe({}, 5);
+  registerPromClient(registry, [latencyMetric(rq, 'runq_seconds', 'runq'), sizes]);
+  const text = await registry.metrics();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const om = await registry.metrics();
+  rq.close();
+  console.log(JSON.stringify({ text, om }));
+})().catch((err) => { console.error(err); process.exit(1); });
+`,
+  );
+  const { text, om } = JSON.parse(sh('node', ['prom.cjs'], { cwd: withPeers, timeout: 60_000 }).trim().split('\n').pop()!);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  t.is(check.status, 0, check.stdout + check.stderr);
+  t.regex(text, /^app_requests_total 3$/m);
+  t.is(text.match(/^runq_seconds_bucket\{/gm)?.length, 64);
+  t.regex(text, /^sizes_bytes_bucket\{le="10"\} 1$/m);
+  t.regex(text, /^sizes_bytes_sum 5$/m);
+  t.regex(om, /^# TYPE runq_seconds histogram$/m);
+  t.true(om.endsWith('# EOF\n'));
+});
+
 test('the subpath resolves inside the installed package: ESM and CommonJS share one instance', (t) => {
   writeFileSync(
     join(withPeers, 'resolve.mjs'),
