@@ -134,6 +134,10 @@ test('the exporter rejects bad arguments with a message', async (t) => {
   const port = spawnSync(process.execPath, [cli, 'exporter', '--port', '99999'], { encoding: 'utf8' });
   t.is(port.status, 1);
   t.regex(port.stderr, /--port takes a port number/);
+  const help = spawnSync(process.execPath, [cli, 'exporter', '--help'], { encoding: 'utf8' });
+  t.is(help.status, 0);
+  t.regex(help.stdout, /^usage: aya-node exporter \[--port 9435\]/);
+  t.regex(spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout, /^ {2}exporter +Prometheus metrics/m);
 });
 
 test('the exporter runs with exactly the DaemonSet\'s capabilities (CAP_BPF, CAP_PERFMON) and says which one is missing', async (t) => {

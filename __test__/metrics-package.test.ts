@@ -168,6 +168,23 @@ const { EventHistogram, latencyMetric, registerPromClient } = require('aya-node/
   t.true(om.endsWith('# EOF\n'));
 });
 
+test('TypeScript: the docs examples type-check against the installed declarations of aya-node/metrics', (t) => {
+  npm(['install', '--prefer-offline', '--save-dev', `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`], withPeers);
+  const dir = join(withPeers, 'ts');
+  mkdirSync(dir, { recursive: true });
+  docsExamples.forEach((code, i) => writeFileSync(join(dir, `example-${i + 1}.mts`), code));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['ES2022', 'esnext.disposable'], types: ['node'], strict: true, noEmit: true },
+      include: ['*.mts'],
+    }),
+  );
+  // skipLibCheck is off: the published .d.ts files themselves are checked too.
+  const tsc = spawnSync(process.execPath, [join(withPeers, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+  t.is(tsc.status, 0, tsc.stdout + tsc.stderr);
+});
+
 test('the subpath resolves inside the installed package: ESM and CommonJS share one instance', (t) => {
   writeFileSync(
     join(withPeers, 'resolve.mjs'),
