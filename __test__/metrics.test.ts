@@ -203,20 +203,33 @@ test.serial('per-process syscount metrics: labelled by comm while the process ru
   t.true(seconds.collect()[0].value > 0);
 });
 
-test.serial('alsoByProcess: one Syscount counts per syscall and per process in the same pass', (t) => {
-  t.throws(() => Syscount.open({ byProcess: true, alsoByProcess: true }), { message: /exclude each other/ });
-  using sc = Syscount.open({ pid: process.pid, alsoByProcess: true });
-  t.true(sc.alsoByProcess);
-  for (let i = 0; i < 100; i++) void process.ppid;
-  const getppid = sc.counts().find((c) => c.name === 'getppid');
-  const mine = sc.processCounts().find((c) => c.key === process.pid);
-  t.true(getppid !== undefined && getppid.count >= 100);
-  t.true(mine !== undefined && mine.count >= getppid!.count, 'the process made every counted syscall');
-  t.deepEqual(syscountMetrics(sc).map((m) => m.name), ['aya_syscalls_total', 'aya_syscall_seconds_total', 'aya_process_syscalls_total', 'aya_process_syscall_seconds_total']);
-  sc.forgetProcess(process.pid);
-  t.true((sc.processCounts().find((c) => c.key === process.pid)?.count ?? 0) < mine!.count);
+test.serial('alsoByComm: one Syscount counts per syscall and per command name in the same pass, the name as of each syscall', async (t) => {
+  t.throws(() => Syscount.open({ byProcess: true, alsoByComm: true }), { message: /exclude each other/ });
+  using sc = Syscount.open({ alsoByComm: true });
+  t.true(sc.alsoByComm);
+  // A shell that renames itself by exec: its syscalls before the exec count under `sh`-like
+  // names, the ones after under the unique name of the program it became.
+  const { path, cleanup } = uniqueTrue();
+  t.teardown(cleanup);
+  const name = path.split('/').pop()!.slice(0, 15);
+  for (let i = 0; i < 3; i++) execFileSync('/bin/sh', ['-c', `exec ${path}`]);
+  const mine = sc.commCounts().find((c) => c.comm === name);
+  t.true(mine !== undefined && mine.count >= 3 * 5, `the exec'd program's syscalls are under its own name (${mine?.count})`);
+  t.true(mine!.totalNs > 0);
+  const metrics = syscountMetrics(sc);
+  t.deepEqual(metrics.map((m) => m.name), ['aya_syscalls_total', 'aya_syscall_seconds_total', 'aya_process_syscalls_total', 'aya_process_syscall_seconds_total']);
+  const perComm = (metrics[2] as CounterMetric).collect().find((s) => s.labels.comm === name);
+  t.is(perComm?.value, sc.commCounts().find((c) => c.comm === name)!.count);
   using plain = Syscount.open({ pid: process.pid });
-  t.throws(() => plain.processCounts(), { message: /without alsoByProcess/ });
+  t.throws(() => plain.commCounts(), { message: /without alsoByComm/ });
+});
+
+test('a counter follows an entry whose labels change: later growth goes to the new series, nothing twice', (t) => {
+  let reading = [{ id: '42', labels: { comm: 'bash' }, value: 10 }];
+  const c = counter({ name: 'c_total', help: '', labelNames: ['comm'], observe: () => reading });
+  t.deepEqual(c.collect().map((s) => [s.labels.comm, s.value]), [['bash', 10]]);
+  reading = [{ id: '42', labels: { comm: 'ls' }, value: 15 }];
+  t.deepEqual(c.collect().map((s) => [s.labels.comm, s.value]), [['bash', 10], ['ls', 5]]);
 });
 
 test('the latency tools keep every bucket and a sum: totals() survives histogram({ reset }), exposed as seconds', (t) => {

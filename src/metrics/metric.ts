@@ -47,7 +47,10 @@ export interface HistogramMetric extends MetricBase {
 
 export type Metric = CounterMetric | GaugeMetric | HistogramMetric;
 
-/** One value read from a source: `id` tells apart entries that share labels (default: the labels). */
+/**
+ * One value read from a source. `id` names the source entry (a map key) across reads, whatever
+ * labels it has now; default: its labels.
+ */
 export interface Observation {
   id?: string;
   labels: Labels;
@@ -152,7 +155,9 @@ export class CumulativeTotals {
     const next = new Map<string, { series: string; labels: Labels; value: number }>();
     for (const o of reading) {
       const [series, labels] = this.#series.key(o.labels);
-      const id = o.id === undefined ? series : `${o.id}\u0000${series}`;
+      // An id is one source entry, whatever its labels: if they change (a pid's comm after
+      // exec), its later growth goes to the new series and nothing is counted twice.
+      const id = o.id === undefined ? `\u0000${series}` : o.id;
       const entry = next.get(id);
       if (entry) entry.value += toNumber(o.value);
       else next.set(id, { series, labels, value: toNumber(o.value) });
@@ -273,7 +278,8 @@ export function histogram(options: HistogramOptions): HistogramMetric {
           if (!Number.isInteger(o.bucket) || o.bucket < 0) throw new TypeError(`bucket must be a non-negative integer, got ${o.bucket}`);
           const [key, labels] = series.key(o.labels);
           labelsOf.set(key, labels);
-          yield { id: o.id, labels: { series: key, bucket: String(Math.min(o.bucket, bounds.length)) }, value: o.value };
+          const bucket = String(Math.min(o.bucket, bounds.length));
+          yield { id: o.id === undefined ? undefined : `${o.id}\u0000${bucket}`, labels: { series: key, bucket }, value: o.value };
         }
       };
       for (const { labels, value } of bucketTotals.update(reading()).values()) {

@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Syscount, type SyscallCount } from '../tools/syscount';
+import { Syscount } from '../tools/syscount';
 import { Biolatency, Runqlat } from '../tools/latency';
 import { HISTOGRAM_BUCKETS } from '../tools/histogram';
 import { Tcplife, type TcpLife } from '../tools/tcplife';
@@ -38,44 +38,53 @@ function memo<T>(fn: () => T, ms = 200): () => T {
 
 /**
  * Syscall counts and time from a `Syscount`: `aya_syscalls_total{syscall}` and
- * `aya_syscall_seconds_total{syscall}`, and with `alsoByProcess` (or for a `byProcess` one)
- * `aya_process_syscalls_total{comm}` and `aya_process_syscall_seconds_total{comm}`, the counts of
- * processes of the same name added up. Exited processes are removed from the kernel map after
- * they were counted, so it keeps room for new ones.
+ * `aya_syscall_seconds_total{syscall}`; with `alsoByComm`, `aya_process_syscalls_total{comm}`
+ * and `aya_process_syscall_seconds_total{comm}` too (the comm as the kernel saw it at each
+ * syscall). A `byProcess` Syscount gives the per-process pair from process ids, named from
+ * /proc when read (an exited process keeps the last name seen, or `[exited]`); exited processes
+ * are then removed from its kernel map, so it keeps room for new ones.
  */
 export function syscountMetrics(sc: Syscount): Metric[] {
   if (!(sc instanceof Syscount)) throw new TypeError('sc must be a Syscount');
   const metrics: Metric[] = [];
-  if (sc.byProcess) metrics.push(...countMetrics('aya_process_', 'comm', processReader(() => sc.counts(), (pid) => sc.forget(pid))));
-  else metrics.push(...countMetrics('aya_', 'syscall', memo(() => sc.counts())));
-  if (sc.alsoByProcess) metrics.push(...countMetrics('aya_process_', 'comm', processReader(() => sc.processCounts(), (pid) => sc.forgetProcess(pid))));
+  if (sc.byProcess) {
+    const read = memo(() => {
+      const counts = sc.counts();
+      for (const c of counts) if (!existsSync(`/proc/${c.key}`)) sc.forget(c.key);
+      return counts.map((c) => ({ id: String(c.key), label: c.name === `pid ${c.key}` ? '[exited]' : c.name, count: c.count, totalNs: c.totalNs }));
+    });
+    metrics.push(...countMetrics('aya_process_', 'comm', read));
+  } else {
+    metrics.push(...countMetrics('aya_', 'syscall', memo(() => sc.counts().map((c) => ({ id: String(c.key), label: c.name, count: c.count, totalNs: c.totalNs })))));
+  }
+  if (sc.alsoByComm) {
+    metrics.push(...countMetrics('aya_process_', 'comm', memo(() => sc.commCounts().map((c) => ({ id: c.comm, label: c.comm || '[unnamed]', count: c.count, totalNs: c.totalNs })))));
+  }
   return metrics;
 }
 
-/** Per-process counts, with processes that exited forgotten once read. */
-function processReader(read: () => SyscallCount[], forget: (pid: number) => void): () => SyscallCount[] {
-  return memo(() => {
-    const counts = read();
-    for (const c of counts) if (!existsSync(`/proc/${c.key}`)) forget(c.key);
-    // A process that exited before it was first named has no comm any more.
-    return counts.map((c) => (c.name === `pid ${c.key}` ? { ...c, name: '[exited]' } : c));
-  });
+/** One counted entry: its id (kept across reads), its label value, count and time. */
+interface CountRow {
+  id: string;
+  label: string;
+  count: number;
+  totalNs: number;
 }
 
-function countMetrics(prefix: string, label: 'syscall' | 'comm', read: () => SyscallCount[]): Metric[] {
+function countMetrics(prefix: string, label: 'syscall' | 'comm', read: () => CountRow[]): Metric[] {
   const what = label === 'comm' ? 'per process name' : 'per syscall';
   return [
     counter({
       name: `${prefix}syscalls_total`,
       help: `System calls ${what}`,
       labelNames: [label],
-      observe: () => read().map((c) => ({ id: String(c.key), labels: { [label]: c.name }, value: c.count })),
+      observe: () => read().map((c) => ({ id: c.id, labels: { [label]: c.label }, value: c.count })),
     }),
     counter({
       name: `${prefix}syscall_seconds_total`,
       help: `Time spent in system calls ${what}, in seconds`,
       labelNames: [label],
-      observe: () => read().map((c) => ({ id: String(c.key), labels: { [label]: c.name }, value: c.totalNs / 1e9 })),
+      observe: () => read().map((c) => ({ id: c.id, labels: { [label]: c.label }, value: c.totalNs / 1e9 })),
     }),
   ];
 }
@@ -175,7 +184,7 @@ export function openToolMetrics(tools: readonly ToolName[] = TOOL_NAMES, onError
     for (const name of new Set(tools)) {
       switch (name) {
         case 'syscount':
-          metrics.push(...syscountMetrics(keep(Syscount.open({ alsoByProcess: true }))));
+          metrics.push(...syscountMetrics(keep(Syscount.open({ alsoByComm: true }))));
           break;
         case 'runqlat':
           metrics.push(latencyMetric(keep(Runqlat.open()), 'aya_runqlat_seconds', 'Scheduler run-queue latency (wake-up or preemption to running), in seconds'));

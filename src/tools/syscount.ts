@@ -1,7 +1,7 @@
 // syscount: system call counts and latency per syscall or per process, over intervals.
 
 import { readFileSync } from 'node:fs';
-import { struct, u32, u64 } from '../codec';
+import { cstring, struct, u32, u64 } from '../codec';
 import { PerCpuHashMap } from '../maps';
 import { invalidArgument } from '../errors';
 import type { Ebpf } from '../object';
@@ -27,10 +27,11 @@ export interface SyscountOptions {
   /** Count per process instead of per syscall. */
   byProcess?: boolean;
   /**
-   * Count per syscall and also per process, in the same pass (half the cost of two Syscounts):
-   * `processCounts()` reads the per-process counts. Not with `byProcess`.
+   * Count per syscall and also per command name, in the same pass (half the cost of two
+   * Syscounts): `commCounts()` reads them. The name is taken at each syscall, so a process that
+   * execs is counted under each name it ran as, and exited processes keep theirs. Not with `byProcess`.
    */
-  alsoByProcess?: boolean;
+  alsoByComm?: boolean;
   objectPath?: string;
 }
 
@@ -57,6 +58,14 @@ function comm(pid: number): string {
   return processComm(pid) ?? `pid ${pid}`;
 }
 
+/** Syscall counts of one command name (`Syscount.commCounts()`). */
+export interface CommSyscallCount {
+  comm: string;
+  count: number;
+  totalNs: number;
+  avgNs: number;
+}
+
 type Stats = PerCpuHashMap<number, { count: bigint; totalNs: bigint }>;
 
 /**
@@ -68,7 +77,7 @@ class CountTable {
   readonly #byProcess: boolean;
   /** What `snapshot()` drained, by key. */
   readonly #retired = new Map<number, { count: number; totalNs: number }>();
-  /** Process names, taken once while the process runs (kept after it exits). */
+  /** The last name each process was seen running as (kept after it exits). */
   readonly #names = new Map<number, string>();
 
   constructor(stats: Stats, byProcess: boolean) {
@@ -121,13 +130,11 @@ class CountTable {
     this.#names.delete(key);
   }
 
+  /** The process's name now (it changes on exec), or the last one seen once it exited. */
   #name(pid: number): string {
-    let name = this.#names.get(pid);
-    if (name === undefined) {
-      name = processComm(pid);
-      if (name === undefined) return `pid ${pid}`;
-      this.#names.set(pid, name);
-    }
+    const name = processComm(pid);
+    if (name === undefined) return this.#names.get(pid) ?? `pid ${pid}`;
+    this.#names.set(pid, name);
     return name;
   }
 }
@@ -150,17 +157,17 @@ export class Syscount implements Disposable {
   readonly object: Ebpf;
   readonly #byProcess: boolean;
   readonly #table: CountTable;
-  readonly #processes: CountTable | undefined;
+  readonly #comms: PerCpuHashMap<string, { count: bigint; totalNs: bigint }> | undefined;
 
-  private constructor(object: Ebpf, byProcess: boolean, alsoByProcess: boolean) {
+  private constructor(object: Ebpf, byProcess: boolean, alsoByComm: boolean) {
     this.object = object;
     this.#byProcess = byProcess;
     this.#table = new CountTable(object.map('STATS', PerCpuHashMap, u32, SyscallStat), byProcess);
-    this.#processes = alsoByProcess ? new CountTable(object.map('PROC_STATS', PerCpuHashMap, u32, SyscallStat), true) : undefined;
+    this.#comms = alsoByComm ? object.map('COMM_STATS', PerCpuHashMap, cstring(16), SyscallStat) : undefined;
   }
 
   static open(options: SyscountOptions = {}): Syscount {
-    if (options.byProcess && options.alsoByProcess) throw invalidArgument('byProcess and alsoByProcess exclude each other');
+    if (options.byProcess && options.alsoByComm) throw invalidArgument('byProcess and alsoByComm exclude each other');
     const object = openTool('syscount', [
       { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' },
       { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' },
@@ -169,10 +176,10 @@ export class Syscount implements Disposable {
       globals: {
         FILTER_PID: { codec: u32, value: options.pid ?? 0 },
         BY_PROCESS: { codec: u32, value: options.byProcess ? 1 : 0 },
-        ...(options.alsoByProcess ? { ALSO_BY_PROCESS: { codec: u32, value: 1 } } : {}),
+        ...(options.alsoByComm ? { ALSO_BY_COMM: { codec: u32, value: 1 } } : {}),
       },
     });
-    return closingOnError(object, () => new Syscount(object, options.byProcess ?? false, options.alsoByProcess ?? false));
+    return closingOnError(object, () => new Syscount(object, options.byProcess ?? false, options.alsoByComm ?? false));
   }
 
   /** The counts since the last snapshot (or since open), most frequent first; resets them. */
@@ -203,24 +210,23 @@ export class Syscount implements Disposable {
     return this.#byProcess;
   }
 
-  /** Whether per-process counts are kept too (`alsoByProcess`). */
-  get alsoByProcess(): boolean {
-    return this.#processes !== undefined;
+  /** Whether counts per command name are kept too (`alsoByComm`). */
+  get alsoByComm(): boolean {
+    return this.#comms !== undefined;
   }
 
-  /** With `alsoByProcess`: every count per process since open, as `counts()` is per syscall. */
-  processCounts(): SyscallCount[] {
-    return this.#requireProcesses().counts();
-  }
-
-  /** With `alsoByProcess`: drops a process from the per-process map (e.g. once it exited). */
-  forgetProcess(pid: number): void {
-    this.#requireProcesses().forget(pid);
-  }
-
-  #requireProcesses(): CountTable {
-    if (!this.#processes) throw invalidArgument('this Syscount was opened without alsoByProcess');
-    return this.#processes;
+  /**
+   * With `alsoByComm`: every count per command name since open (never reset), most frequent
+   * first. Names stay in the kernel map (8192 of them) until the tool is closed.
+   */
+  commCounts(): CommSyscallCount[] {
+    if (!this.#comms) throw invalidArgument('this Syscount was opened without alsoByComm');
+    const out: CommSyscallCount[] = [];
+    for (const [comm, perCpu] of this.#comms.entries()) {
+      const { count, totalNs } = sumStats(perCpu);
+      out.push({ comm, count, totalNs, avgNs: count ? totalNs / count : 0 });
+    }
+    return out.sort((a, b) => b.count - a.count);
   }
 
   close(): void {

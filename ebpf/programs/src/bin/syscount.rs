@@ -4,7 +4,7 @@
 #![no_main]
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated},
     macros::{map, tracepoint},
     maps::{HashMap, PerCpuHashMap},
     programs::TracePointContext,
@@ -17,17 +17,19 @@ static FILTER_PID: u32 = 0;
 /// 1: key `STATS` by process id instead of syscall number.
 #[unsafe(no_mangle)]
 static BY_PROCESS: u32 = 0;
-/// 1 (with `BY_PROCESS` 0): also count per process id in `PROC_STATS`, in the same pass (one
-/// pair of programs on every syscall instead of two).
+/// 1 (with `BY_PROCESS` 0): also count per command name in `COMM_STATS`, in the same pass
+/// (one pair of programs on every syscall instead of two). The comm is taken at the syscall,
+/// so a process that execs is counted under each name it ran as.
 #[unsafe(no_mangle)]
-static ALSO_BY_PROCESS: u32 = 0;
+static ALSO_BY_COMM: u32 = 0;
 
 #[map]
 static START: HashMap<u32, u64> = HashMap::with_max_entries(65536, 0);
 #[map]
 static STATS: PerCpuHashMap<u32, SyscallStat> = PerCpuHashMap::with_max_entries(4096, 0);
 #[map]
-static PROC_STATS: PerCpuHashMap<u32, SyscallStat> = PerCpuHashMap::with_max_entries(8192, 0);
+/// Keyed by the 16-byte comm (NUL-padded), held as two u64.
+static COMM_STATS: PerCpuHashMap<[u64; 2], SyscallStat> = PerCpuHashMap::with_max_entries(8192, 0);
 
 const ID_FIELD: usize = 8;
 
@@ -61,13 +63,17 @@ pub fn syscount_exit(ctx: TracePointContext) -> u32 {
         Ok(id) if id >= 0 => add(&STATS, id as u32, elapsed),
         _ => return 0,
     }
-    if unsafe { core::ptr::read_volatile(&ALSO_BY_PROCESS) } != 0 {
-        add(&PROC_STATS, pid, elapsed);
+    if unsafe { core::ptr::read_volatile(&ALSO_BY_COMM) } != 0 {
+        // The helper writes all 16 bytes (the name, NUL-padded): nothing to zero first.
+        let mut comm = core::mem::MaybeUninit::<[u64; 2]>::uninit();
+        if unsafe { generated::bpf_get_current_comm(comm.as_mut_ptr().cast(), 16) } == 0 {
+            add(&COMM_STATS, unsafe { comm.assume_init() }, elapsed);
+        }
     }
     0
 }
 
-fn add(stats: &PerCpuHashMap<u32, SyscallStat>, key: u32, elapsed: u64) {
+fn add<K>(stats: &PerCpuHashMap<K, SyscallStat>, key: K, elapsed: u64) {
     match stats.get_ptr_mut(&key) {
         // Per-CPU values: no other CPU writes this copy, so plain adds are safe.
         Some(stat) => unsafe {
