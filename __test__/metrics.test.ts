@@ -224,6 +224,18 @@ test.serial('alsoByComm: one Syscount counts per syscall and per command name in
   t.throws(() => plain.commCounts(), { message: /without alsoByComm/ });
 });
 
+test.serial('countOnly: counted at entry without timing, one program per syscall; the metrics leave the seconds out', (t) => {
+  using sc = Syscount.open({ pid: process.pid, countOnly: true, alsoByComm: true });
+  t.true(sc.countOnly);
+  t.true(sc.object.program('syscount_enter').loaded);
+  t.false(sc.object.program('syscount_exit').loaded, 'the exit program is not even loaded');
+  for (let i = 0; i < 200; i++) void process.ppid;
+  const getppid = sc.counts().find((c) => c.name === 'getppid');
+  t.true(getppid !== undefined && getppid.count >= 200 && getppid.count <= 205, `${getppid?.count}`);
+  t.is(getppid!.totalNs, 0);
+  t.deepEqual(syscountMetrics(sc).map((m) => m.name), ['aya_syscalls_total', 'aya_process_syscalls_total']);
+});
+
 test('a counter follows an entry whose labels change: later growth goes to the new series, nothing twice', (t) => {
   let reading = [{ id: '42', labels: { comm: 'bash' }, value: 10 }];
   const c = counter({ name: 'c_total', help: '', labelNames: ['comm'], observe: () => reading });

@@ -1,7 +1,7 @@
 // `aya-node exporter` overhead: CPU time of the exporter process (all tools, scraped every
 // second) while the machine is idle and while a load of syscalls, execs and TCP connections
 // runs; the load's own wall time with and without the exporter (baseline measured in the same
-// run, alternating, on a machine shared with others); and the kernel-side run time of the
+// run, paired round by round, on a machine shared with others); and the kernel-side run time of the
 // exporter's eBPF programs during the load (BPF stats).
 //
 // Needs root and the build (dist/cli.js). Run: node --import=tsx bench/exporter.bench.ts
@@ -113,23 +113,25 @@ async function main(): Promise<void> {
   const loadProgNs: number[] = [];
   let idle = { cpu: 0, seconds: 0, scrapes: 0, bytes: 0 };
 
-  const { child, url } = await startExporter();
-  try {
-    const pid = child.pid!;
-    const programs = programsOf(pid);
-    await sleep(1000);
-    // Idle: nothing but the machine's background and the scrapes.
-    const s = scraper(url);
-    const cpu0 = cpuSeconds(pid);
-    const t0 = performance.now();
-    await sleep(IDLE_SECONDS * 1000);
-    const idleCpu = cpuSeconds(pid) - cpu0;
-    const { scrapes, bytes } = await s.stop();
-    idle = { cpu: idleCpu, seconds: (performance.now() - t0) / 1000, scrapes, bytes };
-
-    // Under load, alternating with baseline runs (the exporter paused with SIGSTOP would still
-    // run its programs in the kernel, so the baseline is the load with the exporter stopped).
-    for (let round = 0; round < ROUNDS; round++) {
+  // Rounds pair a run of the load without the exporter with one while it runs, back to back,
+  // so that the machine's other work weighs on both alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    baseline.push(await load(port));
+    const { child, url } = await startExporter();
+    try {
+      const pid = child.pid!;
+      const programs = programsOf(pid);
+      await sleep(1000);
+      if (round === 0) {
+        // Idle: nothing but the machine's background and the scrapes.
+        const s = scraper(url);
+        const cpu0 = cpuSeconds(pid);
+        const t0 = performance.now();
+        await sleep(IDLE_SECONDS * 1000);
+        const idleCpu = cpuSeconds(pid) - cpu0;
+        const { scrapes, bytes } = await s.stop();
+        idle = { cpu: idleCpu, seconds: (performance.now() - t0) / 1000, scrapes, bytes };
+      }
       const sc = scraper(url);
       const c0 = cpuSeconds(pid);
       const p0 = programRunNs(programs);
@@ -138,13 +140,13 @@ async function main(): Promise<void> {
       loadProgNs.push((programRunNs(programs) - p0) / wall);
       withExporter.push(wall);
       await sc.stop();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
     }
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
   }
-  for (let round = 0; round < ROUNDS; round++) baseline.push(await load(port));
   server.close();
+  const ratios = withExporter.map((w, i) => w / baseline[i]);
 
   const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
   console.log(`exporter (all tools: syscount per syscall and per process, runqlat, biolatency, tcplife, execsnoop), scraped every 1 s; ${ROUNDS} rounds, medians`);
@@ -156,7 +158,8 @@ async function main(): Promise<void> {
   console.log(`| exporter CPU (user space), under load | ${pct(median(loadCpu))} of one CPU |`);
   console.log(`| its eBPF programs (kernel, BPF stats), under load | ${pct(median(loadProgNs) / 1e9)} of one CPU |`);
   console.log(`| load wall time without exporter (baseline) | ${median(baseline).toFixed(2)} s |`);
-  console.log(`| load wall time with exporter | ${median(withExporter).toFixed(2)} s (x${(median(withExporter) / median(baseline)).toFixed(2)} of baseline) |`);
+  console.log(`| load wall time with exporter | ${median(withExporter).toFixed(2)} s |`);
+  console.log(`| with / without, per round (median) | ${ratios.map((r) => r.toFixed(2)).join(', ')} (x${median(ratios).toFixed(2)}) |`);
 }
 
 main().catch((err) => {

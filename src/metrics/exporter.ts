@@ -18,6 +18,8 @@ export interface ExporterOptions {
   tools?: readonly ToolName[];
   /** More metrics to serve beside the tools'. */
   metrics?: readonly Metric[];
+  /** syscount: also time every syscall (`aya_syscall_seconds_total`), at about twice its cost. */
+  syscallTime?: boolean;
 }
 
 export interface Exporter {
@@ -47,10 +49,13 @@ function selfMetrics(scrapes: () => number): Metric[] {
 
 /** Opens the tools and serves their metrics until `close()`. */
 export async function startExporter(options: ExporterOptions = {}): Promise<Exporter> {
-  const { port = 9435, host = '0.0.0.0', tools = TOOL_NAMES, metrics: extra = [] } = options;
+  const { port = 9435, host = '0.0.0.0', tools = TOOL_NAMES, metrics: extra = [], syscallTime = false } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in [0, 65535], got ${port}`);
   if (typeof host !== 'string') throw new TypeError('host must be a string');
-  const running = openToolMetrics(tools, (err) => process.stderr.write(`aya-node exporter: ${err instanceof Error ? err.message : String(err)}\n`));
+  const running = openToolMetrics(tools, {
+    syscallTime,
+    onError: (err) => process.stderr.write(`aya-node exporter: ${err instanceof Error ? err.message : String(err)}\n`),
+  });
   let scrapes = 0;
   const metrics = [...running.metrics, ...extra, ...selfMetrics(() => scrapes)];
   const server: Server = createServer((req, res) => {
@@ -107,12 +112,13 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
   };
 }
 
-export const exporterUsage = `usage: aya-node exporter [--port 9435] [--host 0.0.0.0] [--tools ${TOOL_NAMES.join(',')}]
+export const exporterUsage = `usage: aya-node exporter [--port 9435] [--host 0.0.0.0] [--tools ${TOOL_NAMES.join(',')}] [--syscall-time]
 
 Serves the bundled tools as Prometheus metrics on /metrics (OpenMetrics when the scraper's
 Accept header asks for it) and a liveness check on /healthz, until SIGINT or SIGTERM, which
-detach every program before exiting. Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE
-(see docs/metrics.md).
+detach every program before exiting. --syscall-time adds the time spent in syscalls
+(aya_syscall_seconds_total), at about twice syscount's cost per syscall. Needs root, or
+CAP_BPF and CAP_PERFMON (see docs/metrics.md).
 `;
 
 /** The CLI entry point: `aya-node exporter ...`; resolves with the exit code once stopped. */
@@ -123,6 +129,7 @@ export async function exporterMain(args: string[]): Promise<number> {
       port: { type: 'string', default: '9435' },
       host: { type: 'string', default: '0.0.0.0' },
       tools: { type: 'string', default: TOOL_NAMES.join(',') },
+      'syscall-time': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -137,7 +144,7 @@ export async function exporterMain(args: string[]): Promise<number> {
   for (const t of tools) {
     if (!(TOOL_NAMES as readonly string[]).includes(t)) throw new EbpfError('INVALID_ARGUMENT', `--tools: unknown tool "${t}" (known: ${TOOL_NAMES.join(', ')})`);
   }
-  const exporter = await startExporter({ port, host: values.host, tools: tools as ToolName[] });
+  const exporter = await startExporter({ port, host: values.host, tools: tools as ToolName[], syscallTime: values['syscall-time'] });
   process.stderr.write(`aya-node exporter: serving ${tools.join(', ') || 'no tools'} on ${exporter.url}/metrics\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -30,6 +30,7 @@ export {
   TOOL_NAMES,
   type ToolName,
   type ToolMetrics,
+  type ToolMetricsOptions,
   openToolMetrics,
   syscountMetrics,
   latencyMetric,

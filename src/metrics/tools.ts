@@ -38,7 +38,7 @@ function memo<T>(fn: () => T, ms = 200): () => T {
 
 /**
  * Syscall counts and time from a `Syscount`: `aya_syscalls_total{syscall}` and
- * `aya_syscall_seconds_total{syscall}`; with `alsoByComm`, `aya_process_syscalls_total{comm}`
+ * `aya_syscall_seconds_total{syscall}` (not for a `countOnly` one); with `alsoByComm`, `aya_process_syscalls_total{comm}`
  * and `aya_process_syscall_seconds_total{comm}` too (the comm as the kernel saw it at each
  * syscall). A `byProcess` Syscount gives the per-process pair from process ids, named from
  * /proc when read (an exited process keeps the last name seen, or `[exited]`); exited processes
@@ -53,12 +53,12 @@ export function syscountMetrics(sc: Syscount): Metric[] {
       for (const c of counts) if (!existsSync(`/proc/${c.key}`)) sc.forget(c.key);
       return counts.map((c) => ({ id: String(c.key), label: c.name === `pid ${c.key}` ? '[exited]' : c.name, count: c.count, totalNs: c.totalNs }));
     });
-    metrics.push(...countMetrics('aya_process_', 'comm', read));
+    metrics.push(...countMetrics('aya_process_', 'comm', read, !sc.countOnly));
   } else {
-    metrics.push(...countMetrics('aya_', 'syscall', memo(() => sc.counts().map((c) => ({ id: String(c.key), label: c.name, count: c.count, totalNs: c.totalNs })))));
+    metrics.push(...countMetrics('aya_', 'syscall', memo(() => sc.counts().map((c) => ({ id: String(c.key), label: c.name, count: c.count, totalNs: c.totalNs }))), !sc.countOnly));
   }
   if (sc.alsoByComm) {
-    metrics.push(...countMetrics('aya_process_', 'comm', memo(() => sc.commCounts().map((c) => ({ id: c.comm, label: c.comm || '[unnamed]', count: c.count, totalNs: c.totalNs })))));
+    metrics.push(...countMetrics('aya_process_', 'comm', memo(() => sc.commCounts().map((c) => ({ id: c.comm, label: c.comm || '[unnamed]', count: c.count, totalNs: c.totalNs }))), !sc.countOnly));
   }
   return metrics;
 }
@@ -71,9 +71,9 @@ interface CountRow {
   totalNs: number;
 }
 
-function countMetrics(prefix: string, label: 'syscall' | 'comm', read: () => CountRow[]): Metric[] {
+function countMetrics(prefix: string, label: 'syscall' | 'comm', read: () => CountRow[], timed: boolean): Metric[] {
   const what = label === 'comm' ? 'per process name' : 'per syscall';
-  return [
+  const metrics: Metric[] = [
     counter({
       name: `${prefix}syscalls_total`,
       help: `System calls ${what}`,
@@ -87,6 +87,8 @@ function countMetrics(prefix: string, label: 'syscall' | 'comm', read: () => Cou
       observe: () => read().map((c) => ({ id: c.id, labels: { [label]: c.label }, value: c.totalNs / 1e9 })),
     }),
   ];
+  // A count-only Syscount has no time to report.
+  return timed ? metrics : metrics.slice(0, 1);
 }
 
 /** A latency tool's histogram in seconds: every log2 bucket bound from 2 µs, `_sum`, `_count`. */
@@ -169,7 +171,15 @@ function defaultOnError(err: unknown): void {
  * Opens the given tools and returns their metrics (plus the drop counter of every stream they
  * read). All or nothing: if one fails to open, the ones already open are closed.
  */
-export function openToolMetrics(tools: readonly ToolName[] = TOOL_NAMES, onError?: (err: unknown) => void): ToolMetrics {
+export interface ToolMetricsOptions {
+  /** syscount: time every syscall too (`*_syscall_seconds_total`), at about twice the cost per syscall. */
+  syscallTime?: boolean;
+  /** Called when a tool's event stream fails (default: a process warning). */
+  onError?: (err: unknown) => void;
+}
+
+export function openToolMetrics(tools: readonly ToolName[] = TOOL_NAMES, options: ToolMetricsOptions = {}): ToolMetrics {
+  const { syscallTime = false, onError } = options;
   if (!Array.isArray(tools)) throw new TypeError('tools must be an array of tool names');
   for (const t of tools) if (!TOOL_NAMES.includes(t)) throw new RangeError(`unknown tool ${String(t)} (known: ${TOOL_NAMES.join(', ')})`);
   const open: Disposable[] = [];
@@ -184,7 +194,7 @@ export function openToolMetrics(tools: readonly ToolName[] = TOOL_NAMES, onError
     for (const name of new Set(tools)) {
       switch (name) {
         case 'syscount':
-          metrics.push(...syscountMetrics(keep(Syscount.open({ alsoByComm: true }))));
+          metrics.push(...syscountMetrics(keep(Syscount.open({ alsoByComm: true, countOnly: !syscallTime }))));
           break;
         case 'runqlat':
           metrics.push(latencyMetric(keep(Runqlat.open()), 'aya_runqlat_seconds', 'Scheduler run-queue latency (wake-up or preemption to running), in seconds'));
