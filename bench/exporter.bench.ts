@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const ratios = withExporter.map((w, i) => w / baseline[i]);
 
   const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-  console.log(`exporter (all tools: syscount per syscall and per process, runqlat, biolatency, tcplife, execsnoop), scraped every 1 s; ${ROUNDS} rounds, medians`);
+  console.log(`exporter (all tools: syscount per syscall and per comm, count-only, runqlat, biolatency, tcplife, execsnoop), scraped every 1 s; ${ROUNDS} rounds, medians`);
   console.log(`load: ${SYSCALLS * 2} syscalls (dd bs=1), ${EXECS} execs, ${CONNECTIONS} TCP connections to loopback`);
   console.log('');
   console.log('| measure | value |');
