@@ -19,5 +19,6 @@ mod trace_pipe;
 mod info;
 mod pin;
 mod probe;
+mod readiness;
 mod sys;
 mod sections;

@@ -22,7 +22,10 @@ use std::{
 use napi_derive::napi;
 use tokio::{io::unix::AsyncFd, sync::Notify, time::Instant};
 
-use crate::error::{Code, NodeError, Result};
+use crate::{
+    error::{Code, NodeError, Result},
+    readiness::Readiness,
+};
 
 const HEADER: usize = 8;
 
@@ -172,6 +175,15 @@ enum State<S: AsRawFd> {
     Closed,
 }
 
+/// The fd of a source that is still open.
+fn state_fd<S: AsRawFd>(state: &State<S>) -> Option<std::os::fd::RawFd> {
+    match state {
+        State::Idle(source) => Some(source.as_raw_fd()),
+        State::Polled(fd) => Some(fd.get_ref().as_raw_fd()),
+        State::Closed => None,
+    }
+}
+
 impl<S: AsRawFd> State<S> {
     /// The source, registered with the reactor or not; `None` once closed.
     fn source(&mut self) -> Option<&mut S> {
@@ -199,6 +211,8 @@ struct Shared<S: AsRawFd> {
 pub struct Stream<S: Source> {
     shared: Arc<Shared<S>>,
     what: &'static str,
+    /// The libuv poll handle of `arm`, made on first use (see readiness.rs).
+    readiness: std::sync::Mutex<Option<Readiness>>,
 }
 
 impl<S: Source> Stream<S> {
@@ -211,6 +225,36 @@ impl<S: Source> Stream<S> {
                 cancelled_through: AtomicU64::new(0),
             }),
             what,
+            readiness: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Calls `callback` on the JavaScript thread once the source has records (the consumer
+    /// then takes them with `try_read`); `false` once closed. One wake-up, no thread hop.
+    pub fn arm(&self, env: napi::sys::napi_env, callback: napi::sys::napi_value) -> Result<bool> {
+        if self.closed() {
+            return Ok(false);
+        }
+        let mut readiness = self.readiness.lock().map_err(|_| NodeError::new(Code::Busy, format!("this {} is being closed", self.what)))?;
+        if readiness.is_none() {
+            let inner = self.shared.inner.try_lock().map_err(|_| {
+                NodeError::new(Code::Busy, format!("this {} already has a pending read (one consumer at a time)", self.what))
+            })?;
+            let Some(fd) = state_fd(&inner.state) else { return Ok(false) };
+            *readiness = Some(Readiness::new(env, fd)?);
+        }
+        match readiness.as_ref() {
+            Some(r) => r.arm(callback).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Undoes `arm`: its callback will not run.
+    pub fn disarm(&self) {
+        if let Ok(readiness) = self.readiness.lock() {
+            if let Some(r) = readiness.as_ref() {
+                r.disarm();
+            }
         }
     }
 
@@ -314,6 +358,9 @@ impl<S: Source> Stream<S> {
     /// Closes the source's fd (now, or as soon as a pending read returns).
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
+        if let Ok(mut readiness) = self.readiness.lock() {
+            readiness.take();
+        }
         self.shared.wake.notify_waiters();
         if let Ok(mut inner) = self.shared.inner.try_lock() {
             inner.state = State::Closed;
@@ -363,6 +410,18 @@ macro_rules! reader_methods {
             #[napi]
             pub fn try_read(&self, mut into: napi::bindgen_prelude::Buffer, max_events: u32) -> napi::Result<Option<$crate::stream::ReadResult>> {
                 Ok(self.stream.try_read(&mut into, max_events)?)
+            }
+
+            /// Calls `callback` once when records are waiting (then `tryRead`); `false` once closed.
+            #[napi]
+            pub fn arm(&self, env: napi::Env, callback: napi::bindgen_prelude::Function<'_, (), ()>) -> napi::Result<bool> {
+                Ok(self.stream.arm(env.raw(), napi::JsValue::value(&callback).value)?)
+            }
+
+            /// Undoes `arm`: its callback will not run.
+            #[napi]
+            pub fn disarm(&self) {
+                self.stream.disarm();
             }
 
             /// Makes a pending `read` with this id (or a lower one) resolve.
