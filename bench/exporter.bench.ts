@@ -7,12 +7,13 @@
 // Needs root and the build (dist/cli.js). Run: node --import=tsx bench/exporter.bench.ts
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { enableStats, loadedPrograms } from '../src';
 
 const cli = join(resolve(__dirname, '..'), 'dist', 'cli.js');
+if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);

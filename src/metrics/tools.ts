@@ -38,9 +38,9 @@ function memo<T>(fn: () => T, ms = 200): () => T {
 
 /**
  * Syscall counts and time from a `Syscount`: `aya_syscalls_total{syscall}` and
- * `aya_syscall_seconds_total{syscall}` (not for a `countOnly` one); with `alsoByComm`, `aya_process_syscalls_total{comm}`
- * and `aya_process_syscall_seconds_total{comm}` too (the comm as the kernel saw it at each
- * syscall). A `byProcess` Syscount gives the per-process pair from process ids, named from
+ * `aya_syscall_seconds_total{syscall}` (not for a `countOnly` one); with `alsoByComm`,
+ * `aya_process_syscalls_total{comm}` and `aya_process_syscall_seconds_total{comm}` too (the
+ * comm as the kernel saw it at each syscall). A `byProcess` Syscount gives the per-process pair from process ids, named from
  * /proc when read (an exited process keeps the last name seen, or `[exited]`); exited processes
  * are then removed from its kernel map, so it keeps room for new ones.
  */
