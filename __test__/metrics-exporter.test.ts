@@ -254,6 +254,10 @@ test('a real Prometheus scrapes the exporter: exact counts of a known workload a
   t.true(Number.isFinite(p99) && p99 > 0 && p99 < 10, `runqlat p99 ${p99}`);
   t.is(await scalar('sum(resets(aya_syscalls_total[1m])) + sum(resets(aya_runqlat_seconds_count[1m])) + sum(resets(aya_process_syscalls_total[1m]))'), 0, 'no counter went down');
   t.is(await scalar('aya_stream_dropped_events_total{stream="execsnoop"}'), 0);
+  // Prometheus asks for OpenMetrics first: what it stored came through that format.
+  const om = await query('aya_exporter_scrapes_total');
+  const scrapesAs = (format: string) => Number(om.find((r) => r.metric.format === format)?.value[1]);
+  t.true(scrapesAs('openmetrics') >= 3 && scrapesAs('prometheus') === 0, `Prometheus scraped OpenMetrics only: ${JSON.stringify(om)}`);
   t.true((await scalar('aya_runqlat_seconds_sum')) !== undefined);
 
   py.kill('SIGKILL');

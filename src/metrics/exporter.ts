@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { EbpfError } from '../errors';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, render } from './exposition';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiateFormat, render, type ExpositionFormat } from './exposition';
 import { counter, gauge, type Metric } from './metric';
 import { openToolMetrics, TOOL_NAMES, type ToolName } from './tools';
 
@@ -31,10 +31,15 @@ export interface Exporter {
   close(): Promise<void>;
 }
 
-/** The exporter's own metrics: scrapes served and this process's CPU time and memory. */
-function selfMetrics(scrapes: () => number): Metric[] {
+/** The exporter's own metrics: scrapes served (per format) and this process's CPU time and memory. */
+function selfMetrics(scrapes: Record<ExpositionFormat, number>): Metric[] {
   return [
-    counter({ name: 'aya_exporter_scrapes_total', help: 'Scrapes of /metrics served', observe: () => [{ labels: {}, value: scrapes() }] }),
+    counter({
+      name: 'aya_exporter_scrapes_total',
+      help: 'Scrapes of /metrics served, by the format the scraper asked for',
+      labelNames: ['format'],
+      observe: () => Object.entries(scrapes).map(([format, value]) => ({ labels: { format }, value })),
+    }),
     counter({
       name: 'process_cpu_seconds_total',
       help: 'User and system CPU time of the exporter process, in seconds',
@@ -56,8 +61,8 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
     syscallTime,
     onError: (err) => process.stderr.write(`aya-node exporter: ${err instanceof Error ? err.message : String(err)}\n`),
   });
-  let scrapes = 0;
-  const metrics = [...running.metrics, ...extra, ...selfMetrics(() => scrapes)];
+  const scrapes: Record<ExpositionFormat, number> = { prometheus: 0, openmetrics: 0 };
+  const metrics = [...running.metrics, ...extra, ...selfMetrics(scrapes)];
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -65,8 +70,8 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
       return;
     }
     if (path === '/metrics') {
-      scrapes++;
       const format = negotiateFormat(req.headers.accept);
+      scrapes[format]++;
       let body: string;
       try {
         body = render(metrics, format, (m, err) => process.stderr.write(`aya-node exporter: reading ${m.name} failed: ${err instanceof Error ? err.message : String(err)}\n`));
