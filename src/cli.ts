@@ -9,7 +9,7 @@ import { Tcplife, type TcpLife } from './tools/tcplife';
 import type { RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
-import { Profile } from './tools/profile';
+import { openStackTool } from './tools/stack-cli';
 import { renderHistogram, type Histogram } from './tools/histogram';
 
 interface Options {
@@ -20,6 +20,9 @@ interface Options {
   frequency?: number;
   byProcess: boolean;
   json: boolean;
+  svg?: string;
+  speedscope?: string;
+  offCpu: boolean;
 }
 
 /** A tool that reports what it gathered every interval (and at the end). */
@@ -60,13 +63,12 @@ const periodic: Record<string, PeriodicTool> = {
     },
   },
   profile: {
-    summary: 'on-CPU stack samples as folded stacks (flame graph input)',
-    open: (o) => {
-      const tool = Profile.open({ pid: o.pid, frequency: o.frequency });
-      return Object.assign(tool, {
-        report: (json: boolean) => (json ? tool.stacks().map((st) => `${JSON.stringify(st)}\n`).join('') : tool.folded()),
-      });
-    },
+    summary: 'on-CPU stack samples (JavaScript frames from perf maps) as folded stacks, --svg, --speedscope',
+    open: (o) => openStackTool(o, o.offCpu),
+  },
+  offcpu: {
+    summary: 'time blocked off-CPU by stack (same outputs as profile)',
+    open: (o) => openStackTool(o, true),
   },
 };
 
@@ -115,6 +117,9 @@ options:
   --interval SECS   syscount, biolatency, runqlat, profile: report every SECS (default: at the end)
   --frequency HZ    profile: samples per second per CPU (default 49)
   --by-process      syscount: count per process instead of per syscall
+  --svg FILE        profile, offcpu: also write an interactive SVG flame graph
+  --speedscope FILE profile, offcpu: also write speedscope JSON (https://www.speedscope.app)
+  --off-cpu         profile: time blocked off-CPU instead of on-CPU samples (same as offcpu)
   --json            one JSON object per line
   --help            this text
 
@@ -126,6 +131,7 @@ examples:
   sudo npx aya-node execsnoop --duration 10 --json > execs.jsonl
   sudo npx aya-node biolatency --interval 5
   sudo npx aya-node profile --duration 10 > out.folded && flamegraph.pl out.folded > cpu.svg
+  sudo npx aya-node profile --pid $(pgrep -f my-service) --duration 10 --svg flame.svg
 `;
 
 function parse(args: string[]): Options {
@@ -139,6 +145,9 @@ function parse(args: string[]): Options {
       frequency: { type: 'string' },
       'by-process': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      svg: { type: 'string' },
+      speedscope: { type: 'string' },
+      'off-cpu': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -156,6 +165,9 @@ function parse(args: string[]): Options {
     frequency: number('frequency', values.frequency),
     byProcess: values['by-process'] ?? false,
     json: values.json ?? false,
+    svg: values.svg,
+    speedscope: values.speedscope,
+    offCpu: values['off-cpu'] ?? false,
   };
 }
 

@@ -1,0 +1,52 @@
+// Turns the stack ids a program stored (user and kernel, per process) into frames, shared by
+// the on-CPU profile and off-CPU time. One symbolizer per process, kept across reports, so
+// its perf map is read incrementally.
+
+import { resolveKernelAddresses, type StackTraceMap } from '../maps';
+import { isNodeProcess, missingPerfMapNotice } from './perf-map';
+import { UserSymbolizer, type Frame } from './symbolize';
+
+export class StackResolver {
+  readonly #stacks: StackTraceMap;
+  readonly #symbolizers = new Map<number, UserSymbolizer>();
+
+  constructor(stacks: StackTraceMap) {
+    this.#stacks = stacks;
+  }
+
+  /** Call before resolving a new batch: re-reads perf maps and mappings of the processes seen. */
+  refresh(): void {
+    for (const s of this.#symbolizers.values()) s.refresh();
+  }
+
+  #symbolizer(pid: number): UserSymbolizer {
+    let s = this.#symbolizers.get(pid);
+    if (!s) this.#symbolizers.set(pid, (s = new UserSymbolizer(pid)));
+    return s;
+  }
+
+  /** The frames of one stored sample, outermost first: the process, its user frames, then kernel frames. */
+  frames(pid: number, comm: string, userStackId: number, kernelStackId: number): Frame[] {
+    const frames: Frame[] = [{ name: comm, kind: 'process' }];
+    if (userStackId >= 0) {
+      const addresses = this.#stacks.get(userStackId) ?? [];
+      frames.push(...this.#symbolizer(pid).resolve(addresses).reverse());
+    }
+    if (kernelStackId >= 0) {
+      const addresses = this.#stacks.get(kernelStackId) ?? [];
+      const symbols = resolveKernelAddresses(addresses);
+      const kernel: Frame[] = addresses.map((a, i) => ({ name: symbols[i]?.name ?? `0x${a.toString(16)}`, kind: 'kernel' }));
+      frames.push(...kernel.reverse());
+    }
+    return frames;
+  }
+
+  /** A line per Node.js process seen that has no perf map (so its JavaScript frames are addresses). */
+  notices(): string[] {
+    const out: string[] = [];
+    for (const [pid, s] of this.#symbolizers) {
+      if (!s.perfMap && isNodeProcess(pid)) out.push(missingPerfMapNotice(pid));
+    }
+    return out;
+  }
+}
