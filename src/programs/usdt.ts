@@ -5,7 +5,7 @@
 // site gets its own attachment whose BPF cookie keys its parsed argument spec in the
 // program's spec map, which `aya_node_ebpf::usdt` reads.
 
-import { accessSync, constants, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { array, i64, struct, u16, u32, u64, u8 } from '../codec';
 import { EM_AARCH64, EM_X86_64, cString, fileOffsetOf, notes, parseElf } from '../elf';
@@ -181,7 +181,7 @@ export function resolveUsdtTarget(target: string, pid?: number): string {
   if (target.includes('/')) return realpathOr(target);
   const matches = (file: string) => {
     const base = file.split('/').pop() ?? '';
-    return [target, `lib${target}`].some((t) => base === t || base.startsWith(`${t}.so`) || base.startsWith(`${t}-`));
+    return [target, `lib${target}`].some((t) => base === t || base.startsWith(`${t}.`) || base.startsWith(`${t}-`));
   };
   if (pid !== undefined) {
     try {
@@ -195,27 +195,47 @@ export function resolveUsdtTarget(target: string, pid?: number): string {
       // not readable: fall through to the system's paths
     }
   }
-  const dirs = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
-  for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      continue;
+  const inLibraryDirs = () => {
+    const dirs = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+    for (const dir of dirs) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      const hit = names.filter((n) => n.includes('.so') && matches(n)).sort()[0];
+      if (hit) return realpathOr(join(dir, hit));
     }
-    const hit = names.filter((n) => n.includes('.so') && matches(n)).sort()[0];
-    if (hit) return realpathOr(join(dir, hit));
-  }
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
-    const candidate = join(dir, target);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return realpathOr(candidate);
-    } catch {
-      // not here
+    return undefined;
+  };
+  const onPath = () => {
+    for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+      const candidate = join(dir, target);
+      try {
+        accessSync(candidate, constants.X_OK);
+        const real = realpathSync(candidate);
+        if (isElf(real)) return real; // not a wrapper script (pyenv shims, for one)
+      } catch {
+        // not here
+      }
     }
-  }
+    return undefined;
+  };
+  // `libc`, `libssl.so.3`: a library; `python3`, `node`: an executable first.
+  const found = target.startsWith('lib') || target.includes('.so') ? (inLibraryDirs() ?? onPath()) : (onPath() ?? inLibraryDirs());
+  if (found) return found;
   throw ebpfError('NOT_FOUND', `no binary or library named \`${target}\` (give a path${pid === undefined ? ', or a pid whose mappings have it' : ''})`);
+}
+
+function isElf(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const magic = Buffer.alloc(4);
+    return readSync(fd, magic, 0, 4, 0) === 4 && magic.readUInt32BE(0) === 0x7f454c46;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function realpathOr(path: string): string {

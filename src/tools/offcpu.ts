@@ -2,11 +2,12 @@
 // sched_switch back in), by the user and kernel stacks they blocked in, in the same outputs as
 // `profile`: folded stacks (nanoseconds), SVG flame graph, speedscope.
 
-import { u32, u64 } from '../codec';
+import { struct, u32, u64 } from '../codec';
+import { HashMap } from '../maps';
 import { Ebpf } from '../object';
 import { TracePoint } from '../programs';
 import { bundledObjectPath } from './objects';
-import { StackCounts } from './profile';
+import { ProfileKey, StackCounts, type ProfileKeyValue } from './profile';
 import { closingOnError } from './tool';
 
 export interface OffCpuOptions {
@@ -29,6 +30,16 @@ export interface OffCpuOptions {
 export class OffCpu extends StackCounts {
   protected readonly unit = 'nanoseconds';
   protected readonly title = 'Off-CPU time flame graph';
+  readonly #blocked = this.object.map('BLOCKED', HashMap, u32, struct({ since: u64, key: ProfileKey }));
+
+  /** Threads blocked right now count with the time so far (a thread that never wakes still shows). */
+  protected override pending(): Array<[ProfileKeyValue, bigint]> {
+    // bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC.
+    const now = process.hrtime.bigint();
+    const out: Array<[ProfileKeyValue, bigint]> = [];
+    for (const [, b] of this.#blocked.entries()) if (now > b.since) out.push([b.key, now - b.since]);
+    return out;
+  }
 
   static open(options: OffCpuOptions = {}): OffCpu {
     const { pid, minBlockUs = 0 } = options;

@@ -12,7 +12,9 @@ import { frameLabel, type Frame } from './symbolize';
 import { closingOnError } from './tool';
 
 /** Layout of `aya_node_common::histogram::ProfileKey`. */
-const ProfileKey = struct({ pid: u32, userStackId: i32, kernelStackId: i32, _pad: u32, comm: cstring(16) });
+export const ProfileKey = struct({ pid: u32, userStackId: i32, kernelStackId: i32, _pad: u32, comm: cstring(16) });
+
+export type ProfileKeyValue = { pid: number; userStackId: number; kernelStackId: number; _pad: number; comm: string };
 
 export interface ProfileOptions {
   /** Samples per second per CPU (default 49). */
@@ -39,7 +41,7 @@ export interface StackSample {
  */
 export abstract class StackCounts implements Disposable {
   readonly object: Ebpf;
-  readonly #counts: PerCpuHashMap<{ pid: number; userStackId: number; kernelStackId: number; _pad: number; comm: string }, bigint>;
+  readonly #counts: PerCpuHashMap<ProfileKeyValue, bigint>;
   readonly #resolver: StackResolver;
   /** What a count is. */
   protected abstract readonly unit: 'samples' | 'nanoseconds';
@@ -54,14 +56,27 @@ export abstract class StackCounts implements Disposable {
   /** The stacks so far, symbolized (JavaScript through perf maps), heaviest first. */
   stacks(): StackSample[] {
     this.#resolver.refresh();
+    const totals = new Map<string, { key: ProfileKeyValue; count: bigint }>();
+    const add = (key: ProfileKeyValue, count: bigint) => {
+      const id = `${key.pid}/${key.userStackId}/${key.kernelStackId}/${key.comm}`;
+      const entry = totals.get(id);
+      if (entry) entry.count += count;
+      else totals.set(id, { key, count });
+    };
+    for (const [key, perCpu] of this.#counts.entries()) add(key, perCpu.reduce((sum, v) => sum + v, 0n));
+    for (const [key, count] of this.pending()) add(key, count);
     const out: StackSample[] = [];
-    for (const [key, perCpu] of this.#counts.entries()) {
-      const count = Number(perCpu.reduce((sum, v) => sum + v, 0n));
-      if (count === 0) continue;
+    for (const { key, count } of totals.values()) {
+      if (count === 0n) continue;
       const frameInfo = this.#resolver.frames(key.pid, key.comm, key.userStackId, key.kernelStackId).slice(1);
-      out.push({ pid: key.pid, comm: key.comm, frames: frameInfo.map(frameLabel), frameInfo, count });
+      out.push({ pid: key.pid, comm: key.comm, frames: frameInfo.map(frameLabel), frameInfo, count: Number(count) });
     }
     return out.sort((a, b) => b.count - a.count);
+  }
+
+  /** Weights not in `COUNTS` yet (e.g. threads still blocked), added to `stacks()`. */
+  protected pending(): Array<[ProfileKeyValue, bigint]> {
+    return [];
   }
 
   /**
