@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledObjectPath, codec, Ebpf, EbpfError, HashMap, NotFoundError, PerCpuHashMap, Usdt, usdtProbes, type UsdtProbe } from '../src';
 import { PYTHON } from './flamegraph-helpers';
-import { within } from './helpers';
+import { runCli, within } from './helpers';
 
 const python = existsSync(PYTHON) ? realpathSync(PYTHON) : undefined;
 const probes: UsdtProbe[] = python ? usdtProbes(python) : [];
@@ -99,4 +99,19 @@ usdtTest('a probe that does not exist is a NOT_FOUND error naming the probes the
   t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: '/no/such/binary', provider: 'p', name: 'n' }), { instanceOf: EbpfError, message: /no such file/ });
   t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: PYTHON, provider: '', name: 'n' }), { instanceOf: EbpfError, message: /provider/ });
   t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: PYTHON, provider: 'python', name: 'line', pid: -1 }), { message: /pid/ });
+});
+
+usdtTest('pycalls --pid lists the calls of a Python process by function name', async (t) => {
+  const name = `aya_cli_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-pycalls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'loop.py'), `import sys, time\ndef ${name}():\n    return 1\nsys.stdin.readline()\nfor i in range(23):\n    ${name}()\ntime.sleep(30)\n`);
+  const child = spawn(PYTHON, [join(dir, 'loop.py')], { stdio: ['pipe', 'ignore', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 300));
+  const { stdout } = await runCli(['pycalls', '--pid', String(child.pid), '--duration', '2', '--json'], () => {
+    child.stdin!.write('go\n');
+  });
+  const counts = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; count: number });
+  t.deepEqual(counts.find((c) => c.name === name), { name, count: 23 });
 });

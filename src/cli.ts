@@ -10,6 +10,7 @@ import type { RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
 import { openStackTool } from './tools/stack-cli';
+import { PyCalls } from './tools/pycalls';
 import { renderHistogram, type Histogram } from './tools/histogram';
 
 interface Options {
@@ -69,6 +70,20 @@ const periodic: Record<string, PeriodicTool> = {
   offcpu: {
     summary: 'time blocked off-CPU by stack (same outputs as profile)',
     open: (o) => openStackTool(o, true),
+  },
+  pycalls: {
+    summary: 'Python function calls by name of one process (--pid), through CPython\'s USDT probes',
+    open: (o) => {
+      if (o.pid === undefined) throw new EbpfError('INVALID_ARGUMENT', 'pycalls needs --pid PID of a Python process');
+      const tool = PyCalls.open({ pid: o.pid });
+      return Object.assign(tool, {
+        report: (json: boolean) => {
+          const counts = tool.counts({ reset: true });
+          if (json) return counts.map((c) => `${JSON.stringify(c)}\n`).join('');
+          return `${'FUNCTION'.padEnd(40)}${'CALLS'.padStart(10)}\n${counts.slice(0, 30).map((c) => `${c.name.padEnd(40)}${String(c.count).padStart(10)}`).join('\n')}\n`;
+        },
+      });
+    },
   },
 };
 
@@ -132,6 +147,7 @@ examples:
   sudo npx aya-node biolatency --interval 5
   sudo npx aya-node profile --duration 10 > out.folded && flamegraph.pl out.folded > cpu.svg
   sudo npx aya-node profile --pid $(pgrep -f my-service) --duration 10 --svg flame.svg
+  sudo npx aya-node pycalls --pid $(pgrep -f my-script.py) --interval 5
 `;
 
 function parse(args: string[]): Options {

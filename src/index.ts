@@ -103,3 +103,4 @@ export { PerfMap, parsePerfMapLine, type PerfMapSymbol } from './tools/perf-map'
 export { flameGraphSvg, speedscopeJson, foldedStacks, type WeightedStack, type FlameGraphOptions } from './tools/flamegraph';
 export { demangle } from './tools/demangle';
 export { frameLabel, type Frame } from './tools/symbolize';
+export { PyCalls, pythonWithProbes, type PyCallsOptions, type PyCallCount } from './tools/pycalls';
