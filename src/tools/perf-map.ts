@@ -115,14 +115,19 @@ export class PerfMap {
     }
   }
 
-  /** How many lines were read. */
+  /** How many symbols are known (lines read, less those replaced, once looked up). */
   get size(): number {
     return this.#symbols.length;
   }
 
   /** The symbol covering `address`, newest line first. */
   lookup(address: bigint): PerfMapSymbol | undefined {
-    const index = (this.#index ??= buildIndex(this.#symbols));
+    if (this.#index === undefined) {
+      // Replaced lines are dropped for good: memory follows the live code, not the file.
+      this.#symbols = buildIndex(this.#symbols);
+      this.#index = this.#symbols;
+    }
+    const index = this.#index;
     let lo = 0;
     let hi = index.length - 1;
     while (lo <= hi) {
@@ -137,7 +142,7 @@ export class PerfMap {
 }
 
 /** Sorted by start; where ranges overlap, the later line (higher seq) wins and the other goes. */
-function buildIndex(symbols: Array<PerfMapSymbol & { seq: number }>): PerfMapSymbol[] {
+function buildIndex(symbols: Array<PerfMapSymbol & { seq: number }>): Array<PerfMapSymbol & { seq: number }> {
   const sorted = [...symbols].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.seq - b.seq));
   const out: Array<PerfMapSymbol & { seq: number }> = [];
   for (const s of sorted) {

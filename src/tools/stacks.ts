@@ -6,6 +6,9 @@ import { resolveKernelAddresses, type StackTraceMap } from '../maps';
 import { isNodeProcess, missingPerfMapNotice } from './perf-map';
 import { UserSymbolizer, type Frame } from './symbolize';
 
+/** Processes whose symbols are kept between reports at most. */
+const MAX_PROCESSES = 1024;
+
 export class StackResolver {
   readonly #stacks: StackTraceMap;
   readonly #symbolizers = new Map<number, UserSymbolizer>();
@@ -21,7 +24,11 @@ export class StackResolver {
 
   #symbolizer(pid: number): UserSymbolizer {
     let s = this.#symbolizers.get(pid);
-    if (!s) this.#symbolizers.set(pid, (s = new UserSymbolizer(pid)));
+    if (!s) {
+      // A machine-wide profile meets many short-lived processes: start over past a bound.
+      if (this.#symbolizers.size >= MAX_PROCESSES) this.#symbolizers.clear();
+      this.#symbolizers.set(pid, (s = new UserSymbolizer(pid)));
+    }
     return s;
   }
 
