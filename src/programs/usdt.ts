@@ -297,7 +297,11 @@ export class Usdt extends UProbe {
       const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
       throw ebpfError('NOT_FOUND', `no USDT probe ${u.provider}:${u.name} in ${path} (${known.length === 0 ? 'it has no USDT probes' : `it has ${known.join(', ')}`})`);
     }
-    // Parse every site before touching the kernel: a spec we cannot read fails the whole attach.
+    // Check every site before touching the kernel: a site we cannot serve fails the whole attach.
+    const unplaced = sites.find((site) => site.semaphore !== 0n && site.semaphoreOffset === 0n);
+    if (unplaced) {
+      throw ebpfError('UNSUPPORTED', `${path}: the semaphore of ${u.provider}:${u.name} (0x${unplaced.semaphore.toString(16)}) is not in a segment backed by the file`);
+    }
     const entries = sites.map((site) => ({ site, args: parseUsdtArgs(site.argString, site.arch), id: 0 }));
     const specs = this.owner.map(u.specMap ?? 'USDT_SPECS', HashMap, u32, UsdtSpecCodec);
     const written: number[] = [];
