@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { bundledObjectPath, codec, Ebpf, EbpfError, HashMap, NotFoundError, PerCpuHashMap, Usdt, usdtProbes, type UsdtProbe } from '../src';
 import { PYTHON } from './flamegraph-helpers';
 import { runCli, within } from './helpers';
+import { collect, TestEvent } from './programs-helpers';
 
 const python = existsSync(PYTHON) ? realpathSync(PYTHON) : undefined;
 const probes: UsdtProbe[] = python ? usdtProbes(python) : [];
@@ -114,4 +115,26 @@ usdtTest('pycalls --pid lists the calls of a Python process by function name', a
   });
   const counts = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; count: number });
   t.deepEqual(counts.find((c) => c.name === name), { name, count: 23 });
+});
+
+usdtTest('a probe argument in memory (gc__start: -4@112(%rsp), a signed int on the stack) reads right', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-usdt-args-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'gc.py'), 'import gc, sys\ngc.disable()\nsys.stdin.readline()\nfor g in (2, 0, 1):\n    gc.collect(g)\nprint("done", flush=True)\nsys.stdin.readline()\n');
+  const child = spawn(PYTHON, [join(dir, 'gc.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 300));
+  using obj = Ebpf.load(join(__dirname, '..', 'ebpf', 'objects', 'usdt_args.bpf.o'), { globals: { FILTER_PID: { codec: codec.u32, value: child.pid! } } });
+  const events = obj.ringBuf('EVENTS', TestEvent);
+  obj.program('usdt_args', Usdt).attach({ target: PYTHON, provider: 'python', name: 'gc__start', pid: child.pid });
+  child.stdin!.write('go\n');
+  await within(10_000, 'the collections', new Promise((r) => child.stdout!.once('data', r)));
+  const seen = await collect(events, 300);
+  t.deepEqual(
+    seen.filter((e) => e.tag === 0).map((e) => e.value),
+    [2n, 0n, 1n],
+    'the generation of each gc.collect(g), read from the stack at 112(%rsp)',
+  );
+  t.true(seen.filter((e) => e.tag === 99).every((e) => e.value === 1n), 'gc__start has one argument');
+  child.stdin!.end('\n');
 });
