@@ -4,7 +4,8 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Profile } from '../src';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, within } from './helpers';
@@ -104,4 +105,24 @@ while (${name}() > 0) {}
   const svg = parseSvg(svgPath);
   t.truthy(svg.frames.find((f) => f.n.startsWith(`${name} (`)));
   checkWidths(t, svg);
+});
+
+test.serial('a Node process in its own pid and mount namespaces (a container) has its perf map found through /proc/<pid>/root', async (t) => {
+  const name = `ayaInNs_${unique()}`;
+  // Its /tmp is a private tmpfs and it is pid 1 there: its map is <its root>/tmp/perf-1.map.
+  const source = busySource(name);
+  const child = spawn('unshare', ['--pid', '--fork', '--mount', '--kill-child', 'sh', '-c', `mount -t tmpfs none /tmp && exec "$0" --perf-basic-prof -e "$1"`, process.execPath, source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  await within(10_000, 'the namespaced node to start', new Promise((r) => child.stdout!.once('data', r)));
+  const node = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+  t.regex(readFileSync(`/proc/${node}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'it is pid 1 in its namespace');
+  t.false(existsSync(`/tmp/perf-${node}.map`), 'nothing under its host pid in the host /tmp');
+  const profile = Profile.open({ pid: node, frequency: 99 });
+  t.teardown(() => profile.close());
+  await new Promise((r) => setTimeout(r, 1500));
+  const stacks = profile.stacks();
+  t.true(stacks.some((s) => s.frames.some((f) => f.startsWith(`${name} (`))), `${name} is named`);
+  t.deepEqual(profile.notices(), []);
 });

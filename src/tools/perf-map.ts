@@ -75,10 +75,19 @@ export class PerfMap {
     this.path = path;
   }
 
-  /** The map of process `pid`, or undefined when it has none. */
+  /**
+   * The map of process `pid`, or undefined when it has none. A process in a container writes
+   * its map under its own pid in its own /tmp: that is looked for first, through /proc/<pid>/root.
+   */
   static forPid(pid: number): PerfMap | undefined {
-    const map = new PerfMap(`/tmp/perf-${pid}.map`);
-    return map.refresh() ? map : undefined;
+    const nsPid = innermostPid(pid);
+    const paths = nsPid !== undefined && nsPid !== pid ? [`/proc/${pid}/root/tmp/perf-${nsPid}.map`] : [];
+    paths.push(`/tmp/perf-${pid}.map`);
+    for (const path of paths) {
+      const map = new PerfMap(path);
+      if (map.refresh()) return map;
+    }
+    return undefined;
   }
 
   /** Reads lines appended since the last call; false when the file cannot be opened. */
@@ -157,6 +166,17 @@ function buildIndex(symbols: Array<PerfMapSymbol & { seq: number }>): Array<Perf
     if (keep) out.push(s);
   }
   return out;
+}
+
+/** The pid of `pid` in its innermost pid namespace (`NSpid` of /proc/<pid>/status). */
+function innermostPid(pid: number): number | undefined {
+  try {
+    const line = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const last = line?.[1].trim().split(/\s+/).pop();
+    return last === undefined ? undefined : Number(last);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `pid` runs Node.js (its executable or a mapped libnode). */
