@@ -131,3 +131,50 @@ test('USDT argument specs on arm64', (t) => {
   t.is(parseUsdtArgs('8@x0 8@[sp, 16] -4@w2', 'aarch64').length, 3, 'the space inside brackets does not split');
   t.throws(() => parseUsdtArg('8@x31', 'aarch64'), { instanceOf: EbpfError });
 });
+
+test('the SVG\'s script zooms: a clicked frame fills the width, its ancestors stay, others hide', (t) => {
+  const svg = flameGraphSvg(sample);
+  const script = /<!\[CDATA\[([\s\S]*?)\]\]>/.exec(svg)![1];
+  // A minimal stand-in for the browser's DOM, built from the SVG's own frames.
+  const el = (attrs: Record<string, string>) => {
+    const listeners: Record<string, () => void> = {};
+    const self: any = {
+      attrs: { ...attrs },
+      style: { display: '', opacity: '' },
+      textContent: '',
+      getAttribute: (k: string) => self.attrs[k] ?? null,
+      setAttribute: (k: string, v: unknown) => (self.attrs[k] = String(v)),
+      addEventListener: (ev: string, fn: () => void) => (listeners[ev] = fn),
+      fire: (ev: string) => listeners[ev]?.(),
+    };
+    return self;
+  };
+  const frames = [...svg.matchAll(/<g class="f" data-x="([^"]+)" data-w="([^"]+)" data-d="([^"]+)" data-n="([^"]*)"><title>([^<]*)<\/title><rect x="([^"]+)" y="[^"]+" width="([^"]+)"/g)].map((m) => {
+    const g = el({ 'data-x': m[1], 'data-w': m[2], 'data-d': m[3], 'data-n': m[4] });
+    const rect = el({ x: m[6], width: m[7], fill: 'red' });
+    const text = el({});
+    const title = el({});
+    title.textContent = m[5];
+    g.querySelector = (sel: string) => ({ rect, text, title })[sel];
+    return g;
+  });
+  const byId: Record<string, any> = { details: el({}), reset: el({}), search: el({}) };
+  const document = {
+    documentElement: el({ 'data-width': '1200' }),
+    querySelectorAll: () => frames,
+    getElementById: (id: string) => byId[id],
+  };
+  new Function('document', 'prompt', `${script}; init({});`)(document, () => 'hot');
+  const find = (n: string) => frames.find((g) => g.attrs['data-n'] === n)!;
+  const handler = find('handler (/srv/app.js:10:1)');
+  handler.fire('click');
+  t.is(Number(handler.querySelector('rect').attrs.width), 1200 - 20 - 1, 'the clicked frame fills the width');
+  t.is(find('hotLoop (/srv/app.js:3:1)').querySelector('rect').attrs.width, String((1200 - 20) * (60 / 85) - 1), 'its child scales with it');
+  t.is(find('main').style.display, '', 'an ancestor stays');
+  t.is(find('uv_run').style.display, 'none', 'a frame beside it hides');
+  byId.reset.fire('click');
+  t.is(find('uv_run').style.display, '', 'reset shows everything again');
+  byId.search.fire('click');
+  t.is(find('hotLoop (/srv/app.js:3:1)').querySelector('rect').attrs.fill, 'rgb(230,0,230)', 'search highlights matches');
+  t.is(find('main').querySelector('rect').attrs.fill, 'red', 'and leaves the rest');
+});
