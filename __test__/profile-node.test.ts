@@ -111,10 +111,15 @@ test.serial('a Node process in its own pid and mount namespaces (a container) ha
   const name = `ayaInNs_${unique()}`;
   // Its /tmp is a private tmpfs and it is pid 1 there: its map is <its root>/tmp/perf-1.map.
   const source = busySource(name);
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-js-ns-'));
   const child = spawn('unshare', ['--pid', '--fork', '--mount', '--kill-child', 'sh', '-c', `mount -t tmpfs none /tmp && exec "$0" --perf-basic-prof -e "$1"`, process.execPath, source], {
+    cwd: dir, // V8's log file lands there, not in the repository
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  t.teardown(() => child.kill('SIGKILL'));
+  t.teardown(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   await within(10_000, 'the namespaced node to start', new Promise((r) => child.stdout!.once('data', r)));
   const node = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
   t.regex(readFileSync(`/proc/${node}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'it is pid 1 in its namespace');
