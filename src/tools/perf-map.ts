@@ -1,6 +1,6 @@
-// JIT symbols from the perf map a runtime writes for profilers: V8 (node --perf-basic-prof,
-// --perf-basic-prof-only-functions, --perf-prof) appends `START SIZE NAME` lines (hex, no 0x)
-// to /tmp/perf-<pid>.map as it compiles code. The file only grows; when V8 moves or
+// JIT symbols from the perf map a runtime writes for profilers: V8 (node --perf-basic-prof or
+// --perf-basic-prof-only-functions; not --perf-prof, which writes a jitdump file instead)
+// appends `START SIZE NAME` lines (hex, no 0x) to /tmp/perf-<pid>.map as it compiles code. The file only grows; when V8 moves or
 // recompiles code, a later line covers the same addresses and replaces the earlier one.
 
 import { closeSync, fstatSync, openSync, readSync, readlinkSync, readFileSync } from 'node:fs';

@@ -15,17 +15,23 @@ export interface StackToolOptions {
 
 export function openStackTool(options: StackToolOptions, offCpu: boolean): StackCounts & { report(json: boolean): string } {
   const tool: StackCounts = offCpu ? OffCpu.open({ pid: options.pid }) : Profile.open({ pid: options.pid, frequency: options.frequency });
-  const told = new Set<string>();
+  const said = new Set<string>(); // notices and file paths already told on stderr
   return Object.assign(tool, {
     report(json: boolean): string {
       const stacks = tool.stacks();
       for (const notice of tool.notices()) {
-        if (told.has(notice)) continue;
-        told.add(notice);
+        if (said.has(notice)) continue;
+        said.add(notice);
         process.stderr.write(`aya-node: ${notice}\n`);
       }
-      if (options.svg !== undefined) writeFileSync(options.svg, tool.svg(stacks));
-      if (options.speedscope !== undefined) writeFileSync(options.speedscope, tool.speedscope(stacks));
+      const write = (path: string | undefined, what: string, render: () => string) => {
+        if (path === undefined) return;
+        writeFileSync(path, render());
+        if (!said.has(path)) process.stderr.write(`aya-node: wrote ${what} to ${path}\n`);
+        said.add(path);
+      };
+      write(options.svg, 'the flame graph', () => tool.svg(stacks));
+      write(options.speedscope, 'the speedscope profile', () => tool.speedscope(stacks));
       if (!json) return tool.folded(stacks);
       return stacks.map(({ pid, comm, frames, count }) => `${JSON.stringify({ pid, comm, frames, count })}\n`).join('');
     },
