@@ -2,7 +2,8 @@
 // writers (checked with independent parsers), demangling, and the USDT argument spec parser.
 
 import test from 'ava';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EbpfError, demangle, flameGraphSvg, foldedStacks, parsePerfMapLine, parseUsdtArg, parseUsdtArgs, PerfMap, speedscopeJson, type WeightedStack } from '../src';
@@ -177,4 +178,18 @@ test('the SVG\'s script zooms: a clicked frame fills the width, its ancestors st
   byId.search.fire('click');
   t.is(find('hotLoop (/srv/app.js:3:1)').querySelector('rect').attrs.fill, 'rgb(230,0,230)', 'search highlights matches');
   t.is(find('main').querySelector('rect').attrs.fill, 'red', 'and leaves the rest');
+});
+
+test('a perf map older than the process with that pid is not used (pid reuse)', (t) => {
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.teardown(() => sleeper.kill());
+  const path = `/tmp/perf-${sleeper.pid}.map`;
+  t.teardown(() => rmSync(path, { force: true }));
+  writeFileSync(path, '1000 100 JS:*stale /old.js:1:1\n');
+  const hourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(path, hourAgo, hourAgo);
+  t.is(PerfMap.forPid(sleeper.pid!), undefined, 'written an hour before the process started');
+  const now = new Date();
+  utimesSync(path, now, now);
+  t.is(PerfMap.forPid(sleeper.pid!)?.lookup(0x1010n)?.name, 'stale', 'written since: it is the process\'s own');
 });

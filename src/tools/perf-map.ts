@@ -3,7 +3,7 @@
 // appends `START SIZE NAME` lines (hex, no 0x) to /tmp/perf-<pid>.map as it compiles code. The file only grows; when V8 moves or
 // recompiles code, a later line covers the same addresses and replaces the earlier one.
 
-import { closeSync, fstatSync, openSync, readSync, readlinkSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readlinkSync, readFileSync, statSync } from 'node:fs';
 
 /** A symbol from a perf map, split into what a flame graph shows. */
 export interface PerfMapSymbol {
@@ -83,7 +83,10 @@ export class PerfMap {
     const nsPid = innermostPid(pid);
     const paths = nsPid !== undefined && nsPid !== pid ? [`/proc/${pid}/root/tmp/perf-${nsPid}.map`] : [];
     paths.push(`/tmp/perf-${pid}.map`);
+    const started = processStartMs(pid);
     for (const path of paths) {
+      // A map last written before the process started belongs to an earlier process that had its pid.
+      if (started !== undefined && modifiedMs(path) < started - 1000) continue;
       const map = new PerfMap(path);
       if (map.refresh()) return map;
     }
@@ -166,6 +169,29 @@ function buildIndex(symbols: Array<PerfMapSymbol & { seq: number }>): Array<Perf
     if (keep) out.push(s);
   }
   return out;
+}
+
+/** When `pid` started, in ms since the epoch (from its start time in jiffies and the boot time). */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses); starttime is field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const jiffies = Number(fields[22 - 3]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    // USER_HZ is 100 on every Linux architecture Node runs on.
+    return Number.isFinite(jiffies) && Number.isFinite(boot) ? boot * 1000 + jiffies * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function modifiedMs(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY; // missing: let the open fail on its own
+  }
 }
 
 /** The pid of `pid` in its innermost pid namespace (`NSpid` of /proc/<pid>/status). */
