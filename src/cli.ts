@@ -129,7 +129,7 @@ options:
   --pid PID         only this process
   --comm NAME       only processes with this command name (execsnoop, opensnoop, tcplife)
   --duration SECS   stop after this many seconds (default: until Ctrl-C)
-  --interval SECS   syscount, biolatency, runqlat, profile: report every SECS (default: at the end)
+  --interval SECS   syscount, biolatency, runqlat, profile, offcpu, pycalls: report every SECS (default: at the end)
   --frequency HZ    profile: samples per second per CPU (default 49)
   --by-process      syscount: count per process instead of per syscall
   --svg FILE        profile, offcpu: also write an interactive SVG flame graph

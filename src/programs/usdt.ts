@@ -7,7 +7,7 @@
 
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { array, i64, struct, u16, u32, u64, u8 } from '../codec';
+import { array, i64, struct, u16, u32, u64, u8, type Infer } from '../codec';
 import { EM_AARCH64, EM_X86_64, cString, fileOffsetOf, notes, parseElf } from '../elf';
 import { ebpfError, invalidArgument } from '../errors';
 import { Link } from '../link';
@@ -280,6 +280,9 @@ const nextSpecId = new WeakMap<object, number>();
  * ```
  */
 export class Usdt extends UProbe {
+  /** The spec maps opened so far, by name (one handle each, however many attaches). */
+  readonly #specs = new Map<string, HashMap<number, Infer<typeof UsdtSpecCodec>>>();
+
   /** Attaches to every site of `provider:name` in `target`; one link detaches them all. */
   override attach(u: UsdtTarget): Link {
     if (!u || typeof u !== 'object') throw invalidArgument(`usdt \`${this.name}\`: expected { target, provider, name, pid? }`);
@@ -303,12 +306,15 @@ export class Usdt extends UProbe {
       throw ebpfError('UNSUPPORTED', `${path}: the semaphore of ${u.provider}:${u.name} (0x${unplaced.semaphore.toString(16)}) is not in a segment backed by the file`);
     }
     const entries = sites.map((site) => ({ site, args: parseUsdtArgs(site.argString, site.arch), id: 0 }));
-    const specs = this.owner.map(u.specMap ?? 'USDT_SPECS', HashMap, u32, UsdtSpecCodec);
+    const specMap = u.specMap ?? 'USDT_SPECS';
+    let specs = this.#specs.get(specMap);
+    if (!specs) this.#specs.set(specMap, (specs = this.owner.map(specMap, HashMap, u32, UsdtSpecCodec)));
+    const specsMap = specs;
     const written: number[] = [];
     const forget = () => {
       for (const id of written) {
         try {
-          specs.delete(id);
+          specsMap.delete(id);
         } catch {
           // the object (and its maps) may be closed already
         }
@@ -325,7 +331,7 @@ export class Usdt extends UProbe {
             ? { valOff: a.value, kind: KIND_CODES[a.kind], signed: a.signed ? 1 : 0, size: a.size, _pad: 0, regOff: a.regOffset ?? 0, _pad2: 0 }
             : { valOff: 0n, kind: 0, signed: 0, size: 0, _pad: 0, regOff: 0, _pad2: 0 };
         });
-        specs.set(entry.id, { args, argCount: entry.args.length, _pad: 0, userCookie: u.cookie ?? 0n });
+        specsMap.set(entry.id, { args, argCount: entry.args.length, _pad: 0, userCookie: u.cookie ?? 0n });
         written.push(entry.id);
       }
       return this.attachAs(
