@@ -193,3 +193,13 @@ test('a perf map older than the process with that pid is not used (pid reuse)', 
   utimesSync(path, now, now);
   t.is(PerfMap.forPid(sleeper.pid!)?.lookup(0x1010n)?.name, 'stale', 'written since: it is the process\'s own');
 });
+
+test('the renderers and the perf-map reader refuse arguments of the wrong type', (t) => {
+  for (const render of [foldedStacks, flameGraphSvg, speedscopeJson] as Array<(s: WeightedStack[]) => string>) {
+    t.throws(() => render('x' as unknown as WeightedStack[]), { instanceOf: TypeError });
+    t.throws(() => render([{ frames: [], weight: Number.NaN }]), { instanceOf: TypeError });
+  }
+  t.throws(() => new PerfMap(''), { instanceOf: TypeError });
+  t.throws(() => PerfMap.forPid(-1), { instanceOf: RangeError });
+  t.throws(() => parsePerfMapLine(3 as unknown as string), { instanceOf: TypeError });
+});

@@ -25,12 +25,19 @@ export interface FlameGraphOptions {
 
 /** Folded stacks: `frame;frame;frame weight` per line, the input of flamegraph.pl and friends. */
 export function foldedStacks(stacks: WeightedStack[]): string {
+  checkStacks('foldedStacks', stacks);
   const merged = new Map<string, number>();
   for (const s of stacks) {
     const key = s.frames.map((f) => frameLabel(f).replaceAll(';', ':')).join(';');
     merged.set(key, (merged.get(key) ?? 0) + s.weight);
   }
   return [...merged].map(([k, w]) => `${k} ${Math.round(w)}\n`).join('');
+}
+
+function checkStacks(fn: string, stacks: WeightedStack[]): void {
+  if (!Array.isArray(stacks) || !stacks.every((s) => s && Array.isArray(s.frames) && typeof s.weight === 'number' && Number.isFinite(s.weight))) {
+    throw new TypeError(`${fn}: \`stacks\` must be an array of { frames: Frame[], weight: number }`);
+  }
 }
 
 interface Node {
@@ -143,6 +150,7 @@ function search() {
  * drawing can be checked (and zoomed) exactly.
  */
 export function flameGraphSvg(stacks: WeightedStack[], options: FlameGraphOptions = {}): string {
+  checkStacks('flameGraphSvg', stacks);
   const width = options.width ?? 1200;
   if (!Number.isFinite(width) || width < 200 || width > 100_000) throw new RangeError('flameGraphSvg: `width` must be between 200 and 100000');
   const unit = options.unit ?? 'samples';
@@ -208,6 +216,7 @@ export function flameGraphSvg(stacks: WeightedStack[], options: FlameGraphOption
 
 /** speedscope's file format (https://www.speedscope.app/file-format-schema.json): one sampled profile per process. */
 export function speedscopeJson(stacks: WeightedStack[], options: { name?: string; unit?: 'samples' | 'nanoseconds' } = {}): string {
+  checkStacks('speedscopeJson', stacks);
   const frames: Array<{ name: string; file?: string; line?: number; col?: number }> = [];
   const frameIndex = new Map<string, number>();
   const indexOf = (f: Frame) => {

@@ -29,6 +29,7 @@ const CHUNK = 4 * 1024 * 1024;
  * `~` interpreted, `^` baseline, `+` Maglev, `*` TurboFan), older V8 `LazyCompile:*name file:line`.
  */
 export function parsePerfMapLine(text: string): PerfMapSymbol | undefined {
+  if (typeof text !== 'string') throw new TypeError('parsePerfMapLine: `text` must be a string');
   const m = /^([0-9a-fA-F]+) ([0-9a-fA-F]+) (.*)$/.exec(text.trim());
   if (!m) return undefined;
   const start = BigInt(`0x${m[1]}`);
@@ -72,6 +73,7 @@ export class PerfMap {
   #index: PerfMapSymbol[] | undefined;
 
   constructor(path: string) {
+    if (typeof path !== 'string' || path === '') throw new TypeError('PerfMap: `path` must be a non-empty string');
     this.path = path;
   }
 
@@ -80,6 +82,7 @@ export class PerfMap {
    * its map under its own pid in its own /tmp: that is looked for first, through /proc/<pid>/root.
    */
   static forPid(pid: number): PerfMap | undefined {
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError('PerfMap.forPid: `pid` must be a positive integer');
     const nsPid = innermostPid(pid);
     const paths = nsPid !== undefined && nsPid !== pid ? [`/proc/${pid}/root/tmp/perf-${nsPid}.map`] : [];
     paths.push(`/tmp/perf-${pid}.map`);
