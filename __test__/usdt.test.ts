@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundledObjectPath, codec, Ebpf, EbpfError, HashMap, NotFoundError, PerCpuHashMap, Usdt, usdtProbes, type UsdtProbe } from '../src';
+import { bundledObjectPath, codec, Ebpf, EbpfError, HashMap, NotFoundError, PerCpuHashMap, resolveUsdtTarget, Usdt, usdtProbes, type UsdtProbe } from '../src';
 import { PYTHON } from './flamegraph-helpers';
 import { runCli, within } from './helpers';
 import { collect, TestEvent } from './programs-helpers';
@@ -137,4 +137,13 @@ usdtTest('a probe argument in memory (gc__start: -4@112(%rsp), a signed int on t
   );
   t.true(seen.filter((e) => e.tag === 99).every((e) => e.value === 1n), 'gc__start has one argument');
   child.stdin!.end('\n');
+});
+
+test('USDT targets resolve by path, library name (system or a process\'s mappings) and executable name', (t) => {
+  t.regex(resolveUsdtTarget('libc'), /\/libc\.so\.6$/, 'a library name finds the library');
+  t.is(resolveUsdtTarget('libc', process.pid), readFileSync('/proc/self/maps', 'utf8').match(/\S*\/libc\.so\.6/)![0], 'with a pid: the file that process maps');
+  const sh = resolveUsdtTarget('sh');
+  t.true(readFileSync(sh).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])), `an executable name finds an ELF file on PATH (${sh}), not a wrapper script`);
+  t.throws(() => resolveUsdtTarget('no-such-thing-here'), { instanceOf: NotFoundError, message: /no binary or library named/ });
+  t.throws(() => resolveUsdtTarget(''), { instanceOf: TypeError });
 });

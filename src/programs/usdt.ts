@@ -204,8 +204,15 @@ export function resolveUsdtTarget(target: string, pid?: number): string {
       } catch {
         continue;
       }
-      const hit = names.filter((n) => n.includes('.so') && matches(n)).sort()[0];
-      if (hit) return realpathOr(join(dir, hit));
+      // `libc.so` next to `libc.so.6` may be a linker script: the first ELF file wins.
+      for (const hit of names.filter((n) => n.includes('.so') && matches(n)).sort()) {
+        try {
+          const real = realpathSync(join(dir, hit));
+          if (isElf(real)) return real;
+        } catch {
+          // a dangling link: try the next
+        }
+      }
     }
     return undefined;
   };
@@ -229,10 +236,17 @@ export function resolveUsdtTarget(target: string, pid?: number): string {
 }
 
 function isElf(path: string): boolean {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
   try {
     const magic = Buffer.alloc(4);
     return readSync(fd, magic, 0, 4, 0) === 4 && magic.readUInt32BE(0) === 0x7f454c46;
+  } catch {
+    return false; // a directory, say
   } finally {
     closeSync(fd);
   }
