@@ -50,7 +50,7 @@ test.serial('profile --pid of a Node process with --perf-basic-prof names its ho
   const lines = stdout.trim().split('\n').filter(Boolean);
   const total = lines.reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   const hot = lines.filter((l) => l.includes(`;${name} (${join(dir, 'app.js')}:2:`)).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  t.true(total >= 20, `samples were taken (${total} in 3 s at 99 Hz on a busy machine)`);
+  t.true(total >= 10, `samples were taken (${total} in 3 s at 99 Hz on a busy machine)`);
   t.true(hot / total > 0.5, `most samples are in ${name} with its file and line (${hot}/${total})`);
   t.regex(stdout, /;node::[A-Za-z:]+\([^;]*\);/, 'Node\'s C++ frames are demangled (with their parameters)');
   t.notRegex(stdout, /;_Z[A-Za-z0-9_]+;/, 'no mangled name is left');
