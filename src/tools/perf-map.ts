@@ -229,7 +229,7 @@ export function isNodeProcess(pid: number): boolean {
 export function missingPerfMapNotice(pid: number): string {
   return (
     `pid ${pid} is a Node.js process without /tmp/perf-${pid}.map: its JavaScript frames show as addresses. ` +
-    'Start it with `node --perf-basic-prof` (or `--perf-basic-prof-only-functions`, e.g. ' +
-    'NODE_OPTIONS=--perf-basic-prof-only-functions) to see function names and source lines.'
+    'Start it with `node --perf-basic-prof --interpreted-frames-native-stack` (or in NODE_OPTIONS; ' +
+    '`--perf-basic-prof-only-functions` writes a smaller map) to see function names and source lines.'
   );
 }

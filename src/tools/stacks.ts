@@ -6,12 +6,17 @@ import { resolveKernelAddresses, type StackTraceMap } from '../maps';
 import { isNodeProcess, missingPerfMapNotice } from './perf-map';
 import { UserSymbolizer, type Frame } from './symbolize';
 
+/** The frame V8's interpreter runs every interpreted function in (without --interpreted-frames-native-stack). */
+const INTERPRETER_FRAME = 'Builtin:InterpreterEntryTrampoline';
+
 /** Processes whose symbols are kept between reports at most. */
 const MAX_PROCESSES = 1024;
 
 export class StackResolver {
   readonly #stacks: StackTraceMap;
   readonly #symbolizers = new Map<number, UserSymbolizer>();
+  /** Processes with interpreted JavaScript on their stacks (V8's shared trampoline frame). */
+  readonly #interpreted = new Set<number>();
 
   constructor(stacks: StackTraceMap) {
     this.#stacks = stacks;
@@ -26,7 +31,10 @@ export class StackResolver {
     let s = this.#symbolizers.get(pid);
     if (!s) {
       // A machine-wide profile meets many short-lived processes: start over past a bound.
-      if (this.#symbolizers.size >= MAX_PROCESSES) this.#symbolizers.clear();
+      if (this.#symbolizers.size >= MAX_PROCESSES) {
+        this.#symbolizers.clear();
+        this.#interpreted.clear();
+      }
       this.#symbolizers.set(pid, (s = new UserSymbolizer(pid)));
     }
     return s;
@@ -37,7 +45,9 @@ export class StackResolver {
     const frames: Frame[] = [{ name: comm, kind: 'process' }];
     if (userStackId >= 0) {
       const addresses = this.#stacks.get(userStackId) ?? [];
-      frames.push(...this.#symbolizer(pid).resolve(addresses).reverse());
+      const user = this.#symbolizer(pid).resolve(addresses).reverse();
+      if (user.some((f) => f.name === INTERPRETER_FRAME)) this.#interpreted.add(pid);
+      frames.push(...user);
     }
     if (kernelStackId >= 0) {
       const addresses = this.#stacks.get(kernelStackId) ?? [];
@@ -53,6 +63,12 @@ export class StackResolver {
     const out: string[] = [];
     for (const [pid, s] of this.#symbolizers) {
       if (!s.perfMap && isNodeProcess(pid)) out.push(missingPerfMapNotice(pid));
+      else if (s.perfMap && this.#interpreted.has(pid)) {
+        out.push(
+          `pid ${pid}: functions V8 still interprets show as ${INTERPRETER_FRAME}; ` +
+            'start Node with --interpreted-frames-native-stack too to see their names.',
+        );
+      }
     }
     return out;
   }
