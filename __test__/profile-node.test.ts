@@ -129,5 +129,5 @@ test.serial('a Node process in its own pid and mount namespaces (a container) ha
   await new Promise((r) => setTimeout(r, 1500));
   const stacks = profile.stacks();
   t.true(stacks.some((s) => s.frames.some((f) => f.startsWith(`${name} (`))), `${name} is named`);
-  t.deepEqual(profile.notices(), []);
+  t.false(profile.notices().some((n) => n.includes('without /tmp/perf-')), 'no missing-map notice');
 });
