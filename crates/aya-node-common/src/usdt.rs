@@ -42,3 +42,46 @@ pub struct UsdtSpec {
     /// A value of the caller's choosing, passed through (`Usdt.attach({ cookie })`).
     pub user_cookie: u64,
 }
+
+/// Keeps the low `size` bytes of `raw` (little-endian: the value as the spec sizes it),
+/// sign-extending to 64 bits when `signed`.
+#[inline(always)]
+pub fn extend(raw: u64, size: u8, signed: bool) -> u64 {
+    let shift = match size {
+        1 => 56,
+        2 => 48,
+        4 => 32,
+        _ => 0,
+    };
+    if shift == 0 {
+        raw
+    } else if signed {
+        (((raw << shift) as i64) >> shift) as u64
+    } else {
+        (raw << shift) >> shift
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extend;
+
+    #[test]
+    fn sizes_and_signs() {
+        // A register holding -2 as a 32-bit value (upper half garbage, as after `mov %edi`).
+        let reg = 0xdead_beef_ffff_fffe_u64;
+        assert_eq!(extend(reg, 4, true) as i64, -2);
+        assert_eq!(extend(reg, 4, false), 0xffff_fffe);
+        assert_eq!(extend(reg, 2, true) as i64, -2);
+        assert_eq!(extend(reg, 1, false), 0xfe);
+        assert_eq!(extend(reg, 8, false), reg);
+        assert_eq!(extend(0x7f, 1, true), 0x7f);
+        assert_eq!(extend(0x80, 1, true) as i64, -128);
+    }
+
+    #[test]
+    fn layout_matches_the_typescript_codec() {
+        assert_eq!(core::mem::size_of::<super::UsdtArg>(), 16);
+        assert_eq!(core::mem::size_of::<super::UsdtSpec>(), 16 * super::USDT_MAX_ARGS + 16);
+    }
+}

@@ -21,7 +21,7 @@ use aya_ebpf::{
     programs::ProbeContext,
     EbpfContext,
 };
-pub use aya_node_common::usdt::{UsdtArg, UsdtSpec, USDT_MAX_ARGS};
+pub use aya_node_common::usdt::{extend, UsdtArg, UsdtSpec, USDT_MAX_ARGS};
 use aya_node_common::usdt::{USDT_ARG_CONST, USDT_ARG_REG, USDT_ARG_REG_DEREF};
 
 /// The spec of the probe site that fired (found by the attachment's cookie).
@@ -80,22 +80,4 @@ fn read_reg(ctx: &ProbeContext, off: u16) -> Result<u64, UsdtError> {
     // A variable offset into the context can only be read through the helper.
     let at = unsafe { (ctx.regs as *const u8).add((off & 0x1ff) as usize) } as *const u64;
     unsafe { bpf_probe_read_kernel(at) }.map_err(|e| UsdtError::Read(e as i32))
-}
-
-/// Keeps the low `size` bytes (little-endian), sign-extending when `signed`.
-#[inline(always)]
-pub fn extend(raw: u64, size: u8, signed: bool) -> u64 {
-    let shift = match size {
-        1 => 56,
-        2 => 48,
-        4 => 32,
-        _ => 0,
-    };
-    if shift == 0 {
-        raw
-    } else if signed {
-        (((raw << shift) as i64) >> shift) as u64
-    } else {
-        (raw << shift) >> shift
-    }
 }
