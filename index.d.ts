@@ -197,6 +197,10 @@ export declare class LogReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -276,6 +280,10 @@ export declare class PerfEventArrayReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -309,6 +317,10 @@ export declare class RingBufReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -334,6 +346,10 @@ export declare class TracePipeReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
