@@ -200,8 +200,9 @@ function stopSignal(options: Options): { signal: AbortSignal; done: () => void }
 }
 
 async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> {
-  const { signal, done } = stopSignal(options);
   using running = tool.open(options);
+  // --duration counts from when the tool is attached (loading can take seconds on a busy machine).
+  const { signal, done } = stopSignal(options);
   process.stderr.write(TRACING);
   const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   const every = options.interval === undefined ? undefined : setInterval(() => process.stdout.write(running.report(options.json)), options.interval * 1000);
@@ -212,8 +213,9 @@ async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> 
 }
 
 async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
-  const { signal, done } = stopSignal(options);
   using running = tool.open(options);
+  // --duration counts from when the tool is attached (loading can take seconds on a busy machine).
+  const { signal, done } = stopSignal(options);
   process.stderr.write(TRACING);
   if (!options.json) console.log(tool.header);
   try {
