@@ -126,7 +126,7 @@ usdtTest('a probe argument in memory (gc__start: -4@112(%rsp), a signed int on t
   await new Promise((r) => setTimeout(r, 300));
   using obj = Ebpf.load(join(__dirname, '..', 'ebpf', 'objects', 'usdt_args.bpf.o'), { globals: { FILTER_PID: { codec: codec.u32, value: child.pid! } } });
   const events = obj.ringBuf('EVENTS', TestEvent);
-  obj.program('usdt_args', Usdt).attach({ target: PYTHON, provider: 'python', name: 'gc__start', pid: child.pid });
+  obj.program('usdt_args', Usdt).attach({ target: PYTHON, provider: 'python', name: 'gc__start', pid: child.pid, cookie: 0x5eed_cafen });
   child.stdin!.write('go\n');
   await within(10_000, 'the collections', new Promise((r) => child.stdout!.once('data', r)));
   const seen = await collect(events, 300);
@@ -136,6 +136,7 @@ usdtTest('a probe argument in memory (gc__start: -4@112(%rsp), a signed int on t
     'the generation of each gc.collect(g), read from the stack at 112(%rsp)',
   );
   t.true(seen.filter((e) => e.tag === 99).every((e) => e.value === 1n), 'gc__start has one argument');
+  t.deepEqual(seen.filter((e) => e.tag === 98).map((e) => e.value), [0x5eed_cafen, 0x5eed_cafen, 0x5eed_cafen], 'the caller\'s cookie reaches the program');
   child.stdin!.end('\n');
 });
 

@@ -1,7 +1,7 @@
 //! usdt_args: the test program for the argument kinds of `aya_node_ebpf::usdt`. Each firing of
 //! the probe sends one `TestEvent` per argument (tag = argument index, value = the argument as
 //! the spec says: register or memory, sign- or zero-extended), then one with tag 99 and the
-//! argument count.
+//! argument count and one with tag 98 and the caller's cookie (`Usdt.attach({ cookie })`).
 #![no_std]
 #![no_main]
 
@@ -41,6 +41,7 @@ pub fn usdt_args(ctx: ProbeContext) -> u32 {
         }
     }
     emit(&EVENTS, tgid, 99, count as i64);
+    emit(&EVENTS, tgid, 98, spec.user_cookie as i64);
     0
 }
 
