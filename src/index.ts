@@ -98,7 +98,7 @@ export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
 export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';
 export { Usdt, UsdtLink, parseUsdtArg, parseUsdtArgs, usdtProbes, resolveUsdtTarget, type UsdtArgSpec, type UsdtProbe, type UsdtTarget, type UsdtArch } from './programs/usdt';
 export { OffCpu, type OffCpuOptions } from './tools/offcpu';
-export { StackCounts } from './tools/profile';
+export { StackCounts, type ProfileKeyValue } from './tools/profile';
 export { PerfMap, parsePerfMapLine, type PerfMapSymbol } from './tools/perf-map';
 export { flameGraphSvg, speedscopeJson, foldedStacks, type WeightedStack, type FlameGraphOptions } from './tools/flamegraph';
 export { demangle } from './tools/demangle';
