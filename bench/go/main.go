@@ -3,7 +3,7 @@
 // (aya_node_common::streams::SeqEvent): per event the sequence number (first u64) and the
 // last u64, checking that sequence numbers run in order.
 //
-//	drain PIN SIZE N  reads N waiting events, prints {"events","ns","outOfOrder","sum"}
+//	drain PIN SIZE N  reads N waiting events, prints {"events","ns","cpuNs","outOfOrder","sum"}
 //	live PIN SIZE     reads until SIGUSR1, then empties the ring and prints the same
 package main
 
@@ -26,6 +26,7 @@ import (
 type result struct {
 	Events     int    `json:"events"`
 	Ns         int64  `json:"ns"`
+	CPUNs      int64  `json:"cpuNs"`
 	OutOfOrder int    `json:"outOfOrder"`
 	Sum        uint64 `json:"sum"`
 }
@@ -33,6 +34,15 @@ type result struct {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, err)
 	os.Exit(1)
+}
+
+// cpuNs is the CPU time of the whole process (all its threads) so far.
+func cpuNs() int64 {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		fail(err)
+	}
+	return u.Utime.Nano() + u.Stime.Nano()
 }
 
 func main() {
@@ -76,7 +86,7 @@ func main() {
 	var record ringbuf.Record
 	expected := uint64(0)
 	fmt.Fprintln(os.Stderr, "ready")
-	start := time.Now()
+	start, cpuStart := time.Now(), cpuNs()
 	if mode == "live" {
 		// A deadline so that a wait on an empty ring comes back to look at the stop flag.
 		rd.SetDeadline(time.Now().Add(50 * time.Millisecond))
@@ -106,6 +116,7 @@ func main() {
 		r.Events++
 	}
 	r.Ns = time.Since(start).Nanoseconds()
+	r.CPUNs = cpuNs() - cpuStart
 	out, _ := json.Marshal(r)
 	fmt.Println(string(out))
 }
