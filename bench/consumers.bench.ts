@@ -127,57 +127,62 @@ function external(bin: string, args: string[], cpu?: number): ChildProcess {
   return spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Drains `n` waiting events with an aya-node consumer of this process. */
-async function ayaDrain(kind: AyaKind, object: Ebpf, size: Size, n: number): Promise<Read> {
-  let events = 0;
-  let outOfOrder = 0;
-  let start: bigint;
-  let cpu0: number;
-  if (kind === 'raw') {
-    const ring = object.ringBuf('EVENTS');
-    let expected = 0;
-    cpu0 = cpuNow();
-    start = process.hrtime.bigint();
-    for await (const batch of ring.recordBatches({ lingerMs: 0 })) {
-      batch.forEach((data, at, length) => {
-        const seq = data.readUInt32LE(at);
-        if (seq !== expected || data.readUInt32LE(at + length - 4) === 0xdeadbeef) outOfOrder++;
-        expected = (seq + 1) >>> 0;
-      });
-      events += batch.count;
-      if (events >= n) break;
-    }
-  } else {
-    const ring: RingBuf<SeqAndLast> = object.ringBuf('EVENTS', seqAndLast(size));
-    let expected = 0n;
-    let last = 0n;
-    cpu0 = cpuNow();
-    start = process.hrtime.bigint();
-    if (kind === 'batches') {
-      for await (const batch of ring.batches({ lingerMs: 0 })) {
-        for (const ev of batch) {
-          if (ev.seq !== expected) outOfOrder++;
-          expected = ev.seq + 1n;
-          last = ev.last;
-        }
-        events += batch.length;
-        if (events >= n) break;
-      }
-    } else {
-      for await (const ev of ring) {
-        if (ev.seq !== expected) outOfOrder++;
-        expected = ev.seq + 1n;
-        last = ev.last;
-        if (++events >= n) break;
-      }
-    }
-    if (last < 0n) throw new Error('unreachable: keeps the last word read');
-  }
-  const ns = Number(process.hrtime.bigint() - start);
-  return { events, ns, cpuNs: cpuNow() - cpu0, outOfOrder };
+type AyaKind = 'raw' | 'batches' | 'for-await';
+
+/** What an aya-node consumer has read so far (a live run looks at it while the loop runs). */
+interface Progress {
+  events: number;
+  outOfOrder: number;
 }
 
-type AyaKind = 'raw' | 'batches' | 'for-await';
+/**
+ * Reads with an aya-node consumer of this process until `n` events were read or `signal` aborts:
+ * per event the sequence number (checked) and the last word, u64s decoded or raw u32s.
+ */
+async function ayaRead(kind: AyaKind, object: Ebpf, size: Size, n: number, signal: AbortSignal | undefined, progress: Progress): Promise<void> {
+  // The defaults otherwise (minBatch 1: a batch is whatever one wake-up finds).
+  const options = { signal };
+  if (kind === 'raw') {
+    let expected = 0;
+    let last = 0;
+    for await (const batch of object.ringBuf('EVENTS').recordBatches(options)) {
+      batch.forEach((data, at, length) => {
+        const seq = data.readUInt32LE(at);
+        if (seq !== expected) progress.outOfOrder++;
+        expected = (seq + 1) >>> 0;
+        last = data.readUInt32LE(at + length - 4);
+      });
+      progress.events += batch.count;
+      if (progress.events >= n) break;
+    }
+    if (last < 0) throw new Error('unreachable: keeps the last word read');
+    return;
+  }
+  const ring: RingBuf<SeqAndLast> = object.ringBuf('EVENTS', seqAndLast(size));
+  let expected = 0n;
+  let last = 0n;
+  if (kind === 'batches') {
+    for await (const batch of ring.batches(options)) {
+      for (const ev of batch) {
+        if (ev.seq !== expected) progress.outOfOrder++;
+        expected = ev.seq + 1n;
+        last = ev.last;
+      }
+      progress.events += batch.length;
+      if (progress.events >= n) break;
+    }
+  } else {
+    // The default loop: `for await (const ev of ring)` is `ring.events()`, here with the signal.
+    for await (const ev of ring.events({ signal })) {
+      if (ev.seq !== expected) progress.outOfOrder++;
+      expected = ev.seq + 1n;
+      last = ev.last;
+      if (++progress.events >= n) break;
+    }
+  }
+  if (last < 0n) throw new Error('unreachable: keeps the last word read');
+}
+
 interface Consumer {
   name: string;
   /** Reads `n` waiting events of the filled `object` (its ring pinned at `pin`). */
@@ -216,65 +221,37 @@ const ALL_CPUS = `0-${cpus().length - 1}`;
 function ayaConsumer(kind: AyaKind, name: string): Consumer {
   return {
     name,
-    drain: (object, _pin, size, n) => ayaDrain(kind, object, size, n),
+    async drain(object, _pin, size, n) {
+      const progress = { events: 0, outOfOrder: 0 };
+      const cpu0 = cpuNow();
+      const start = process.hrtime.bigint();
+      await ayaRead(kind, object, size, n, undefined, progress);
+      const ns = Number(process.hrtime.bigint() - start);
+      return { ...progress, ns, cpuNs: cpuNow() - cpu0 };
+    },
     async live(object, _pin, size, cpu) {
       setAffinity(String(cpu));
       const abort = new AbortController();
-      let events = 0;
-      let outOfOrder = 0;
+      const progress = { events: 0, outOfOrder: 0 };
       const start = process.hrtime.bigint();
-      const signal = abort.signal;
-      const loop = (async () => {
-        try {
-          if (kind === 'raw') {
-            let expected = 0;
-            for await (const batch of object.ringBuf('EVENTS').recordBatches({ signal })) {
-              batch.forEach((data, at, length) => {
-                const seq = data.readUInt32LE(at);
-                // After a drop the next sequence number skips ahead: count the gap once.
-                if (seq !== expected || data.readUInt32LE(at + length - 4) === 0xdeadbeef) outOfOrder++;
-                expected = (seq + 1) >>> 0;
-              });
-              events += batch.count;
-            }
-          } else {
-            const ring: RingBuf<SeqAndLast> = object.ringBuf('EVENTS', seqAndLast(size));
-            let expected = 0n;
-            if (kind === 'batches') {
-              for await (const batch of ring.batches({ signal })) {
-                for (const ev of batch) {
-                  if (ev.seq !== expected || ev.last < 0n) outOfOrder++;
-                  expected = ev.seq + 1n;
-                }
-                events += batch.length;
-              }
-            } else {
-              for await (const ev of ring.events({ signal })) {
-                if (ev.seq !== expected || ev.last < 0n) outOfOrder++;
-                expected = ev.seq + 1n;
-                events++;
-              }
-            }
-          }
-        } catch (err) {
-          if (!signal.aborted) throw err;
-        }
-      })();
+      const loop = ayaRead(kind, object, size, Infinity, abort.signal, progress).catch((err) => {
+        if (!abort.signal.aborted) throw err;
+      });
       return {
         started: Promise.resolve(),
         stop: async (expected) => {
           // Everything not dropped is in the ring: wait for it, or until no progress for 2 s.
           let seen = -1;
           let still = Date.now();
-          while (events < expected && Date.now() - still < 2000) {
-            if (events !== seen) [seen, still] = [events, Date.now()];
+          while (progress.events < expected && Date.now() - still < 2000) {
+            if (progress.events !== seen) [seen, still] = [progress.events, Date.now()];
             await new Promise((resolve) => setTimeout(resolve, 1));
           }
           const ns = Number(process.hrtime.bigint() - start);
           abort.abort();
           await loop;
           setAffinity(ALL_CPUS);
-          return { events, ns, outOfOrder };
+          return { ...progress, ns };
         },
       };
     },
