@@ -52,6 +52,11 @@ if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
   log "mounting tracefs"
   $SUDO mount -t tracefs tracefs /sys/kernel/tracing || log "could not mount tracefs"
 fi
+# bpf_printk lines reach the trace pipe only while tracing is on (a profiler may have turned it off).
+if [ -w /sys/kernel/tracing/tracing_on ] && [ "$(cat /sys/kernel/tracing/tracing_on)" = 0 ]; then
+  log "turning tracing on"
+  echo 1 | $SUDO tee /sys/kernel/tracing/tracing_on >/dev/null
+fi
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
   log "mounting bpffs"
   $SUDO mkdir -p /sys/fs/bpf
