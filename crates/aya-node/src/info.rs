@@ -123,14 +123,11 @@ pub fn loaded_links() -> napi::Result<Vec<LoadedLink>> {
     let mut out = Vec::new();
     for id in sys::link_ids()? {
         let Some(fd) = sys::link_fd_by_id(id)? else { continue };
-        let mut info = sys::LinkInfoHead::default();
-        if let Err(e) = sys::obj_info(fd.as_fd(), &mut info) {
-            return Err(NodeError::syscall("BPF_OBJ_GET_INFO_BY_FD", e).into());
-        }
+        let info = sys::link_info(fd.as_fd()).map_err(NodeError::from)?;
         out.push(LoadedLink {
             id: info.id,
             program_id: info.prog_id,
-            kind: LINK_TYPES.get(info.link_type as usize).map_or_else(|| format!("type {}", info.link_type), |s| s.to_string()),
+            kind: LINK_TYPES.get(info.type_ as usize).map_or_else(|| format!("type {}", info.type_), |s| s.to_string()),
         });
     }
     Ok(out)

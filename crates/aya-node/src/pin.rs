@@ -52,8 +52,7 @@ impl EbpfObject {
         let mut found: Vec<OwnedFd> = Vec::new();
         for id in sys::link_ids()? {
             let Some(fd) = sys::link_fd_by_id(id)? else { continue };
-            let mut info = sys::LinkInfoHead::default();
-            if sys::obj_info(fd.as_fd(), &mut info).is_ok() && info.prog_id == prog_id {
+            if sys::link_info(fd.as_fd()).is_ok_and(|info| info.prog_id == prog_id) {
                 found.push(fd);
             }
         }

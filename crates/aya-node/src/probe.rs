@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
-    sys::{self, bpf},
+    sys,
 };
 
 /// Program types: kernel name, Aya's type (its discriminant order is the kernel's).
@@ -125,20 +125,6 @@ pub fn is_map_type_supported(name: String) -> napi::Result<bool> {
     Ok(aya::sys::is_map_supported(ty).context(|| format!("probing map type {name}"))?)
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-}
-
 /// Whether programs of type `program_type` may call helper number `helper` (see
 /// `enum bpf_func_id`, e.g. 1 = map_lookup_elem, 130 = ringbuf_output). Loads a two-instruction
 /// program that calls it and looks for the verifier's "unknown func" verdict, as libbpf does.
@@ -151,25 +137,13 @@ pub fn is_helper_supported(program_type_name: String, helper: u32) -> napi::Resu
         0xb7,
         0x95,
     ];
-    let license = c"GPL";
     let mut log = vec![0u8; 4096];
-    let mut attr = ProgLoadAttr {
-        prog_type: number as u32,
-        insn_cnt: insns.len() as u32,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        log_level: 1,
-        log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
-        ..Default::default()
-    };
-    // SAFETY: the instruction, license and log buffers outlive the call.
-    match unsafe { bpf(sys::BPF_PROG_LOAD, &mut attr) } {
+    match sys::prog::load_raw(number as u32, &insns, &mut log) {
         Ok(fd) => {
-            drop(sys::owned_fd(fd));
+            drop(fd);
             Ok(true)
         }
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM)) => Err(NodeError::syscall("BPF_PROG_LOAD", e).into()),
+        Err(e) if e.errno() == libc::EPERM => Err(NodeError::from(e).into()),
         Err(_) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
@@ -202,30 +176,9 @@ pub struct KernelFeatures {
     pub stats: bool,
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct ProgQueryAttr {
-    target: u32,
-    attach_type: u32,
-    query_flags: u32,
-    attach_flags: u32,
-    prog_ids: u64,
-    prog_cnt: u32,
-    _pad: u32,
-    prog_attach_flags: u64,
-    link_ids: u64,
-    link_attach_flags: u64,
-    revision: u64,
-}
-
-const BPF_PROG_QUERY: u32 = 16;
-const BPF_TCX_INGRESS: u32 = 46;
-
 /// TCX: a query of the loopback's tcx ingress chain succeeds only where TCX exists.
 fn probe_tcx() -> bool {
-    let mut attr = ProgQueryAttr { target: 1, attach_type: BPF_TCX_INGRESS, ..Default::default() };
-    // SAFETY: no pointers are passed (prog_cnt 0).
-    unsafe { bpf(BPF_PROG_QUERY, &mut attr) }.is_ok()
+    sys::prog::query_attached(1, sys::prog::bpf_attach_type::BPF_TCX_INGRESS).is_ok()
 }
 
 fn kprobe_reason() -> Option<String> {
@@ -249,17 +202,8 @@ fn probe_stats() -> bool {
 
 fn probe_test_run() -> bool {
     let insns: [u64; 2] = [0xb7 | (2u64 << 32), 0x95]; // r0 = XDP_PASS; exit
-    let license = c"GPL";
-    let mut attr = ProgLoadAttr {
-        prog_type: 6,
-        insn_cnt: 2,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        ..Default::default()
-    };
-    // SAFETY: buffers outlive the call.
-    let Ok(fd) = (unsafe { bpf(sys::BPF_PROG_LOAD, &mut attr) }) else { return false };
-    let fd = sys::owned_fd(fd);
+    let xdp = sys::prog::bpf_prog_type::BPF_PROG_TYPE_XDP as u32;
+    let Ok(fd) = sys::prog::load_raw(xdp, &insns, &mut []) else { return false };
     let packet = [0u8; 64];
     let mut out = [0u8; 64];
     let run = crate::programs::test_run::test_run_fd(

@@ -1,0 +1,109 @@
+//! The bpf() commands on programs that aya-node issues itself: test runs, loading the tiny
+//! programs feature probes need, and attachment queries.
+
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+pub use aya_obj::generated::{bpf_attach_type, bpf_prog_type, BPF_F_TEST_RUN_ON_CPU};
+
+use super::{bpf, bpf_cmd, owned_fd, zeroed_attr, SysResult};
+
+/// One test run's inputs. Output buffers are filled up to their length.
+#[derive(Default)]
+pub struct TestRunInput<'a> {
+    pub data_in: &'a [u8],
+    pub data_out: Option<&'a mut [u8]>,
+    pub ctx_in: &'a [u8],
+    pub ctx_out: Option<&'a mut [u8]>,
+    /// How many times to run (0 and 1 both mean once).
+    pub repeat: u32,
+    pub flags: u32,
+    pub cpu: u32,
+    pub batch_size: u32,
+}
+
+/// One test run's outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRunOutput {
+    pub return_value: u32,
+    /// Average run time per repetition, in nanoseconds (as the kernel measures it).
+    pub duration_ns: u32,
+    /// Bytes of packet data the program left (may exceed `data_out`'s length).
+    pub data_size_out: u32,
+    pub ctx_size_out: u32,
+}
+
+/// `BPF_PROG_TEST_RUN`: runs the program behind `fd` once (or `repeat` times). Slices longer
+/// than `u32::MAX` must be refused by the caller.
+pub fn test_run(fd: BorrowedFd<'_>, input: TestRunInput<'_>) -> SysResult<TestRunOutput> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let test = unsafe { &mut attr.test };
+    test.prog_fd = fd.as_raw_fd() as u32;
+    test.repeat = input.repeat;
+    test.flags = input.flags;
+    test.cpu = input.cpu;
+    test.batch_size = input.batch_size;
+    if !input.data_in.is_empty() {
+        test.data_in = input.data_in.as_ptr() as u64;
+        test.data_size_in = input.data_in.len() as u32;
+    }
+    if let Some(out) = input.data_out {
+        if !out.is_empty() {
+            test.data_out = out.as_mut_ptr() as u64;
+            test.data_size_out = out.len() as u32;
+        }
+    }
+    if !input.ctx_in.is_empty() {
+        test.ctx_in = input.ctx_in.as_ptr() as u64;
+        test.ctx_size_in = input.ctx_in.len() as u32;
+    }
+    if let Some(out) = input.ctx_out {
+        if !out.is_empty() {
+            test.ctx_out = out.as_mut_ptr() as u64;
+            test.ctx_size_out = out.len() as u32;
+        }
+    }
+    // SAFETY: every pointer in `attr` borrows a slice that outlives the call, with its length.
+    unsafe { bpf(bpf_cmd::BPF_PROG_TEST_RUN, &mut attr) }?;
+    // SAFETY: the member the kernel filled in.
+    let test = unsafe { &attr.test };
+    Ok(TestRunOutput {
+        return_value: test.retval,
+        duration_ns: test.duration,
+        data_size_out: test.data_size_out,
+        ctx_size_out: test.ctx_size_out,
+    })
+}
+
+/// `BPF_PROG_LOAD` of raw instructions under the GPL license, for feature probes; the
+/// verifier's log goes to `log` when it is not empty.
+pub fn load_raw(prog_type: u32, insns: &[u64], log: &mut [u8]) -> SysResult<OwnedFd> {
+    let license = c"GPL";
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let load = unsafe { &mut attr.__bindgen_anon_3 };
+    load.prog_type = prog_type;
+    load.insn_cnt = insns.len() as u32;
+    load.insns = insns.as_ptr() as u64;
+    load.license = license.as_ptr() as u64;
+    if !log.is_empty() {
+        load.log_level = 1;
+        load.log_size = log.len() as u32;
+        load.log_buf = log.as_mut_ptr() as u64;
+    }
+    // SAFETY: the instructions, license and log buffers outlive the call.
+    let fd = unsafe { bpf(bpf_cmd::BPF_PROG_LOAD, &mut attr) }?;
+    Ok(owned_fd(fd))
+}
+
+/// `BPF_PROG_QUERY` of what is attached at `attach_type` of interface `ifindex`, asking for no
+/// ids: succeeds where the kernel knows that attach point.
+pub fn query_attached(ifindex: u32, attach_type: bpf_attach_type) -> SysResult<()> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let query = unsafe { &mut attr.query };
+    query.__bindgen_anon_1.target_ifindex = ifindex;
+    query.attach_type = attach_type as u32;
+    // SAFETY: no pointers are passed (no id buffers).
+    unsafe { bpf(bpf_cmd::BPF_PROG_QUERY, &mut attr) }.map(|_| ())
+}
