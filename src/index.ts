@@ -96,3 +96,4 @@ export { type TestRunOptions, type TestRunResult } from './test-run';
 export { loadedPrograms, loadedMaps, loadedLinks, loadedProgram, enableStats, StatsScope, type LoadedProgram, type LoadedMap, type LoadedLink } from './info';
 export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
 export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';
+export { mapTypes, programTypes, mapTypeName, programTypeName } from './kinds';

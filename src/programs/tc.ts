@@ -23,7 +23,7 @@ export interface TcOptions {
  * ```
  */
 export class SchedClassifier extends Program {
-  static override readonly kind = 'classifier';
+  static override readonly kind = 'sched_cls';
 
   /** Attaches to `iface`, a name or an interface index. */
   attach(iface: string | number, options: TcOptions = {}): Link {

@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, NodeError},
-    sys,
+    kinds, sys,
 };
 
 #[napi(object)]
@@ -18,7 +18,7 @@ pub struct LoadedProgram {
     pub id: u32,
     pub name: String,
     /// Kernel program type as bpftool names it, e.g. `xdp`, `socket_filter`, `tracepoint`.
-    pub kind: String,
+    pub r#type: String,
     /// Hex tag (hash of the translated instructions).
     pub tag: String,
     pub map_ids: Vec<u32>,
@@ -37,6 +37,7 @@ pub struct LoadedProgram {
 pub struct LoadedMap {
     pub id: u32,
     pub name: String,
+    /// Kernel map type as bpftool names it, e.g. `hash`, `devmap_hash`, `ringbuf`.
     pub kind: String,
     pub key_size: u32,
     pub value_size: u32,
@@ -52,16 +53,11 @@ pub struct LoadedLink {
     pub kind: String,
 }
 
-/// `BPF_PROG_TYPE_SOCKET_FILTER` -> `socket_filter`.
-fn kernel_enum_name(debug: String, prefix: &str) -> String {
-    debug.strip_prefix(prefix).unwrap_or(&debug).to_ascii_lowercase()
-}
-
 fn program_entry(info: &aya::programs::ProgramInfo) -> LoadedProgram {
     LoadedProgram {
         id: info.id(),
         name: info.name_as_str().unwrap_or("").to_string(),
-        kind: kernel_enum_name(format!("{:?}", info.program_type()), "BPF_PROG_TYPE_"),
+        r#type: kinds::program_type_name(info.program_type() as u32),
         tag: format!("{:016x}", info.tag()),
         map_ids: info.map_ids().ok().flatten().unwrap_or_default(),
         memlock: info.memory_locked().ok().map(f64::from),
@@ -101,7 +97,11 @@ pub fn loaded_maps() -> napi::Result<Vec<LoadedMap>> {
         out.push(LoadedMap {
             id: info.id(),
             name: info.name_as_str().unwrap_or("").to_string(),
-            kind: info.map_type().map(|t| format!("{t:?}").to_ascii_lowercase()).unwrap_or_else(|_| "unknown".into()),
+            kind: info
+                .fd()
+                .ok()
+                .and_then(|fd| sys::map::map_info(fd.as_fd()).ok())
+                .map_or_else(|| "unknown".to_string(), |i| kinds::map_type_name(i.type_)),
             key_size: info.key_size(),
             value_size: info.value_size(),
             max_entries: info.max_entries(),
