@@ -1,7 +1,7 @@
 import type * as native from '../native';
 import { decoderFor, type Codec } from '../codec';
 import { callNative, EbpfError } from '../errors';
-import { EventStream, headerReader, RecordBatch } from './stream';
+import { EventStream, headerReader, nextRecord, RECORD_HEADER, RecordBatch } from './stream';
 
 export interface RingBufOptions {
   /**
@@ -51,8 +51,8 @@ export class RingBuf<T = Buffer> extends EventStream<T> {
       if (length < codec.size) {
         throw new EbpfError('INVALID_ARGUMENT', `ring buffer \`${this.name}\`: a ${length}-byte event is smaller than ${codec.name} (${codec.size} bytes)`);
       }
-      out[i] = decode(offset + 8);
-      offset += 8 + ((length + 7) & ~7);
+      out[i] = decode(offset + RECORD_HEADER);
+      offset = nextRecord(offset, length);
     }
     return out;
   }

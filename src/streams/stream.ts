@@ -56,8 +56,8 @@ export class RecordBatch implements Iterable<Buffer> {
     const header = headerReader(data);
     for (let i = 0, offset = 0; i < this.count; i++) {
       const length = header(offset);
-      fn(data, offset + 8, length, header(offset + 4));
-      offset += 8 + ((length + 7) & ~7);
+      fn(data, offset + RECORD_HEADER, length, header(offset + 4));
+      offset = nextRecord(offset, length);
     }
   }
 
@@ -67,11 +67,24 @@ export class RecordBatch implements Iterable<Buffer> {
     const header = headerReader(data);
     for (let i = 0, offset = 0; i < this.count; i++) {
       const length = header(offset);
-      yield data.subarray(offset + 8, offset + 8 + length);
-      offset += 8 + ((length + 7) & ~7);
+      yield data.subarray(offset + RECORD_HEADER, offset + RECORD_HEADER + length);
+      offset = nextRecord(offset, length);
     }
   }
 }
+
+/**
+ * The batch layout, in one place (the native side's is `record_size` in
+ * crates/aya-node/src/streams/mod.rs): each record is an 8-byte header (`u32 length`, `u32
+ * tag`) and its bytes, padded to 8. Returns where the record after the one at `offset` starts.
+ * @internal
+ */
+export function nextRecord(offset: number, length: number): number {
+  return offset + RECORD_HEADER + ((length + 7) & ~7);
+}
+
+/** Bytes of a record's header; its data starts this far in. @internal */
+export const RECORD_HEADER = 8;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
