@@ -107,7 +107,15 @@ export function openWith<M, A extends unknown[]>(type: MapClass<M, A>, handle: n
   }
 }
 
-/** Any kernel map. Subclasses add the operations their map type allows. */
+/** Any kernel map. Subclasses add the operations their map type allows.
+ *
+ * Needs Linux 3.19 (what each map type needs is on its class).
+ *
+ * ```ts
+ * using map = obj.map('COUNTS', BpfMap);
+ * console.log(map.id, map.name);
+ * ```
+ */
 export class BpfMap implements Disposable {
   static readonly mapTypes: readonly number[] = [];
   /** @internal */
@@ -198,6 +206,13 @@ export interface EntriesOptions {
  * A map of keys to values: hash maps, arrays, per-CPU maps, LPM tries. Keys and values are
  * encoded with codecs; a value that does not fit its codec throws `INVALID_ARGUMENT` before
  * any syscall. Iteration reads the map in batches (one syscall per `batchSize` entries).
+ *
+ * Needs Linux 3.19.
+ *
+ * ```ts
+ * const counts = obj.map('COUNTS', HashMap, codec.u32, codec.u64);
+ * for (const [pid, n] of counts) console.log(pid, n);
+ * ```
  */
 export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   /** @internal */

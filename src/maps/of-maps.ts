@@ -37,7 +37,16 @@ class MapOfMaps<K> extends BpfMap {
   }
 }
 
-/** A `BPF_MAP_TYPE_ARRAY_OF_MAPS`. */
+/** A `BPF_MAP_TYPE_ARRAY_OF_MAPS`.
+ *
+ * Needs Linux 4.12.
+ *
+ * ```ts
+ * const inner = ArrayMap.create({ maxEntries: 4 }, codec.u32);
+ * const outer = ArrayOfMaps.create({ maxEntries: 2 }, inner);
+ * outer.set(0, inner);
+ * ```
+ */
 export class ArrayOfMaps extends MapOfMaps<number> {
   static override readonly mapTypes: readonly number[] = [MapType.array_of_maps];
 
@@ -52,7 +61,16 @@ export class ArrayOfMaps extends MapOfMaps<number> {
   }
 }
 
-/** A `BPF_MAP_TYPE_HASH_OF_MAPS`. */
+/** A `BPF_MAP_TYPE_HASH_OF_MAPS`.
+ *
+ * Needs Linux 4.12.
+ *
+ * ```ts
+ * const inner = ArrayMap.create({ maxEntries: 4 }, codec.u32);
+ * const outer = HashOfMaps.create({ maxEntries: 2 }, codec.u32, inner);
+ * outer.set(7, inner);
+ * ```
+ */
 export class HashOfMaps<K> extends MapOfMaps<K> {
   static override readonly mapTypes: readonly number[] = [MapType.hash_of_maps];
 

@@ -9,6 +9,13 @@ import { BpfMap, MapType, updateFlag, type UpdateMode } from './map';
 /**
  * A `BPF_MAP_TYPE_PROG_ARRAY`. `set(i, program)` makes `bpf_tail_call(ctx, &map, i)` jump to
  * `program` (loaded first if needed; it must be of the caller's program type).
+ *
+ * Needs Linux 4.2.
+ *
+ * ```ts
+ * const jumps = obj.map('JUMP_TABLE', ProgramArray);
+ * jumps.set(0, obj.program('handler'));
+ * ```
  */
 export class ProgramArray extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.prog_array];

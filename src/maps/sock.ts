@@ -42,7 +42,15 @@ class SocketMap<K> extends BpfMap {
   }
 }
 
-/** A `BPF_MAP_TYPE_SOCKMAP`: sockets by index. */
+/** A `BPF_MAP_TYPE_SOCKMAP`: sockets by index.
+ *
+ * Needs Linux 4.14.
+ *
+ * ```ts
+ * const socks = SockMap.create({ maxEntries: 8 });
+ * socks.set(0, socket);
+ * ```
+ */
 export class SockMap extends SocketMap<number> {
   static override readonly mapTypes: readonly number[] = [MapType.sockmap];
 
@@ -56,7 +64,15 @@ export class SockMap extends SocketMap<number> {
   }
 }
 
-/** A `BPF_MAP_TYPE_SOCKHASH`: sockets by a key of your choice. */
+/** A `BPF_MAP_TYPE_SOCKHASH`: sockets by a key of your choice.
+ *
+ * Needs Linux 4.18.
+ *
+ * ```ts
+ * const socks = SockHash.create({ maxEntries: 8 }, codec.u32);
+ * socks.set(9000, socket);
+ * ```
+ */
 export class SockHash<K> extends SocketMap<K> {
   static override readonly mapTypes: readonly number[] = [MapType.sockhash];
 

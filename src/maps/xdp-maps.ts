@@ -41,7 +41,15 @@ class InterfaceMap<K> extends BpfMap {
   }
 }
 
-/** A `BPF_MAP_TYPE_DEVMAP`: interfaces by index, for `bpf_redirect_map`. */
+/** A `BPF_MAP_TYPE_DEVMAP`: interfaces by index, for `bpf_redirect_map`.
+ *
+ * Needs Linux 4.14.
+ *
+ * ```ts
+ * const ports = DevMap.create({ maxEntries: 4 });
+ * ports.set(0, 2); // slot 0 -> ifindex 2
+ * ```
+ */
 export class DevMap extends InterfaceMap<number> {
   static override readonly mapTypes: readonly number[] = [MapType.devmap];
 
@@ -55,7 +63,15 @@ export class DevMap extends InterfaceMap<number> {
   }
 }
 
-/** A `BPF_MAP_TYPE_DEVMAP_HASH`: interfaces by a key of your choice. */
+/** A `BPF_MAP_TYPE_DEVMAP_HASH`: interfaces by a key of your choice.
+ *
+ * Needs Linux 5.4.
+ *
+ * ```ts
+ * const ports = DevMapHash.create({ maxEntries: 4 }, codec.u32);
+ * ports.set(7, 2);
+ * ```
+ */
 export class DevMapHash<K> extends InterfaceMap<K> {
   static override readonly mapTypes: readonly number[] = [MapType.devmap_hash];
 
@@ -69,7 +85,14 @@ export class DevMapHash<K> extends InterfaceMap<K> {
   }
 }
 
-/** A `BPF_MAP_TYPE_CPUMAP`: per target CPU, the size of the queue packets are redirected into. */
+/** A `BPF_MAP_TYPE_CPUMAP`: per target CPU, the size of the queue packets are redirected into.
+ *
+ * Needs Linux 4.15.
+ *
+ * ```ts
+ * const cpus = CpuMap.create({ maxEntries: 2 });
+ * ```
+ */
 export class CpuMap extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.cpumap];
   readonly #index;
@@ -107,7 +130,14 @@ export class CpuMap extends BpfMap {
   }
 }
 
-/** A `BPF_MAP_TYPE_XSKMAP`: AF_XDP sockets by receive-queue index. */
+/** A `BPF_MAP_TYPE_XSKMAP`: AF_XDP sockets by receive-queue index.
+ *
+ * Needs Linux 4.18.
+ *
+ * ```ts
+ * const xsks = obj.map('XSKS', XskMap);
+ * ```
+ */
 export class XskMap extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.xskmap];
   readonly #index;

@@ -10,7 +10,10 @@ export interface ProgramOwner {
   adopt(link: Link): Link;
 }
 
-/** A program in a loaded object. Subclasses add `attach(...)` for their hook. */
+/** A program in a loaded object. Subclasses add `attach(...)` for their hook.
+ *
+ * Needs Linux 4.1 (what each program type needs is on its class).
+ */
 export class Program {
   /** Aya's kind for this class of program, e.g. `tracepoint`. */
   static readonly kind: string = '';

@@ -21,6 +21,8 @@ export interface TcOptions {
  * ```ts
  * using link = obj.program('tc_drop_udp', SchedClassifier).attach('eth0', { direction: 'egress' });
  * ```
+ *
+ * Needs Linux 4.1 (TCX links: 6.6).
  */
 export class SchedClassifier extends Program {
   static override readonly kind = 'sched_cls';

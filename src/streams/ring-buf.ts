@@ -15,6 +15,12 @@ export interface RingBufOptions {
  * A `BPF_MAP_TYPE_RINGBUF` map, read asynchronously: `for await (const ev of ring)`. Events are
  * decoded with the codec it was opened with, or are `Buffer`s without one. Reading waits on the
  * ring's fd in the native core (epoll through tokio): no polling, no thread per event.
+ *
+ * Needs Linux 5.8.
+ *
+ * ```ts
+ * for await (const ev of obj.ringBuf('EVENTS', Event)) console.log(ev);
+ * ```
  */
 export class RingBuf<T = Buffer> extends EventStream<T> {
   readonly name: string;

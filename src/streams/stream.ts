@@ -40,6 +40,12 @@ export interface StreamReadOptions {
  *
  * `data` is the stream's read buffer, which the next read overwrites: use a batch before
  * asking for the next one, and copy what you keep (`Buffer.from(view)`).
+ *
+ * Needs Linux 4.3 (as its stream).
+ *
+ * ```ts
+ * for await (const batch of ring.recordBatches()) batch.forEach((data, start, length) => console.log(length));
+ * ```
  */
 export class RecordBatch implements Iterable<Buffer> {
   /** @internal */
@@ -114,6 +120,12 @@ const positiveInteger = (name: string, value: number) => {
  * A stream of kernel events of type `T`, read in batches. Iterate it with `for await`, take
  * whole batches with `batches()`, pipe it as a `Readable`, or listen with `on('event', ...)`.
  * One consumer at a time: a second concurrent iteration throws `EbpfError('BUSY')`.
+ *
+ * Needs Linux 4.3 (perf buffers) or 5.8 (ring buffers).
+ *
+ * ```ts
+ * for await (const ev of stream.events({ signal: AbortSignal.timeout(1000) })) console.log(ev);
+ * ```
  */
 export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, AsyncDisposable {
   /** Events the kernel reported as lost so far (perf buffers; ring buffers count drops separately). */
