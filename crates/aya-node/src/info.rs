@@ -1,15 +1,13 @@
 //! Introspection of what is loaded on the system (like `bpftool prog/map/link show`) and the
 //! kernel's run-time statistics switch.
 
-use std::{
-    os::fd::{AsFd, OwnedFd},
-    sync::Mutex,
-};
+use std::os::fd::AsFd;
 
 use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, NodeError},
+    fd::ClosableFd,
     kinds, sys,
 };
 
@@ -150,7 +148,7 @@ fn is_gone(err: &(dyn std::error::Error + 'static)) -> bool {
 /// Closing it turns counting off again (once no one else holds it on).
 #[napi]
 pub struct StatsScope {
-    fd: Mutex<Option<OwnedFd>>,
+    fd: ClosableFd,
 }
 
 #[napi]
@@ -158,16 +156,16 @@ impl StatsScope {
     #[napi(factory)]
     pub fn enable() -> napi::Result<StatsScope> {
         let fd = aya::sys::enable_stats(aya::sys::Stats::RunTime).context(|| "enabling run-time statistics".to_string())?;
-        Ok(StatsScope { fd: Mutex::new(Some(fd)) })
+        Ok(StatsScope { fd: ClosableFd::new(fd) })
     }
 
     #[napi]
     pub fn close(&self) {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.fd.close();
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.fd.closed()
     }
 }

@@ -258,15 +258,7 @@ impl MapHandle {
     #[napi]
     pub fn clear(&self) -> napi::Result<u32> {
         let mut total = 0u32;
-        let mut token: Option<Buffer> = None;
-        loop {
-            let chunk = self.read_chunk(token.as_deref(), 4096, true)?;
-            total += chunk.count;
-            match chunk.next {
-                Some(next) if chunk.batched => token = Some(next),
-                _ => break,
-            }
-        }
+        self.for_each_chunk(4096, true, |chunk| total += chunk.count)?;
         Ok(total)
     }
 
@@ -274,16 +266,24 @@ impl MapHandle {
     #[napi]
     pub fn count(&self) -> napi::Result<u32> {
         let mut total = 0u32;
+        self.for_each_chunk(4096, false, |chunk| total += chunk.count)?;
+        Ok(total)
+    }
+}
+
+impl MapHandle {
+    /// The map iteration loop: reads the whole map in chunks of up to `batch_size` (batches
+    /// where the kernel has them, else one key-by-key walk), handing each chunk to `f`.
+    pub(crate) fn for_each_chunk(&self, batch_size: u32, and_delete: bool, mut f: impl FnMut(&BatchChunk)) -> Result<()> {
         let mut token: Option<Buffer> = None;
         loop {
-            let chunk = self.read_chunk(token.as_deref(), 4096, false)?;
-            total += chunk.count;
+            let chunk = self.read_chunk(token.as_deref(), batch_size, and_delete)?;
+            f(&chunk);
             match chunk.next {
                 Some(next) if chunk.batched => token = Some(next),
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        Ok(total)
     }
 }
 

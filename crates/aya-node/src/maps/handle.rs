@@ -4,24 +4,23 @@
 //! programs were relocated against), from a pin path, by kernel id, or created here. Every
 //! buffer is checked against the map's key and value sizes before a syscall sees it.
 
-use std::{
-    os::fd::{AsFd, BorrowedFd, OwnedFd},
-    sync::{Mutex, MutexGuard},
-};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
 use napi_derive::napi;
 
 use super::per_cpu;
 use crate::sys::map as sys;
+pub use crate::fd::FdGuard;
 use crate::{
     error::{Code, NodeError, Result},
+    fd::ClosableFd,
     object::{lock, EbpfObject},
 };
 
 #[napi]
 pub struct MapHandle {
-    fd: Mutex<Option<OwnedFd>>,
+    fd: ClosableFd,
     pub(crate) info: crate::sys::bpf_map_info,
     /// Bytes of a value as user space exchanges it (per-CPU: all CPUs' slots).
     pub(crate) user_value_size: usize,
@@ -40,17 +39,16 @@ pub struct CreateMapOptions {
     pub map_extra: Option<BigInt>,
 }
 
-pub type FdGuard<'a> = MutexGuard<'a, Option<OwnedFd>>;
 
 impl MapHandle {
     pub fn from_fd(fd: OwnedFd) -> Result<Self> {
         let info = sys::map_info(fd.as_fd())?;
         let user_value_size = per_cpu::user_value_size(info.type_, info.value_size)?;
-        Ok(Self { fd: Mutex::new(Some(fd)), info, user_value_size })
+        Ok(Self { fd: ClosableFd::new(fd), info, user_value_size })
     }
 
     pub fn fd(&self) -> Result<FdGuard<'_>> {
-        let guard = self.fd.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.fd.lock();
         if guard.is_none() {
             return Err(NodeError::closed("the map"));
         }
@@ -198,7 +196,7 @@ impl MapHandle {
     }
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.fd.closed()
     }
 
     /// The value at `key` (no key for queue/stack peek), or null when absent.
@@ -285,7 +283,7 @@ impl MapHandle {
     /// Closes this handle's fd (the map lives on while others use it).
     #[napi]
     pub fn close(&self) {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.fd.close();
     }
 }
 
