@@ -6,39 +6,26 @@ import type { Codec } from '../codec';
 import { callNative } from '../errors';
 import { socketFd, type SocketLike } from '../socket';
 import { indexCodec } from './array';
-import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+import { createHandle, MapType, type CreateOptions, type UpdateMode } from './map';
+import { SlotMap } from './slot-map';
 
 export type { SocketLike } from '../socket';
 
-class SocketMap<K> extends BpfMap {
-  /** @internal */
-  protected readonly keyCodec: Codec<K>;
-
-  /** @internal */
-  constructor(handle: native.MapHandle, key: Codec<K>) {
-    super(handle);
-    this.keyCodec = key;
-    this.checkSize('key', key, handle.keySizeBytes);
-  }
-
+class SocketMap<K> extends SlotMap<K, SocketLike, bigint> {
   /** Stores `socket` at `key` (TCP sockets established or listening, UDP, Unix). */
-  set(key: K, socket: SocketLike, mode: UpdateMode = 'any'): this {
-    const k = this.keyCodec.encode(key);
+  override set(key: K, socket: SocketLike, mode: UpdateMode = 'any'): this {
+    return super.set(key, socket, mode);
+  }
+
+  /** @internal */
+  protected store(key: Buffer, socket: SocketLike, flag: number): void {
     const fd = socketFd(socket, 'socket map');
-    const flag = updateFlag(mode);
-    callNative(() => this.handle.setSocket(k, fd, flag));
-    return this;
+    callNative(() => this.handle.setSocket(key, fd, flag));
   }
 
-  /** The cookie of the socket at `key` (maps with 8-byte values), or `undefined`. */
-  get(key: K): bigint | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
-    if (v === null) return undefined;
-    return v.length >= 8 ? v.readBigUInt64LE(0) : BigInt(v.readUInt32LE(0));
-  }
-
-  delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+  /** The cookie of the socket at a slot (maps with 8-byte values). @internal */
+  protected read(stored: Buffer): bigint {
+    return stored.length >= 8 ? stored.readBigUInt64LE(0) : BigInt(stored.readUInt32LE(0));
   }
 }
 

@@ -7,37 +7,25 @@ import { callNative, invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
 import { socketFd, type SocketLike } from '../socket';
+import { SlotMap } from './slot-map';
 
-class InterfaceMap<K> extends BpfMap {
-  /** @internal */
-  protected readonly keyCodec: Codec<K>;
-
-  /** @internal */
-  constructor(handle: native.MapHandle, key: Codec<K>) {
-    super(handle);
-    this.keyCodec = key;
-    this.checkSize('key', key, handle.keySizeBytes);
+class InterfaceMap<K> extends SlotMap<K, number, number> {
+  /** Redirects to interface `ifindex` at `key`. */
+  override set(key: K, ifindex: number, mode: UpdateMode = 'any'): this {
+    return super.set(key, ifindex, mode);
   }
 
-  /** Redirects to interface `ifindex` at `key`. */
-  set(key: K, ifindex: number, mode: UpdateMode = 'any'): this {
-    const k = this.keyCodec.encode(key);
-    const flag = updateFlag(mode);
+  /** @internal */
+  protected store(key: Buffer, ifindex: number, flag: number): void {
     // The value is `struct bpf_devmap_val { u32 ifindex; ... }` or a bare u32.
     const v = Buffer.alloc(this.valueSize);
     u32.encodeInto(ifindex, v, 0);
-    callNative(() => this.handle.update(k, v, flag));
-    return this;
+    callNative(() => this.handle.update(key, v, flag));
   }
 
-  /** The interface index at `key`, or `undefined`. */
-  get(key: K): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
-    return v === null ? undefined : v.readUInt32LE(0);
-  }
-
-  delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+  /** The interface index at a slot. @internal */
+  protected read(stored: Buffer): number {
+    return stored.readUInt32LE(0);
   }
 }
 
