@@ -20,6 +20,11 @@ import {
 import * as native from '../src/native';
 
 const objects = join(__dirname, '..', 'ebpf', 'objects');
+/** Every bundled object: test fixtures and examples, and the shipped tools' (objects/tools/). */
+const objectFiles = () => [
+  ...readdirSync(objects).filter((f) => f.endsWith('.bpf.o') && f !== 'loader_bad.bpf.o'),
+  ...readdirSync(join(objects, 'tools')).map((f) => join('tools', f)),
+];
 
 test('the table holds the kernel names, numbered as the kernel numbers them', (t) => {
   t.is(mapTypes.get('hash'), 1);
@@ -43,7 +48,7 @@ test('MapType and the probes use the table', (t) => {
 
 test("every map of every bundled object: the object's listing, loadedMaps() and the probe agree", (t) => {
   const seen = new Set<string>();
-  for (const file of readdirSync(objects).filter((f) => f.endsWith('.bpf.o') && f !== 'loader_bad.bpf.o')) {
+  for (const file of objectFiles()) {
     let obj: Ebpf;
     try {
       obj = Ebpf.load(join(objects, file));
@@ -71,7 +76,7 @@ test("every map of every bundled object: the object's listing, loadedMaps() and 
 test("every program of every bundled object: the object's listing, loadedPrograms() and the probe agree", (t) => {
   const seen = new Set<string>();
   let loaded = 0;
-  for (const file of readdirSync(objects).filter((f) => f.endsWith('.bpf.o') && f !== 'loader_bad.bpf.o')) {
+  for (const file of objectFiles()) {
     let obj: Ebpf;
     try {
       obj = Ebpf.load(join(objects, file));
