@@ -25,29 +25,28 @@ fn kernel_name(debug: String, prefix: &str) -> String {
     name.strip_suffix("_deprecated").map(str::to_string).unwrap_or(name)
 }
 
+/// The names of kernel types `0..max`, from `debug_name(n)` (the generated enum's variant name).
+fn names(max: u32, prefix: &str, debug_name: impl Fn(u32) -> String) -> Vec<String> {
+    (0..max).map(|n| kernel_name(debug_name(n), prefix)).collect()
+}
+
 fn map_names() -> &'static [String] {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        (0..bpf_map_type::__MAX_BPF_MAP_TYPE as u32)
-            .map(|n| {
-                // SAFETY: bpf_map_type is repr(u32) with every value below its __MAX defined.
-                let ty: bpf_map_type = unsafe { std::mem::transmute(n) };
-                kernel_name(format!("{ty:?}"), "BPF_MAP_TYPE_")
-            })
-            .collect()
+        names(bpf_map_type::__MAX_BPF_MAP_TYPE as u32, "BPF_MAP_TYPE_", |n| {
+            // SAFETY: bpf_map_type is repr(u32) with every value below its __MAX defined.
+            format!("{:?}", unsafe { std::mem::transmute::<u32, bpf_map_type>(n) })
+        })
     })
 }
 
 fn program_names() -> &'static [String] {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        (0..bpf_prog_type::__MAX_BPF_PROG_TYPE as u32)
-            .map(|n| {
-                // SAFETY: bpf_prog_type is repr(u32) with every value below its __MAX defined.
-                let ty: bpf_prog_type = unsafe { std::mem::transmute(n) };
-                kernel_name(format!("{ty:?}"), "BPF_PROG_TYPE_")
-            })
-            .collect()
+        names(bpf_prog_type::__MAX_BPF_PROG_TYPE as u32, "BPF_PROG_TYPE_", |n| {
+            // SAFETY: bpf_prog_type is repr(u32) with every value below its __MAX defined.
+            format!("{:?}", unsafe { std::mem::transmute::<u32, bpf_prog_type>(n) })
+        })
     })
 }
 

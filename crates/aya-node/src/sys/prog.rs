@@ -32,6 +32,16 @@ pub struct TestRunOutput {
     pub ctx_size_out: u32,
 }
 
+/// A buffer as the kernel takes it: address and length, or null and 0 when empty. (Output
+/// buffers pass their `as_mut_ptr`, as the kernel writes there.)
+fn buffer(addr: u64, len: usize) -> (u64, u32) {
+    if len == 0 {
+        (0, 0)
+    } else {
+        (addr, len as u32)
+    }
+}
+
 /// `BPF_PROG_TEST_RUN`: runs the program behind `fd` once (or `repeat` times). Slices longer
 /// than `u32::MAX` must be refused by the caller.
 pub fn test_run(fd: BorrowedFd<'_>, input: TestRunInput<'_>) -> SysResult<TestRunOutput> {
@@ -43,26 +53,10 @@ pub fn test_run(fd: BorrowedFd<'_>, input: TestRunInput<'_>) -> SysResult<TestRu
     test.flags = input.flags;
     test.cpu = input.cpu;
     test.batch_size = input.batch_size;
-    if !input.data_in.is_empty() {
-        test.data_in = input.data_in.as_ptr() as u64;
-        test.data_size_in = input.data_in.len() as u32;
-    }
-    if let Some(out) = input.data_out {
-        if !out.is_empty() {
-            test.data_out = out.as_mut_ptr() as u64;
-            test.data_size_out = out.len() as u32;
-        }
-    }
-    if !input.ctx_in.is_empty() {
-        test.ctx_in = input.ctx_in.as_ptr() as u64;
-        test.ctx_size_in = input.ctx_in.len() as u32;
-    }
-    if let Some(out) = input.ctx_out {
-        if !out.is_empty() {
-            test.ctx_out = out.as_mut_ptr() as u64;
-            test.ctx_size_out = out.len() as u32;
-        }
-    }
+    (test.data_in, test.data_size_in) = buffer(input.data_in.as_ptr() as u64, input.data_in.len());
+    (test.data_out, test.data_size_out) = input.data_out.map_or((0, 0), |out| buffer(out.as_mut_ptr() as u64, out.len()));
+    (test.ctx_in, test.ctx_size_in) = buffer(input.ctx_in.as_ptr() as u64, input.ctx_in.len());
+    (test.ctx_out, test.ctx_size_out) = input.ctx_out.map_or((0, 0), |out| buffer(out.as_mut_ptr() as u64, out.len()));
     // SAFETY: every pointer in `attr` borrows a slice that outlives the call, with its length.
     unsafe { bpf(bpf_cmd::BPF_PROG_TEST_RUN, &mut attr) }?;
     // SAFETY: the member the kernel filled in.
@@ -106,4 +100,34 @@ pub fn query_attached(ifindex: u32, attach_type: bpf_attach_type) -> SysResult<(
     query.attach_type = attach_type as u32;
     // SAFETY: no pointers are passed (no id buffers).
     unsafe { bpf(bpf_cmd::BPF_PROG_QUERY, &mut attr) }.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::with_kernel;
+
+    #[test]
+    fn a_test_run_passes_its_buffers_and_reads_the_results_back() {
+        let data = [1u8, 2, 3];
+        let mut out = [0u8; 16];
+        let out_addr = out.as_mut_ptr() as u64;
+        // SAFETY: fd 0 stays open for the whole test process; the fake never uses it.
+        let fd = unsafe { BorrowedFd::borrow_raw(0) };
+        let result = with_kernel(
+            move |cmd, attr| {
+                assert_eq!(cmd, bpf_cmd::BPF_PROG_TEST_RUN);
+                // SAFETY: the member test runs use.
+                let test = unsafe { &mut attr.test };
+                assert_eq!((test.data_size_in, test.data_size_out, test.repeat), (3, 16, 5));
+                assert_eq!(test.data_out, out_addr);
+                assert_eq!((test.ctx_in, test.ctx_size_in, test.ctx_out), (0, 0, 0), "no context: null");
+                (test.retval, test.duration, test.data_size_out) = (2, 40, 3);
+                Ok(0)
+            },
+            || test_run(fd, TestRunInput { data_in: &data, data_out: Some(&mut out), repeat: 5, ..Default::default() }),
+        )
+        .unwrap();
+        assert_eq!((result.return_value, result.duration_ns, result.data_size_out), (2, 40, 3));
+    }
 }
