@@ -97,3 +97,11 @@ export { loadedPrograms, loadedMaps, loadedLinks, loadedProgram, enableStats, St
 export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
 export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';
 export { mapTypes, programTypes, mapTypeName, programTypeName } from './kinds';
+export { Usdt, UsdtLink, parseUsdtArg, parseUsdtArgs, usdtProbes, resolveUsdtTarget, type UsdtArgSpec, type UsdtProbe, type UsdtTarget, type UsdtArch } from './programs/usdt';
+export { OffCpu, type OffCpuOptions } from './tools/offcpu';
+export { StackCounts, type ProfileKeyValue } from './tools/profile';
+export { PerfMap, parsePerfMapLine, type PerfMapSymbol } from './tools/perf-map';
+export { flameGraphSvg, speedscopeJson, foldedStacks, type WeightedStack, type FlameGraphOptions } from './tools/flamegraph';
+export { demangle } from './tools/demangle';
+export { frameLabel, type Frame } from './tools/symbolize';
+export { PyCalls, pythonWithProbes, type PyCallsOptions, type PyCallCount } from './tools/pycalls';

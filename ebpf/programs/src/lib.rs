@@ -5,6 +5,7 @@
 pub mod ring;
 pub mod test_event;
 pub mod packet;
+pub mod usdt;
 
 /// The two items every eBPF object of this crate needs, in one place: a panic handler (the
 /// verifier rejects any path that could reach it, so it never runs) and the `license` section
