@@ -102,6 +102,21 @@ pub fn query_attached(ifindex: u32, attach_type: bpf_attach_type) -> SysResult<(
     unsafe { bpf(bpf_cmd::BPF_PROG_QUERY, &mut attr) }.map(|_| ())
 }
 
+/// `BPF_LINK_CREATE` of program `prog` on the perf event `event` (a kprobe, uprobe or
+/// tracepoint event) with a BPF cookie the program reads back (`bpf_get_attach_cookie`).
+pub fn link_perf_event(prog: BorrowedFd<'_>, event: BorrowedFd<'_>, cookie: u64) -> SysResult<OwnedFd> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let link = unsafe { &mut attr.link_create };
+    link.__bindgen_anon_1.prog_fd = prog.as_raw_fd() as u32;
+    link.__bindgen_anon_2.target_fd = event.as_raw_fd() as u32;
+    link.attach_type = bpf_attach_type::BPF_PERF_EVENT as u32;
+    link.__bindgen_anon_3.perf_event.bpf_cookie = cookie;
+    // SAFETY: no pointers in these attributes.
+    let fd = unsafe { bpf(bpf_cmd::BPF_LINK_CREATE, &mut attr) }?;
+    Ok(owned_fd(fd))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
