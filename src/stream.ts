@@ -90,12 +90,45 @@ export function headerReader(data: Buffer): (offset: number) => number {
 const EVENT_LOOP_TURN_MS = 10;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 
-const positiveInteger = (name: string, value: number) => {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new EbpfError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`);
+/** Puts `items` in front of `list` (without spreading: a batch can be large). */
+function prepend<T>(list: T[], items: T[]): void {
+  const rest = list.splice(0);
+  for (const item of items) list.push(item);
+  for (const item of rest) list.push(item);
+}
+
+/** Largest read buffer a stream takes (a record larger than the buffer grows it past this). */
+const MAX_BUFFER_BYTES = 1 << 30;
+
+const positiveInteger = (name: string, value: unknown) => {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+    throw new RangeError(`${name} must be an integer from 1 to 2^32-1, got ${value}`);
   }
   return value;
 };
+
+const nonNegative = (name: string, value: unknown) => {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`${name} must be a number from 0 to 2^32-1, got ${value}`);
+  }
+  return value;
+};
+
+/** One iteration of a stream: which read is its own, and whether its iterator was dropped. */
+interface Consumer {
+  readId: number;
+  /** Set when the iterator was garbage-collected with a read pending: end quietly. */
+  abandoned: boolean;
+}
+
+/**
+ * An iterator dropped with a read pending cannot be `return()`ed by anyone, so it would hold
+ * the stream (`BUSY`) forever: when it is collected, its read is cancelled and the consumer ends.
+ * The held callback must not reference the iterator.
+ */
+const dropped = new FinalizationRegistry<() => void>((release) => release());
 
 /**
  * A stream of kernel events of type `T`, read in batches. Iterate it with `for await`, take
@@ -110,6 +143,11 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #readId = 0;
   #consuming = false;
   #emitter: EventEmitter | undefined;
+  /**
+   * Events taken from the kernel but not handed to anyone: the rest of a batch when a consumer
+   * left in the middle of it (`break`). The next consumer gets them first, so none is lost.
+   */
+  readonly #pending: T[] = [];
 
   protected constructor(reader: NativeReader, what: string) {
     this.#reader = reader;
@@ -120,31 +158,81 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   protected abstract decode(batch: RecordBatch): T[];
 
   /** Events in batches: each array holds what one wake-up found (up to `maxBatch`). */
-  async *batches(options: StreamReadOptions = {}): AsyncGenerator<T[], void, undefined> {
-    for await (const batch of this.recordBatches(options)) yield this.decode(batch);
+  batches(options: StreamReadOptions = {}): AsyncGenerator<T[], void, undefined> {
+    return this.#consumer((consumer) => this.#batches(options, consumer));
+  }
+
+  async *#batches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T[], void, undefined> {
+    const records = this.#records(options, consumer);
+    try {
+      await records.next(); // takes the stream (or throws BUSY) before handing out leftovers
+      if (this.#pending.length > 0) {
+        const leftovers = this.#pending.splice(0);
+        if (!this.#keep(leftovers, options, consumer)) return;
+        yield leftovers;
+      }
+      for (;;) {
+        const { done, value } = await records.next();
+        if (done) return;
+        const events = this.decode(value);
+        if (!this.#keep(events, options, consumer)) return;
+        yield events;
+      }
+    } finally {
+      await records.return();
+    }
+  }
+
+  /** Whether `events` can be handed out; if the consumer is gone they wait for the next one. */
+  #keep(events: T[], options: StreamReadOptions, consumer: Consumer): boolean {
+    if (!consumer.abandoned && !options.signal?.aborted) return true;
+    prepend(this.#pending, events);
+    options.signal?.throwIfAborted();
+    return false;
   }
 
   /**
    * The undecoded records of each wake-up, as one `RecordBatch`: the fastest way to consume,
    * since nothing is allocated per record until you ask for it.
    */
-  async *recordBatches(options: StreamReadOptions = {}): AsyncGenerator<RecordBatch, void, undefined> {
+  recordBatches(options: StreamReadOptions = {}): AsyncGenerator<RecordBatch, void, undefined> {
+    return this.#consumer((consumer) => this.#recordBatches(options, consumer));
+  }
+
+  async *#recordBatches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
+    const records = this.#records(options, consumer);
+    try {
+      await records.next(); // the stream is taken
+      yield* records;
+    } finally {
+      await records.return();
+    }
+  }
+
+  /**
+   * The read loop. Its first `next()` takes the stream (or throws `BUSY`) and yields nothing;
+   * after that it yields each batch.
+   */
+  async *#records(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
     const { signal } = options;
     const readOptions = {
       readId: 0,
       maxEvents: positiveInteger('maxBatch', options.maxBatch ?? 4096),
       minEvents: positiveInteger('minBatch', options.minBatch ?? 1),
-      lingerMs: options.lingerMs ?? 10,
+      lingerMs: nonNegative('lingerMs', options.lingerMs ?? 10),
     };
+    const bufferBytes = positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+    if (bufferBytes > MAX_BUFFER_BYTES) throw new RangeError(`bufferBytes must be at most ${MAX_BUFFER_BYTES}, got ${bufferBytes}`);
     signal?.throwIfAborted();
     if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
     this.#consuming = true;
     const onAbort = () => this.#reader.cancel(this.#readId);
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
-    let buffer = Buffer.alloc(positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES));
+    let buffer = Buffer.alloc(bufferBytes);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      yield new RecordBatch(buffer.subarray(0, 0), 0); // taken: see the doc comment
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
@@ -156,10 +244,11 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
           batch = callNative(() => this.#reader.tryRead(buffer, readOptions.maxEvents));
         }
         if (batch === null) {
-          readOptions.readId = ++this.#readId;
+          readOptions.readId = consumer.readId = ++this.#readId;
           batch = await awaitNative(this.#reader.read(buffer, readOptions));
           lastTurn = performance.now();
           if (batch === null) {
+            if (consumer.abandoned) return;
             signal?.throwIfAborted();
             return;
           }
@@ -178,11 +267,22 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   /** Events one at a time (still read from the kernel in batches). */
-  async *events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
-    for await (const batch of this.batches(options)) {
-      for (const event of batch) {
-        options.signal?.throwIfAborted();
-        yield event;
+  events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
+    return this.#consumer((consumer) => this.#events(options, consumer));
+  }
+
+  async *#events(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T, void, undefined> {
+    for await (const batch of this.#batches(options, consumer)) {
+      let next = 0;
+      try {
+        while (next < batch.length) {
+          if (consumer.abandoned) return;
+          options.signal?.throwIfAborted();
+          yield batch[next++];
+        }
+      } finally {
+        // `break` (or a throw) in the consumer's loop: the rest of the batch waits for the next one.
+        if (next < batch.length) prepend(this.#pending, batch.slice(next));
       }
     }
   }
@@ -191,9 +291,61 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     return this.events();
   }
 
-  /** A Node.js `Readable` in object mode over the events. */
+  /**
+   * A Node.js `Readable` in object mode over the events. `destroy()` ends the read it was
+   * waiting on; events it had not pushed go to the next consumer.
+   */
   readable(options: StreamReadOptions = {}): Readable {
-    return Readable.from(this.events(options), { objectMode: true });
+    const pending = this.#pending;
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const events = this.events({ ...options, signal });
+    const readable = new Readable({
+      objectMode: true,
+      read() {
+        events.next().then(
+          ({ done, value }) => {
+            if (done) readable.push(null);
+            else if (readable.destroyed) pending.unshift(value);
+            else readable.push(value);
+          },
+          (err: unknown) => {
+            if (!readable.destroyed) readable.destroy(err as Error);
+          },
+        );
+      },
+      destroy(err, callback) {
+        controller.abort();
+        callback(err);
+      },
+    });
+    return readable;
+  }
+
+  /**
+   * Wraps a consumer's generator in an iterator of its own, so that dropping the iterator
+   * (garbage collection) can release the stream; see `dropped`.
+   */
+  #consumer<X>(make: (consumer: Consumer) => AsyncGenerator<X, void, undefined>): AsyncGenerator<X, void, undefined> {
+    const consumer: Consumer = { readId: 0, abandoned: false };
+    const inner = make(consumer);
+    const reader = this.#reader;
+    const outer: AsyncGenerator<X, void, undefined> = {
+      next: (...args) => inner.next(...args),
+      return: (value) => inner.return(value),
+      throw: (err) => inner.throw(err),
+      [Symbol.asyncIterator]() {
+        return outer;
+      },
+      async [Symbol.asyncDispose]() {
+        await inner.return();
+      },
+    };
+    dropped.register(outer, () => {
+      consumer.abandoned = true;
+      reader.cancel(consumer.readId);
+    });
+    return outer;
   }
 
   /**
