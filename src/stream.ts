@@ -90,6 +90,17 @@ export function headerReader(data: Buffer): (offset: number) => number {
 const EVENT_LOOP_TURN_MS = 10;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 
+/**
+ * What `dropped` runs for a collected iterator. Made here, outside the scope that holds the
+ * iterator: a closure there would keep it alive through the shared context.
+ */
+function releaser(consumer: Consumer, reader: NativeReader): () => void {
+  return () => {
+    consumer.abandoned = true;
+    reader.cancel(consumer.readId);
+  };
+}
+
 /** Puts `items` in front of `list` (without spreading: a batch can be large). */
 function prepend<T>(list: T[], items: T[]): void {
   const rest = list.splice(0);
@@ -300,13 +311,16 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     const controller = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     const events = this.events({ ...options, signal });
+    // Events that arrived after destroy(): back to the stream once the generator has put back
+    // the rest of its batch (they come before it).
+    const orphans: T[] = [];
     const readable = new Readable({
       objectMode: true,
       read() {
         events.next().then(
           ({ done, value }) => {
             if (done) readable.push(null);
-            else if (readable.destroyed) pending.unshift(value);
+            else if (readable.destroyed) orphans.push(value);
             else readable.push(value);
           },
           (err: unknown) => {
@@ -315,7 +329,11 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         );
       },
       destroy(err, callback) {
-        controller.abort();
+        controller.abort(); // ends a pending read
+        events.return().then(
+          () => prepend(pending, orphans),
+          () => prepend(pending, orphans),
+        );
         callback(err);
       },
     });
@@ -341,10 +359,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         await inner.return();
       },
     };
-    dropped.register(outer, () => {
-      consumer.abandoned = true;
-      reader.cancel(consumer.readId);
-    });
+    dropped.register(outer, releaser(consumer, reader));
     return outer;
   }
 
