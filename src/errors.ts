@@ -110,23 +110,6 @@ export function ebpfError(code: EbpfErrorCode, message: string, details: EbpfErr
   }
 }
 
-/** Calls into the native core, converting its errors. */
-export function callNative<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
-/** Awaits a native promise, converting its errors. */
-export async function awaitNative<T>(promise: Promise<T>): Promise<T> {
-  try {
-    return await promise;
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
 
 export function invalidArgument(message: string): EbpfError {
   return new EbpfError('INVALID_ARGUMENT', message);

@@ -1,6 +1,74 @@
 // The generated N-API loader (index.js at the package root) and its types (index.d.ts).
-// Everything the TypeScript layer needs from Rust goes through this module.
+// Everything the TypeScript layer needs from Rust goes through this module, and this is the one
+// place where native errors become `EbpfError`s: every exported function, static and instance
+// method and getter is wrapped once here, so no call site converts errors itself.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-import native = require('../index.js');
+import raw = require('../index.js');
+import { fromNative } from './errors';
 
-export = native;
+type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Marks wrapped functions, so that a second copy of this module does not wrap them again. */
+const CONVERTING = Symbol.for('aya-node.converting');
+
+/** `fn`, with thrown errors and rejected promises converted by `fromNative`. */
+function converting(fn: AnyFn): AnyFn {
+  if (CONVERTING in fn) return fn;
+  const out = function (this: unknown, ...args: unknown[]) {
+    let result: unknown;
+    try {
+      result = fn.apply(this, args);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    if (result instanceof Promise) {
+      return result.catch((err: unknown) => {
+        throw fromNative(err);
+      });
+    }
+    return result;
+  };
+  Object.defineProperty(out, CONVERTING, { value: true });
+  return out;
+}
+
+/** Wraps the methods and getters of a class's prototype in place. */
+function convertMembers(target: object): void {
+  for (const name of Object.getOwnPropertyNames(target)) {
+    if (name === 'constructor' || name === 'prototype' || name === 'length' || name === 'name' || name === 'arguments' || name === 'caller') continue;
+    const d = Object.getOwnPropertyDescriptor(target, name);
+    if (!d?.configurable) continue;
+    if (typeof d.value === 'function') Object.defineProperty(target, name, { ...d, value: converting(d.value as AnyFn) });
+    else if (d.get) Object.defineProperty(target, name, { ...d, get: converting(d.get as AnyFn) });
+  }
+}
+
+/**
+ * N-API defines a class's static methods read-only: in place of the class goes an object that
+ * inherits from it, with the statics wrapped (the TypeScript layer only calls statics on it).
+ */
+function withConvertingStatics(cls: object): object {
+  const statics = Object.create(cls) as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(cls)) {
+    const d = Object.getOwnPropertyDescriptor(cls, name);
+    if (name === 'prototype' || typeof d?.value !== 'function') continue;
+    const fn = converting(d.value as AnyFn);
+    Object.defineProperty(statics, name, { value: (...args: unknown[]) => fn.apply(cls, args), enumerable: true });
+  }
+  return statics;
+}
+
+// In place: `raw` stays the module object, so its declarations (classes as types) still apply.
+const bindings = raw as unknown as Record<string, unknown>;
+for (const [name, value] of Object.entries(bindings)) {
+  if (typeof value !== 'function') continue;
+  const isClass = Object.getOwnPropertyNames((value as { prototype?: object }).prototype ?? {}).length > 1;
+  if (isClass) {
+    convertMembers((value as { prototype: object }).prototype);
+    bindings[name] = withConvertingStatics(value);
+  } else {
+    bindings[name] = converting(value as AnyFn);
+  }
+}
+
+export = raw;

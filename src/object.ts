@@ -1,6 +1,6 @@
 import * as native from './native';
 import type { Codec } from './codec';
-import { callNative, EbpfError, ebpfError, invalidArgument } from './errors';
+import { EbpfError, ebpfError, invalidArgument } from './errors';
 import { Link } from './link';
 import { EbpfLogs } from './logs';
 import { PerfEventArray, type PerfEventArrayOptions } from './maps/perf-event-array';
@@ -61,13 +61,13 @@ export class Ebpf implements Disposable {
   static load(source: string | Uint8Array, options: LoadOptions = {}): Ebpf {
     const nativeOptions = toNativeOptions(options);
     if (typeof source === 'string') {
-      return new Ebpf(callNative(() => native.EbpfObject.loadFile(source, nativeOptions)));
+      return new Ebpf(native.EbpfObject.loadFile(source, nativeOptions));
     }
     if (!(source instanceof Uint8Array)) {
       throw invalidArgument('Ebpf.load: expected a path or a Uint8Array');
     }
     const bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-    return new Ebpf(callNative(() => native.EbpfObject.load(bytes, nativeOptions)));
+    return new Ebpf(native.EbpfObject.load(bytes, nativeOptions));
   }
 
   /** The native object (benchmarks drive it directly). @internal */
@@ -77,12 +77,12 @@ export class Ebpf implements Disposable {
 
   /** The programs in the object, with their kinds. */
   get programs(): ProgramDescriptor[] {
-    return callNative(() => this.#native.programs());
+    return this.#native.programs();
   }
 
   /** The maps the object still owns (a map opened as a ring buffer etc. leaves this list). */
   get maps(): MapDescriptor[] {
-    return callNative(() => this.#native.maps());
+    return this.#native.maps();
   }
 
   /**
@@ -115,20 +115,20 @@ export class Ebpf implements Disposable {
     if (dropCounter !== undefined && !this.maps.some((m) => m.name === dropCounter)) {
       throw ebpfError('NOT_FOUND', `no drop counter map named \`${dropCounter}\` in the object`);
     }
-    const reader = callNative(() => this.#native.takeRingBuf(name));
+    const reader = this.#native.takeRingBuf(name);
     const drops = dropCounter === undefined ? undefined : () => this.#native.perCpuCounterSum(dropCounter);
     return this.#adopt(new RingBuf<T>(reader, name, codec, drops));
   }
 
   /** Opens the perf event array `name` with a buffer per online CPU. */
   perfEventArray<T = Buffer>(name: string, codec?: Codec<T>, options: PerfEventArrayOptions = {}): PerfEventArray<T> {
-    const reader = callNative(() => this.#native.takePerfEventArray(name, options.pageCount));
+    const reader = this.#native.takePerfEventArray(name, options.pageCount);
     return this.#adopt(new PerfEventArray<T>(reader, name, codec));
   }
 
   /** The records this object's programs log with aya-log-ebpf (`AYA_LOGS`). */
   logs(): EbpfLogs {
-    return this.#adopt(new EbpfLogs(callNative(() => this.#native.takeLogs())));
+    return this.#adopt(new EbpfLogs(this.#native.takeLogs()));
   }
 
   /**
@@ -142,7 +142,7 @@ export class Ebpf implements Disposable {
    * ```
    */
   map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M {
-    const handle = callNative(() => this.#native.openMap(name));
+    const handle = this.#native.openMap(name);
     const map = openWith(type, handle, args);
     this.#children.add(handle);
     return map;
@@ -154,7 +154,7 @@ export class Ebpf implements Disposable {
    * `LIBBPF_PIN_BY_NAME`), `LoadOptions.mapPinDirectory` pins and reuses them automatically.
    */
   pinMap(name: string, path: string): void {
-    callNative(() => this.#native.pinMap(name, path));
+    this.#native.pinMap(name, path);
   }
 
   get closed(): boolean {

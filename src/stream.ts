@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type * as native from './native';
-import { awaitNative, callNative, EbpfError } from './errors';
+import { EbpfError } from './errors';
 
 /** The native readers all have this shape (see crates/aya-node/src/stream.rs). */
 export interface NativeReader {
@@ -252,11 +252,11 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         // event loop turn, so a producer that never lets up cannot starve other I/O.
         let batch: native.ReadResult | null = null;
         if (readOptions.minEvents === 1 && performance.now() - lastTurn < EVENT_LOOP_TURN_MS) {
-          batch = callNative(() => this.#reader.tryRead(buffer, readOptions.maxEvents));
+          batch = this.#reader.tryRead(buffer, readOptions.maxEvents);
         }
         if (batch === null) {
           readOptions.readId = consumer.readId = ++this.#readId;
-          batch = await awaitNative(this.#reader.read(buffer, readOptions));
+          batch = await this.#reader.read(buffer, readOptions);
           lastTurn = performance.now();
           if (batch === null) {
             if (consumer.abandoned) return;
@@ -399,7 +399,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
 
   /** Closes the fd; a running iteration (or background consumer) ends. */
   close(): void {
-    callNative(() => this.#reader.close());
+    this.#reader.close();
   }
 
   [Symbol.dispose](): void {

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as native from './native';
-import { callNative, EbpfError } from './errors';
+import { EbpfError } from './errors';
 import { EventStream, type RecordBatch } from './stream';
 
 export interface TraceLine {
@@ -67,7 +67,7 @@ export class TracePipe extends EventStream<TraceLine> {
   /** Opens the trace pipe, mounting tracefs first if needed. */
   static open(): TracePipe {
     const root = ensureTracefs();
-    return new TracePipe(callNative(() => native.TracePipeReader.open(`${root}/trace_pipe`)));
+    return new TracePipe(native.TracePipeReader.open(`${root}/trace_pipe`));
   }
 
   protected decode(batch: RecordBatch): TraceLine[] {

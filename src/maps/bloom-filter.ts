@@ -3,7 +3,6 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
 
 /** A `BPF_MAP_TYPE_BLOOM_FILTER`. */
@@ -26,12 +25,12 @@ export class BloomFilter<V> extends BpfMap {
 
   add(value: V): void {
     const v = this.#value.encode(value);
-    callNative(() => this.handle.update(null, v, 0));
+    this.handle.update(null, v, 0);
   }
 
   /** False: `value` was surely never added. True: it probably was. */
   has(value: V): boolean {
     const v = this.#value.encode(value);
-    return callNative(() => this.handle.bloomContains(v));
+    return this.handle.bloomContains(v);
   }
 }

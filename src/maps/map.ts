@@ -4,7 +4,7 @@
 
 import * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative, EbpfError, invalidArgument } from '../errors';
+import { EbpfError, invalidArgument } from '../errors';
 
 /** Kernel map type numbers (`enum bpf_map_type`). */
 export const MapType = {
@@ -87,11 +87,7 @@ export function createHandle(
     name: options.name,
     mapExtra: extra.mapExtra,
   };
-  return callNative(() =>
-    extra.inner
-      ? native.MapHandle.createMapOfMaps(nativeOptions, extra.inner)
-      : native.MapHandle.create(nativeOptions),
-  );
+  return extra.inner ? native.MapHandle.createMapOfMaps(nativeOptions, extra.inner) : native.MapHandle.create(nativeOptions);
 }
 
 /** Builds a map class instance on a handle, closing the handle if the class rejects it. @internal */
@@ -127,12 +123,12 @@ export class BpfMap implements Disposable {
    * Opens a map pinned in bpffs as `type`: `BpfMap.fromPin('/sys/fs/bpf/counts', HashMap, u32, u64)`.
    */
   static fromPin<M, A extends unknown[]>(path: string, type: MapClass<M, A>, ...args: A): M {
-    return openWith(type, callNative(() => native.MapHandle.openPinned(path)), args);
+    return openWith(type, native.MapHandle.openPinned(path), args);
   }
 
   /** Opens a map by its kernel id as `type`: `BpfMap.fromId(id, ArrayMap, u64)`. */
   static fromId<M, A extends unknown[]>(id: number, type: MapClass<M, A>, ...args: A): M {
-    return openWith(type, callNative(() => native.MapHandle.openById(id)), args);
+    return openWith(type, native.MapHandle.openById(id), args);
   }
 
   /** The kernel's id for the map. */
@@ -162,7 +158,7 @@ export class BpfMap implements Disposable {
 
   /** Pins the map in bpffs, so it outlives this process. */
   pin(path: string): void {
-    callNative(() => this.handle.pin(path));
+    this.handle.pin(path);
   }
 
   /** Closes this handle's fd. The map itself lives while a program or another fd uses it. */
@@ -220,7 +216,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   /** The value at `key`, or `undefined`. */
   get(key: K): V | undefined {
     this.keyCodec.encodeInto(key, this.#key, 0);
-    const found = callNative(() => this.handle.lookupInto(this.#key, this.#value));
+    const found = this.handle.lookupInto(this.#key, this.#value);
     return found ? this.valueCodec.decode(this.#value) : undefined;
   }
 
@@ -232,14 +228,14 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
     const flag = updateFlag(mode);
     this.keyCodec.encodeInto(key, this.#key, 0);
     this.valueCodec.encodeInto(value, this.#value, 0);
-    callNative(() => this.handle.updateFrom(this.#key, this.#value, flag));
+    this.handle.updateFrom(this.#key, this.#value, flag);
     return this;
   }
 
   /** Removes `key`; false when it was not there. */
   delete(key: K): boolean {
     const k = this.keyCodec.encode(key);
-    return callNative(() => this.handle.delete(k));
+    return this.handle.delete(k);
   }
 
   has(key: K): boolean {
@@ -275,12 +271,12 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
 
   /** Removes every entry; returns how many there were. */
   clear(): number {
-    return callNative(() => this.handle.clear());
+    return this.handle.clear();
   }
 
   /** The number of entries (counted by reading the map in batches). */
   get size(): number {
-    return callNative(() => this.handle.count());
+    return this.handle.count();
   }
 
   /** Writes many entries in one `BPF_MAP_UPDATE_BATCH`; returns how many were written. */
@@ -293,7 +289,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
       this.keyCodec.encodeInto(k, keys, i * this.keyCodec.size);
       this.valueCodec.encodeInto(v, values, i * this.valueCodec.size);
     });
-    return callNative(() => this.handle.updateBatch(keys, values, flag));
+    return this.handle.updateBatch(keys, values, flag);
   }
 
   /** Deletes many keys in one `BPF_MAP_DELETE_BATCH`; returns how many existed. */
@@ -301,7 +297,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
     const list = [...keys];
     const buf = Buffer.alloc(list.length * this.keyCodec.size);
     list.forEach((k, i) => this.keyCodec.encodeInto(k, buf, i * this.keyCodec.size));
-    return callNative(() => this.handle.deleteBatch(buf));
+    return this.handle.deleteBatch(buf);
   }
 
   private *chunks(options: EntriesOptions, andDelete: boolean): Generator<Array<[K, V]>, void, undefined> {
@@ -309,7 +305,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument(`batchSize must be a positive integer, got ${batchSize}`);
     let token: Buffer | null = null;
     for (;;) {
-      const chunk: native.BatchChunk = callNative(() => this.handle.lookupBatch(token, batchSize, andDelete));
+      const chunk: native.BatchChunk = this.handle.lookupBatch(token, batchSize, andDelete);
       const out = new Array<[K, V]>(chunk.count);
       const ks = this.keyCodec.size;
       const vs = this.valueCodec.size;

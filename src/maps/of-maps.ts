@@ -3,7 +3,6 @@
 
 import type * as native from '../native';
 import { u32, type Codec } from '../codec';
-import { callNative } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
 
@@ -22,18 +21,18 @@ class MapOfMaps<K> extends BpfMap {
   set(key: K, inner: BpfMap, mode: UpdateMode = 'any'): this {
     const k = this.keyCodec.encode(key);
     const flag = updateFlag(mode);
-    callNative(() => this.handle.setInnerMap(k, inner.nativeHandle, flag));
+    this.handle.setInnerMap(k, inner.nativeHandle, flag);
     return this;
   }
 
   /** The kernel id of the map at `key`, or `undefined`. Open it with `BpfMap.fromId(id, SomeMap, ...)`. */
   get(key: K): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
+    const v = this.handle.lookup(this.keyCodec.encode(key));
     return v === null ? undefined : u32.decode(v);
   }
 
   delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+    return this.handle.delete(this.keyCodec.encode(key));
   }
 }
 

@@ -3,13 +3,13 @@
 
 import * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
 
 /** Number of possible CPUs: the length of every per-CPU value. */
 export function possibleCpus(): number {
-  return callNative(() => native.possibleCpus());
+  return native.possibleCpus();
 }
 
 /** One `element` per possible CPU, each in an 8-byte-aligned slot, as the kernel exchanges them. @internal */

@@ -1,7 +1,6 @@
 // Program arrays: BPF_MAP_TYPE_PROG_ARRAY, the jump tables for tail calls.
 
 import type * as native from '../native';
-import { callNative } from '../errors';
 import type { Program } from '../programs/program';
 import { indexCodec } from './array';
 import { BpfMap, MapType, updateFlag, type UpdateMode } from './map';
@@ -23,18 +22,18 @@ export class ProgramArray extends BpfMap {
   set(index: number, program: Program, mode: UpdateMode = 'any'): this {
     this.#index.encode(index);
     const flag = updateFlag(mode);
-    callNative(() => program.nativeObject.setProgramArrayEntry(this.handle, index, program.name, flag));
+    program.nativeObject.setProgramArrayEntry(this.handle, index, program.name, flag);
     return this;
   }
 
   /** The kernel id of the program at `index`, or `undefined` if the slot is empty. */
   get(index: number): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.#index.encode(index)));
+    const v = this.handle.lookup(this.#index.encode(index));
     return v === null ? undefined : v.readUInt32LE(0);
   }
 
   /** Empties slot `index`; tail calls to it then fall through. */
   delete(index: number): boolean {
-    return callNative(() => this.handle.delete(this.#index.encode(index)));
+    return this.handle.delete(this.#index.encode(index));
   }
 }

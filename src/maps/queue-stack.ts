@@ -3,7 +3,6 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
 
 abstract class ValueContainer<V> extends BpfMap {
@@ -23,18 +22,18 @@ abstract class ValueContainer<V> extends BpfMap {
    */
   push(value: V, options: { overwrite?: boolean } = {}): void {
     const v = this.valueCodec.encode(value);
-    callNative(() => this.handle.update(null, v, options.overwrite ? 2 : 0));
+    this.handle.update(null, v, options.overwrite ? 2 : 0);
   }
 
   /** Removes and returns the next element, or `undefined` when empty. */
   pop(): V | undefined {
-    const v = callNative(() => this.handle.lookupAndDelete(null));
+    const v = this.handle.lookupAndDelete(null);
     return v === null ? undefined : this.valueCodec.decode(v);
   }
 
   /** The next element without removing it, or `undefined` when empty. */
   peek(): V | undefined {
-    const v = callNative(() => this.handle.lookup(null));
+    const v = this.handle.lookup(null);
     return v === null ? undefined : this.valueCodec.decode(v);
   }
 

@@ -3,7 +3,6 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { socketFd, type SocketLike } from '../socket';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
@@ -26,19 +25,19 @@ class SocketMap<K> extends BpfMap {
     const k = this.keyCodec.encode(key);
     const fd = socketFd(socket, 'socket map');
     const flag = updateFlag(mode);
-    callNative(() => this.handle.setSocket(k, fd, flag));
+    this.handle.setSocket(k, fd, flag);
     return this;
   }
 
   /** The cookie of the socket at `key` (maps with 8-byte values), or `undefined`. */
   get(key: K): bigint | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
+    const v = this.handle.lookup(this.keyCodec.encode(key));
     if (v === null) return undefined;
     return v.length >= 8 ? v.readBigUInt64LE(0) : BigInt(v.readUInt32LE(0));
   }
 
   delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+    return this.handle.delete(this.keyCodec.encode(key));
   }
 }
 

@@ -3,7 +3,7 @@
 
 import type * as native from '../native';
 import { u32, type Codec } from '../codec';
-import { callNative, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
 import { socketFd, type SocketLike } from '../socket';
@@ -26,18 +26,18 @@ class InterfaceMap<K> extends BpfMap {
     // The value is `struct bpf_devmap_val { u32 ifindex; ... }` or a bare u32.
     const v = Buffer.alloc(this.valueSize);
     u32.encodeInto(ifindex, v, 0);
-    callNative(() => this.handle.update(k, v, flag));
+    this.handle.update(k, v, flag);
     return this;
   }
 
   /** The interface index at `key`, or `undefined`. */
   get(key: K): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
+    const v = this.handle.lookup(this.keyCodec.encode(key));
     return v === null ? undefined : v.readUInt32LE(0);
   }
 
   delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+    return this.handle.delete(this.keyCodec.encode(key));
   }
 }
 
@@ -92,18 +92,18 @@ export class CpuMap extends BpfMap {
     const flag = updateFlag(mode);
     const v = Buffer.alloc(this.valueSize);
     u32.encodeInto(options.qsize, v, 0);
-    callNative(() => this.handle.update(k, v, flag));
+    this.handle.update(k, v, flag);
     return this;
   }
 
   /** The queue size for `cpu`, or `undefined` when redirects to it are off. */
   get(cpu: number): { qsize: number } | undefined {
-    const v = callNative(() => this.handle.lookup(this.#index.encode(cpu)));
+    const v = this.handle.lookup(this.#index.encode(cpu));
     return v === null ? undefined : { qsize: v.readUInt32LE(0) };
   }
 
   delete(cpu: number): boolean {
-    return callNative(() => this.handle.delete(this.#index.encode(cpu)));
+    return this.handle.delete(this.#index.encode(cpu));
   }
 }
 
@@ -127,11 +127,11 @@ export class XskMap extends BpfMap {
     const k = this.#index.encode(index);
     const fd = socketFd(socket, 'XSK map');
     const flag = updateFlag(mode);
-    callNative(() => this.handle.setSocket(k, fd, flag));
+    this.handle.setSocket(k, fd, flag);
     return this;
   }
 
   delete(index: number): boolean {
-    return callNative(() => this.handle.delete(this.#index.encode(index)));
+    return this.handle.delete(this.#index.encode(index));
   }
 }

@@ -1,5 +1,5 @@
 import type * as native from '../native';
-import { callNative, EbpfError } from '../errors';
+import { EbpfError } from '../errors';
 import { Link } from '../link';
 import { Program } from './program';
 
@@ -51,7 +51,7 @@ export class Iter extends Program {
     return this.attachAs(
       `iter ${target}`,
       (object) => object.attachIter(this.name, target),
-      (link, pin) => new IterLink(link, this.name, `iter ${target}`, pin, () => callNative(() => this.nativeObject.readIter(link))),
+      (link, pin) => new IterLink(link, this.name, `iter ${target}`, pin, () => this.nativeObject.readIter(link)),
     );
   }
 }

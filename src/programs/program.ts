@@ -1,5 +1,5 @@
 import type * as native from '../native';
-import { callNative, VerifierError } from '../errors';
+import { VerifierError } from '../errors';
 import { Link } from '../link';
 import { testRunProgram, type TestRunOptions, type TestRunResult } from '../test-run';
 import { loadedProgram, type LoadedProgram } from '../info';
@@ -53,7 +53,7 @@ export class Program {
   }
 
   private details(): native.ProgramDetails {
-    return callNative(() => this.owner.native.programDetails(this.name));
+    return this.owner.native.programDetails(this.name);
   }
 
   /**
@@ -75,8 +75,8 @@ export class Program {
     attach: (object: native.EbpfObject) => native.Link,
     make: (link: native.Link, pin: (path: string) => void) => L,
   ): L {
-    const link = this.withName(() => callNative(() => attach(this.owner.native)));
-    const pin = (path: string) => callNative(() => this.owner.native.pinProgramLink(this.name, path));
+    const link = this.withName(() => attach(this.owner.native));
+    const pin = (path: string) => this.owner.native.pinProgramLink(this.name, path);
     return this.owner.adopt(make(link, pin)) as L;
   }
 
@@ -86,7 +86,7 @@ export class Program {
    * no-op. fentry/fexit/lsm/tp_btf/iter/extension programs load when attached.
    */
   load(): void {
-    this.withName(() => callNative(() => this.owner.native.loadProgram(this.name)));
+    this.withName(() => this.owner.native.loadProgram(this.name));
   }
 
   /**
@@ -109,7 +109,7 @@ export class Program {
    * this process exits, until unpinned (`unpin(path)`).
    */
   pin(path: string): void {
-    this.withName(() => callNative(() => this.owner.native.pinProgram(this.name, path)));
+    this.withName(() => this.owner.native.pinProgram(this.name, path));
   }
 
   /** The kernel's view of this program (run count and time need `enableStats()`), once loaded. */
