@@ -11,19 +11,39 @@ type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 /** Marks wrapped functions, so that a second copy of this module does not wrap them again. */
 const CONVERTING = Symbol.for('aya-node.converting');
 
-/** `fn`, with thrown errors and rejected promises converted by `fromNative`. */
-function converting(fn: AnyFn): AnyFn {
+/**
+ * The rule for every value crossing into the native core, whatever the call: numbers are
+ * integers from 0 to 2^32-1 (`offset`s up to 2^53: file offsets), strings hold no NUL. napi
+ * would wrap the others silently (1.5 -> 1, -1 -> 4294967295, 2^32 -> 0, NaN -> 0) or cut a
+ * C string short. The public classes check their arguments by name first; this catches the rest.
+ */
+function checkValue(method: string, where: string, value: unknown, depth: number): void {
+  if (typeof value === 'number') {
+    const max = where.endsWith('.offset') ? Number.MAX_SAFE_INTEGER : 0xffffffff;
+    if (!Number.isInteger(value) || value < 0 || value > max) {
+      throw new RangeError(`${method}: ${where} must be an integer from 0 to ${max}, got ${value}`);
+    }
+  } else if (typeof value === 'string') {
+    if (value.includes('\0')) throw new RangeError(`${method}: ${where} must not contain a NUL character`);
+  } else if (depth < 2 && value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const [key, item] of Object.entries(value)) checkValue(method, `${where}.${key}`, item, depth + 1);
+  }
+}
+
+/** `fn`, with its arguments checked and thrown errors and rejected promises converted. */
+function converting(fn: AnyFn, method: string): AnyFn {
   if (CONVERTING in fn) return fn;
   const out = function (this: unknown, ...args: unknown[]) {
+    args.forEach((arg, i) => checkValue(method, `argument ${i + 1}`, arg, 0));
     let result: unknown;
     try {
       result = fn.apply(this, args);
     } catch (err) {
-      throw fromNative(err);
+      throw fromNative(err, method);
     }
     if (result instanceof Promise) {
       return result.catch((err: unknown) => {
-        throw fromNative(err);
+        throw fromNative(err, method);
       });
     }
     return result;
@@ -38,8 +58,8 @@ function convertMembers(target: object): void {
     if (name === 'constructor' || name === 'prototype' || name === 'length' || name === 'name' || name === 'arguments' || name === 'caller') continue;
     const d = Object.getOwnPropertyDescriptor(target, name);
     if (!d?.configurable) continue;
-    if (typeof d.value === 'function') Object.defineProperty(target, name, { ...d, value: converting(d.value as AnyFn) });
-    else if (d.get) Object.defineProperty(target, name, { ...d, get: converting(d.get as AnyFn) });
+    if (typeof d.value === 'function') Object.defineProperty(target, name, { ...d, value: converting(d.value as AnyFn, name) });
+    else if (d.get) Object.defineProperty(target, name, { ...d, get: converting(d.get as AnyFn, name) });
   }
 }
 
@@ -52,7 +72,7 @@ function withConvertingStatics(cls: object): object {
   for (const name of Object.getOwnPropertyNames(cls)) {
     const d = Object.getOwnPropertyDescriptor(cls, name);
     if (name === 'prototype' || typeof d?.value !== 'function') continue;
-    const fn = converting(d.value as AnyFn);
+    const fn = converting(d.value as AnyFn, name);
     Object.defineProperty(statics, name, { value: (...args: unknown[]) => fn.apply(cls, args), enumerable: true });
   }
   return statics;
@@ -67,7 +87,7 @@ for (const [name, value] of Object.entries(bindings)) {
     convertMembers((value as { prototype: object }).prototype);
     bindings[name] = withConvertingStatics(value);
   } else {
-    bindings[name] = converting(value as AnyFn);
+    bindings[name] = converting(value as AnyFn, name);
   }
 }
 

@@ -5,6 +5,11 @@
 import * as native from '../native';
 import type { Codec } from '../codec';
 import { EbpfError, invalidArgument } from '../errors';
+import * as validate from '../validate';
+import { integer } from '../validate';
+
+/** Most bytes of keys and values one batch of `entries()`/`drain()` reads. */
+const MAX_BATCH_BYTES = 64 << 20;
 
 /** Kernel map type numbers (`enum bpf_map_type`). */
 export const MapType = {
@@ -301,8 +306,11 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   }
 
   private *chunks(options: EntriesOptions, andDelete: boolean): Generator<Array<[K, V]>, void, undefined> {
-    const batchSize = options.batchSize ?? 4096;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument(`batchSize must be a positive integer, got ${batchSize}`);
+    const requested = integer('batchSize', validate.options('options', options).batchSize ?? 4096, 1, 0xffffffff);
+    // The native side allocates room for a whole batch: never more entries than the map holds,
+    // nor more than MAX_BATCH_BYTES of keys and values.
+    const entryBytes = this.handle.keySizeBytes + this.handle.userValueSize;
+    const batchSize = Math.max(1, Math.min(requested, this.handle.maxEntries, Math.floor(MAX_BATCH_BYTES / entryBytes)));
     let token: Buffer | null = null;
     for (;;) {
       const chunk: native.BatchChunk = this.handle.lookupBatch(token, batchSize, andDelete);
