@@ -3,6 +3,10 @@
 // and carries its TypeScript type, so `Infer<typeof myStruct>` is the decoded object's type.
 
 import { invalidArgument } from './errors';
+import * as validate from './validate';
+
+/** Largest codec: 1 GiB (a map value or event is far smaller). */
+const MAX_CODEC_SIZE = 1 << 30;
 
 export interface Codec<T> {
   /** A readable description, e.g. `u32` or `struct { pid: u32, comm: char[16] }`. */
@@ -159,6 +163,7 @@ class CStringCodec extends BaseCodec<string> {
 }
 /** A fixed-size C string such as `char comm[16]`. */
 export function cstring(size: number): Codec<string> {
+  validate.integer('size', size, 1, MAX_CODEC_SIZE);
   return new CStringCodec(size);
 }
 
@@ -199,11 +204,13 @@ export class PaddingCodec extends BaseCodec<undefined> {
  * their room in the layout, decode as `undefined` (costing nothing) and encode as zeros.
  */
 export function padding(size: number): PaddingCodec {
+  validate.integer('size', size, 0, MAX_CODEC_SIZE);
   return new PaddingCodec(size);
 }
 
 /** Raw bytes of a fixed length. */
 export function bytes(size: number): Codec<Buffer> {
+  validate.integer('size', size, 0, MAX_CODEC_SIZE);
   return new BytesCodec(size);
 }
 
@@ -231,6 +238,8 @@ class ArrayCodec<T> extends BaseCodec<T[]> {
 }
 /** A fixed-length C array `T[length]`. */
 export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
+  validate.codec('element', element);
+  validate.integer('length', length, 0, Math.floor(MAX_CODEC_SIZE / Math.max(1, element.size)));
   return new ArrayCodec(element, length);
 }
 
@@ -320,6 +329,8 @@ export class StructCodec<F extends Fields> extends BaseCodec<StructValue<F>> {
  * made for the whole buffer (e.g. a batch of events) instead of one per value. @internal
  */
 export function decoderFor<T>(codec: Codec<T>, buf: Buffer): (offset: number) => T {
+  validate.codec('codec', codec);
+  validate.bytes('buf', buf);
   if (codec instanceof StructCodec) {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     return (offset) => codec.decodeWithView(buf, view, offset) as T;
@@ -329,5 +340,7 @@ export function decoderFor<T>(codec: Codec<T>, buf: Buffer): (offset: number) =>
 
 /** A C struct with natural alignment and padding, fields in declaration order. */
 export function struct<F extends Fields>(fields: F): StructCodec<F> {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw new TypeError('fields must be an object of codecs');
+  for (const [name, field] of Object.entries(fields)) validate.codec(`fields.${name}`, field);
   return new StructCodec(fields);
 }

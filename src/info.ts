@@ -1,4 +1,5 @@
 import * as native from './native';
+import * as validate from './validate';
 
 /** A program loaded on the system, as `bpftool prog show` lists it. */
 export type LoadedProgram = native.LoadedProgram;
@@ -24,6 +25,7 @@ export function loadedLinks(): LoadedLink[] {
 
 /** The loaded program with kernel id `id`, if it is still loaded. */
 export function loadedProgram(id: number): LoadedProgram | undefined {
+  validate.u32('id', id);
   return loadedPrograms().find((p) => p.id === id);
 }
 

@@ -8,6 +8,7 @@ import { RingBuf, type RingBufOptions } from './maps/ring-buf';
 import { openWith, type MapClass } from './maps/map';
 import { Program, programClasses, type ProgramClass } from './programs';
 import type { ProgramOwner } from './programs/program';
+import * as validate from './validate';
 
 /** A global variable's value: raw bytes, or a value with the codec that lays it out. */
 export type GlobalValue = Uint8Array | { codec: Codec<any>; value: unknown };
@@ -59,6 +60,7 @@ export class Ebpf implements Disposable {
 
   /** Loads an object from a file path or from bytes (any `Uint8Array`, any alignment). */
   static load(source: string | Uint8Array, options: LoadOptions = {}): Ebpf {
+    options = validate.options('options', options);
     const nativeOptions = toNativeOptions(options);
     if (typeof source === 'string') {
       return new Ebpf(native.EbpfObject.loadFile(source, nativeOptions));
@@ -92,6 +94,8 @@ export class Ebpf implements Disposable {
   program(name: string): Program;
   program<P extends Program>(name: string, type: ProgramClass<P>): P;
   program<P extends Program>(name: string, type?: ProgramClass<P>): Program {
+    validate.name('name', name);
+    if (type !== undefined) validate.callback('type', type);
     let program = this.#programs.get(name);
     if (!program) {
       const descriptor = this.programs.find((p) => p.name === name);
@@ -111,6 +115,9 @@ export class Ebpf implements Disposable {
 
   /** Opens the ring buffer map `name`, decoding events with `codec` (raw `Buffer`s without). */
   ringBuf<T = Buffer>(name: string, codec?: Codec<T>, options: RingBufOptions = {}): RingBuf<T> {
+    validate.name('name', name);
+    validate.optionalCodec('codec', codec);
+    options = validate.options('options', options);
     const { dropCounter } = options;
     if (dropCounter !== undefined && !this.maps.some((m) => m.name === dropCounter)) {
       throw ebpfError('NOT_FOUND', `no drop counter map named \`${dropCounter}\` in the object`);
@@ -122,6 +129,9 @@ export class Ebpf implements Disposable {
 
   /** Opens the perf event array `name` with a buffer per online CPU. */
   perfEventArray<T = Buffer>(name: string, codec?: Codec<T>, options: PerfEventArrayOptions = {}): PerfEventArray<T> {
+    validate.name('name', name);
+    validate.optionalCodec('codec', codec);
+    options = validate.options('options', options);
     const reader = this.#native.takePerfEventArray(name, options.pageCount);
     return this.#adopt(new PerfEventArray<T>(reader, name, codec));
   }
@@ -142,6 +152,8 @@ export class Ebpf implements Disposable {
    * ```
    */
   map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M {
+    validate.name('name', name);
+    validate.callback('type', type);
     const handle = this.#native.openMap(name);
     const map = openWith(type, handle, args);
     this.#children.add(handle);

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type * as native from './native';
 import { EbpfError } from './errors';
+import * as validate from './validate';
 
 /** The native readers all have this shape (see crates/aya-node/src/stream.rs). */
 export interface NativeReader {
@@ -170,6 +171,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
 
   /** Events in batches: each array holds what one wake-up found (up to `maxBatch`). */
   batches(options: StreamReadOptions = {}): AsyncGenerator<T[], void, undefined> {
+    options = validate.options('options', options);
     return this.#consumer((consumer) => this.#batches(options, consumer));
   }
 
@@ -207,6 +209,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
    * since nothing is allocated per record until you ask for it.
    */
   recordBatches(options: StreamReadOptions = {}): AsyncGenerator<RecordBatch, void, undefined> {
+    options = validate.options('options', options);
     return this.#consumer((consumer) => this.#recordBatches(options, consumer));
   }
 
@@ -279,6 +282,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
 
   /** Events one at a time (still read from the kernel in batches). */
   events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
+    options = validate.options('options', options);
     return this.#consumer((consumer) => this.#events(options, consumer));
   }
 
@@ -307,6 +311,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
    * waiting on; events it had not pushed go to the next consumer.
    */
   readable(options: StreamReadOptions = {}): Readable {
+    options = validate.options('options', options);
     const pending = this.#pending;
     const controller = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
@@ -372,6 +377,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   on(name: 'error', listener: (err: unknown) => void): this;
   on(name: 'end', listener: () => void): this;
   on(name: string, listener: (...args: any[]) => void): this {
+    validate.oneOf('name', name, ['event', 'lost', 'error', 'end']);
+    validate.callback('listener', listener);
     const emitter = (this.#emitter ??= new EventEmitter());
     emitter.on(name, listener);
     if (name === 'event' && emitter.listenerCount('event') === 1 && !this.#consuming) {
@@ -389,6 +396,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   off(name: string, listener: (...args: any[]) => void): this {
+    validate.oneOf('name', name, ['event', 'lost', 'error', 'end']);
+    validate.callback('listener', listener);
     this.#emitter?.off(name, listener);
     return this;
   }

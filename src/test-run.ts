@@ -1,5 +1,6 @@
 import type * as native from './native';
 import { invalidArgument } from './errors';
+import * as validate from './validate';
 
 /** Input for {@link Program.testRun}. */
 export interface TestRunOptions {
@@ -53,6 +54,7 @@ function u32(name: string, value: number | undefined): number | undefined {
 
 /** @internal Runs program `name` of `object` with BPF_PROG_TEST_RUN. */
 export function testRunProgram(object: native.EbpfObject, name: string, options: TestRunOptions): TestRunResult {
+  options = validate.options('options', options);
   const { dataOut } = options;
   const result = object.testRun(name, {
       data: options.data && toBuffer(options.data),

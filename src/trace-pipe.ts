@@ -26,6 +26,7 @@ const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+
 
 /** Parses one trace_pipe line; `undefined` for lines of another shape. */
 export function parseTraceLine(raw: string): TraceLine | undefined {
+  if (typeof raw !== 'string') throw new TypeError(`line must be a string, got ${typeof raw}`);
   const m = LINE.exec(raw);
   if (!m) return undefined;
   const line: TraceLine = {

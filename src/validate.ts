@@ -74,3 +74,46 @@ export function optionalSignal(argument: string, value: unknown): AbortSignal | 
   if (value !== undefined && !(value instanceof AbortSignal)) throw new TypeError(`${argument} must be an AbortSignal, got ${describe(value)}`);
   return value;
 }
+
+/** A network interface: its name, or its index (from 1). */
+export function iface(argument: string, value: unknown): string | number {
+  if (typeof value === 'number') return integer(argument, value, 1, 0xffffffff);
+  if (typeof value === 'string') {
+    if (name(argument, value).length > 15) throw new RangeError(`${argument}: interface names have at most 15 characters, got ${describe(value)}`);
+    return value;
+  }
+  throw new TypeError(`${argument} must be an interface name or index, got ${describe(value)}`);
+}
+
+/** A codec: an object with a byte `size` and `encodeInto`/`decode`. */
+export function codec<C>(argument: string, value: C): C {
+  const c = value as { size?: unknown; decode?: unknown; encodeInto?: unknown } | null;
+  if (c === null || typeof c !== 'object' || typeof c.size !== 'number' || typeof c.decode !== 'function' || typeof c.encodeInto !== 'function') {
+    throw new TypeError(`${argument} must be a codec (e.g. codec.u32), got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A codec or `undefined`. */
+export const optionalCodec = <C>(argument: string, value: C | undefined): C | undefined => (value === undefined ? undefined : codec(argument, value));
+
+/** A function. */
+export function callback<F>(argument: string, value: F): F {
+  if (typeof value !== 'function') throw new TypeError(`${argument} must be a function, got ${describe(value)}`);
+  return value;
+}
+
+/** An iterable other than a string (whose characters would be taken as entries). */
+export function iterable<T>(argument: string, value: Iterable<T>): Iterable<T> {
+  if (value === null || typeof value !== 'object' || typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${argument} must be an iterable (e.g. an array), got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A string (any content but NUL). */
+export function string(argument: string, value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`${argument} must be a string, got ${describe(value)}`);
+  if (value.includes('\0')) throw new RangeError(`${argument} must not contain a NUL character`);
+  return value;
+}

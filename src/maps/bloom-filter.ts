@@ -4,6 +4,7 @@
 import type * as native from '../native';
 import type { Codec } from '../codec';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 /** A `BPF_MAP_TYPE_BLOOM_FILTER`. */
 export class BloomFilter<V> extends BpfMap {
@@ -19,8 +20,9 @@ export class BloomFilter<V> extends BpfMap {
 
   /** `hashFunctions`: 1 to 15 (the kernel's default is 5). */
   static create<V>(options: CreateOptions & { hashFunctions?: number }, value: Codec<V>): BloomFilter<V> {
+    options = validate.options('options', options);
     const extra = options.hashFunctions === undefined ? {} : { mapExtra: BigInt(options.hashFunctions) };
-    return new BloomFilter(createHandle(MapType.bloom_filter, 0, value.size, options, extra), value);
+    return new BloomFilter(createHandle(MapType.bloom_filter, 0, validate.codec('value', value).size, options, extra), value);
   }
 
   add(value: V): void {

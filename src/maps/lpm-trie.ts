@@ -5,6 +5,7 @@ import type * as native from '../native';
 import type { Codec } from '../codec';
 import { invalidArgument } from '../errors';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 export interface LpmKey<K> {
   /** Significant leading bits of `data` (0 to 8 × its size). */
@@ -51,7 +52,8 @@ export class LpmTrie<K, V> extends KeyedMap<LpmKey<K>, V> {
 
   /** Creates an LPM trie (`BPF_F_NO_PREALLOC` is required by the kernel and added). */
   static create<K, V>(options: CreateOptions, data: Codec<K>, value: Codec<V>): LpmTrie<K, V> {
+    options = validate.options('options', options);
     const flags = (options.flags ?? 0) | 1;
-    return new LpmTrie(createHandle(MapType.lpm_trie, 4 + data.size, value.size, { ...options, flags }), data, value);
+    return new LpmTrie(createHandle(MapType.lpm_trie, 4 + validate.codec('data', data).size, validate.codec('value', value).size, { ...options, flags }), data, value);
   }
 }

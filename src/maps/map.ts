@@ -80,9 +80,11 @@ export function createHandle(
   options: CreateOptions,
   extra: { inner?: native.MapHandle; mapExtra?: bigint } = {},
 ): native.MapHandle {
-  if (!Number.isInteger(options?.maxEntries) || options.maxEntries < 1) {
-    throw invalidArgument(`maxEntries must be a positive integer, got ${options?.maxEntries}`);
-  }
+  options = validate.options('options', options);
+  options = validate.options('options', options);
+  validate.integer('options.maxEntries', options.maxEntries, 1, 0xffffffff);
+  validate.optionalU32('options.flags', options.flags);
+  validate.optionalName('options.name', options.name);
   const nativeOptions: native.CreateMapOptions = {
     mapType,
     keySize,
@@ -128,11 +130,15 @@ export class BpfMap implements Disposable {
    * Opens a map pinned in bpffs as `type`: `BpfMap.fromPin('/sys/fs/bpf/counts', HashMap, u32, u64)`.
    */
   static fromPin<M, A extends unknown[]>(path: string, type: MapClass<M, A>, ...args: A): M {
+    validate.name('path', path);
+    validate.callback('type', type);
     return openWith(type, native.MapHandle.openPinned(path), args);
   }
 
   /** Opens a map by its kernel id as `type`: `BpfMap.fromId(id, ArrayMap, u64)`. */
   static fromId<M, A extends unknown[]>(id: number, type: MapClass<M, A>, ...args: A): M {
+    validate.u32('id', id);
+    validate.callback('type', type);
     return openWith(type, native.MapHandle.openById(id), args);
   }
 
@@ -181,6 +187,7 @@ export class BpfMap implements Disposable {
   }
 
   protected checkSize(what: string, codec: Codec<unknown>, size: number): void {
+    validate.codec(`${what} codec`, codec);
     if (codec.size !== size) {
       throw invalidArgument(`map \`${this.name}\`: ${what} codec ${codec.name} is ${codec.size} bytes, the map's ${what}s are ${size} bytes`);
     }
@@ -252,14 +259,17 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
    * no batch command for the map). Entries deleted meanwhile are skipped; none repeats.
    */
   *entries(options: EntriesOptions = {}): Generator<[K, V], void, undefined> {
+    options = validate.options('options', options);
     for (const chunk of this.chunks(options, false)) yield* chunk;
   }
 
   *keys(options: EntriesOptions = {}): Generator<K, void, undefined> {
+    options = validate.options('options', options);
     for (const [k] of this.entries(options)) yield k;
   }
 
   *values(options: EntriesOptions = {}): Generator<V, void, undefined> {
+    options = validate.options('options', options);
     for (const [, v] of this.entries(options)) yield v;
   }
 
@@ -269,6 +279,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
 
   /** Removes every entry and returns them (read and deleted in batches). */
   drain(options: EntriesOptions = {}): Array<[K, V]> {
+    options = validate.options('options', options);
     const out: Array<[K, V]> = [];
     for (const chunk of this.chunks(options, true)) out.push(...chunk);
     return out;
@@ -287,7 +298,8 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   /** Writes many entries in one `BPF_MAP_UPDATE_BATCH`; returns how many were written. */
   setMany(entries: Iterable<readonly [K, V]>, mode: UpdateMode = 'any'): number {
     const flag = updateFlag(mode);
-    const list = [...entries];
+    const list = [...validate.iterable('entries', entries)];
+    for (const entry of list) if (!Array.isArray(entry) || entry.length !== 2) throw new TypeError('entries must hold [key, value] pairs');
     const keys = Buffer.alloc(list.length * this.keyCodec.size);
     const values = Buffer.alloc(list.length * this.valueCodec.size);
     list.forEach(([k, v], i) => {
@@ -299,7 +311,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
 
   /** Deletes many keys in one `BPF_MAP_DELETE_BATCH`; returns how many existed. */
   deleteMany(keys: Iterable<K>): number {
-    const list = [...keys];
+    const list = [...validate.iterable('keys', keys)];
     const buf = Buffer.alloc(list.length * this.keyCodec.size);
     list.forEach((k, i) => this.keyCodec.encodeInto(k, buf, i * this.keyCodec.size));
     return this.handle.deleteBatch(buf);

@@ -5,6 +5,7 @@ import type * as native from '../native';
 import { u32, type Codec } from '../codec';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+import * as validate from '../validate';
 
 class MapOfMaps<K> extends BpfMap {
   /** @internal */
@@ -47,6 +48,7 @@ export class ArrayOfMaps extends MapOfMaps<number> {
 
   /** Creates one whose inner maps must look like `template` (type, key/value sizes, max entries). */
   static create(options: CreateOptions, template: BpfMap): ArrayOfMaps {
+    options = validate.options('options', options);
     return new ArrayOfMaps(createHandle(MapType.array_of_maps, 4, 4, options, { inner: template.nativeHandle }));
   }
 }
@@ -61,6 +63,7 @@ export class HashOfMaps<K> extends MapOfMaps<K> {
   }
 
   static create<K>(options: CreateOptions, key: Codec<K>, template: BpfMap): HashOfMaps<K> {
-    return new HashOfMaps(createHandle(MapType.hash_of_maps, key.size, 4, options, { inner: template.nativeHandle }), key);
+    options = validate.options('options', options);
+    return new HashOfMaps(createHandle(MapType.hash_of_maps, validate.codec('key', key).size, 4, options, { inner: template.nativeHandle }), key);
   }
 }

@@ -6,6 +6,7 @@ import type { Codec } from '../codec';
 import { invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 /** Number of possible CPUs: the length of every per-CPU value. */
 export function possibleCpus(): number {
@@ -56,7 +57,8 @@ export class PerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   }
 
   static create<K, V>(options: CreateOptions, key: Codec<K>, value: Codec<V>): PerCpuHashMap<K, V> {
-    return new PerCpuHashMap(createHandle(MapType.percpu_hash, key.size, value.size, options), key, value);
+    options = validate.options('options', options);
+    return new PerCpuHashMap(createHandle(MapType.percpu_hash, validate.codec('key', key).size, validate.codec('value', value).size, options), key, value);
   }
 }
 
@@ -71,7 +73,8 @@ export class LruPerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   }
 
   static create<K, V>(options: CreateOptions, key: Codec<K>, value: Codec<V>): LruPerCpuHashMap<K, V> {
-    return new LruPerCpuHashMap(createHandle(MapType.lru_percpu_hash, key.size, value.size, options), key, value);
+    options = validate.options('options', options);
+    return new LruPerCpuHashMap(createHandle(MapType.lru_percpu_hash, validate.codec('key', key).size, validate.codec('value', value).size, options), key, value);
   }
 }
 
@@ -86,7 +89,8 @@ export class PerCpuArray<V> extends KeyedMap<number, V[]> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): PerCpuArray<V> {
-    return new PerCpuArray(createHandle(MapType.percpu_array, 4, value.size, options), value);
+    options = validate.options('options', options);
+    return new PerCpuArray(createHandle(MapType.percpu_array, 4, validate.codec('value', value).size, options), value);
   }
 
   get length(): number {

@@ -4,6 +4,7 @@
 import type * as native from '../native';
 import type { Codec } from '../codec';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 abstract class ValueContainer<V> extends BpfMap {
   /** @internal */
@@ -21,6 +22,7 @@ abstract class ValueContainer<V> extends BpfMap {
    * (queue) or bottom (stack) element makes room.
    */
   push(value: V, options: { overwrite?: boolean } = {}): void {
+    options = validate.options('options', options);
     const v = this.valueCodec.encode(value);
     this.handle.update(null, v, options.overwrite ? 2 : 0);
   }
@@ -53,7 +55,8 @@ export class Queue<V> extends ValueContainer<V> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): Queue<V> {
-    return new Queue(createHandle(MapType.queue, 0, value.size, options), value);
+    options = validate.options('options', options);
+    return new Queue(createHandle(MapType.queue, 0, validate.codec('value', value).size, options), value);
   }
 }
 
@@ -67,6 +70,7 @@ export class Stack<V> extends ValueContainer<V> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): Stack<V> {
-    return new Stack(createHandle(MapType.stack, 0, value.size, options), value);
+    options = validate.options('options', options);
+    return new Stack(createHandle(MapType.stack, 0, validate.codec('value', value).size, options), value);
   }
 }

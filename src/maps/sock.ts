@@ -6,6 +6,7 @@ import type { Codec } from '../codec';
 import { socketFd, type SocketLike } from '../socket';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+import * as validate from '../validate';
 
 export type { SocketLike } from '../socket';
 
@@ -51,6 +52,7 @@ export class SockMap extends SocketMap<number> {
   }
 
   static create(options: CreateOptions): SockMap {
+    options = validate.options('options', options);
     return new SockMap(createHandle(MapType.sockmap, 4, 8, options));
   }
 }
@@ -65,6 +67,7 @@ export class SockHash<K> extends SocketMap<K> {
   }
 
   static create<K>(options: CreateOptions, key: Codec<K>): SockHash<K> {
-    return new SockHash(createHandle(MapType.sockhash, key.size, 8, options), key);
+    options = validate.options('options', options);
+    return new SockHash(createHandle(MapType.sockhash, validate.codec('key', key).size, 8, options), key);
   }
 }

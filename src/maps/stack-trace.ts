@@ -4,6 +4,7 @@
 import * as native from '../native';
 import { invalidArgument } from '../errors';
 import { BpfMap, MapType } from './map';
+import * as validate from '../validate';
 
 export interface StackFrame {
   /** The instruction pointer. */
@@ -32,7 +33,7 @@ export class StackTraceMap extends BpfMap {
 
   /** The addresses of stack `id` (as a program got it from `bpf_get_stackid`), or `undefined`. */
   get(id: number): bigint[] | undefined {
-    if (!Number.isInteger(id) || id < 0) throw invalidArgument(`stack id must be a non-negative integer, got ${id}`);
+    validate.u32('id', id);
     return this.handle.stackTrace(id) ?? undefined;
   }
 
@@ -48,6 +49,7 @@ export class StackTraceMap extends BpfMap {
   }
 
   delete(id: number): boolean {
+    validate.u32('id', id);
     const key = Buffer.alloc(4);
     key.writeUInt32LE(id);
     return this.handle.delete(key);

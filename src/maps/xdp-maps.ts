@@ -7,6 +7,7 @@ import { invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
 import { socketFd, type SocketLike } from '../socket';
+import * as validate from '../validate';
 
 class InterfaceMap<K> extends BpfMap {
   /** @internal */
@@ -51,6 +52,7 @@ export class DevMap extends InterfaceMap<number> {
   }
 
   static create(options: CreateOptions): DevMap {
+    options = validate.options('options', options);
     return new DevMap(createHandle(MapType.devmap, 4, 4, options));
   }
 }
@@ -65,7 +67,8 @@ export class DevMapHash<K> extends InterfaceMap<K> {
   }
 
   static create<K>(options: CreateOptions, key: Codec<K>): DevMapHash<K> {
-    return new DevMapHash(createHandle(MapType.devmap_hash, key.size, 4, options), key);
+    options = validate.options('options', options);
+    return new DevMapHash(createHandle(MapType.devmap_hash, validate.codec('key', key).size, 4, options), key);
   }
 }
 
@@ -82,11 +85,13 @@ export class CpuMap extends BpfMap {
 
   /** Value `struct bpf_cpumap_val { u32 qsize; u32 prog_fd; }`. */
   static create(options: CreateOptions): CpuMap {
+    options = validate.options('options', options);
     return new CpuMap(createHandle(MapType.cpumap, 4, 8, options));
   }
 
   /** Enables redirects to `cpu` with a queue of `qsize` packets. */
   set(cpu: number, options: { qsize: number }, mode: UpdateMode = 'any'): this {
+    options = validate.options('options', options);
     const k = this.#index.encode(cpu);
     if (!Number.isInteger(options?.qsize) || options.qsize < 1) throw invalidArgument(`qsize must be a positive integer, got ${options?.qsize}`);
     const flag = updateFlag(mode);
@@ -119,6 +124,7 @@ export class XskMap extends BpfMap {
   }
 
   static create(options: CreateOptions): XskMap {
+    options = validate.options('options', options);
     return new XskMap(createHandle(MapType.xskmap, 4, 4, options));
   }
 

@@ -3,6 +3,7 @@ import { VerifierError } from '../errors';
 import { Link } from '../link';
 import { testRunProgram, type TestRunOptions, type TestRunResult } from '../test-run';
 import { loadedProgram, type LoadedProgram } from '../info';
+import * as validate from '../validate';
 
 /** What a program class needs from the object it came from. @internal */
 export interface ProgramOwner {
@@ -101,6 +102,7 @@ export class Program {
    * ```
    */
   testRun(options: TestRunOptions = {}): TestRunResult {
+    options = validate.options('options', options);
     return this.withName(() => testRunProgram(this.owner.native, this.name, options));
   }
 

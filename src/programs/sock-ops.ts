@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A sock_ops program (`#[sock_ops]` in aya-ebpf): called on TCP events of the sockets of a
@@ -18,6 +19,7 @@ export class SockOps extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    options = validate.options('options', options);
     return this.attachWith(`sock_ops ${cgroup}`, (object) => object.attachSockOps(this.name, cgroup, options.mode));
   }
 }

@@ -5,6 +5,7 @@ import { PerCpuArray } from '../maps';
 import { log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
 import { closingOnError, openTool } from './tool';
+import * as validate from '../validate';
 
 /** Shared by the latency tools: one per-CPU log2 histogram map, summed and reset on read. */
 class LatencyTool implements Disposable {
@@ -18,6 +19,7 @@ class LatencyTool implements Disposable {
 
   /** The histogram of latencies in microseconds since the last `reset` (or open). */
   histogram(options: { reset?: boolean } = {}): Histogram {
+    options = validate.options('options', options);
     const counts: number[] = [];
     for (const [bucket, perCpu] of this.#hist.entries()) {
       counts[bucket] = Number(perCpu.reduce((sum, v) => sum + v, 0n));
@@ -38,6 +40,7 @@ class LatencyTool implements Disposable {
 /** Block I/O latency, from `block:block_rq_issue` to `block:block_rq_complete`. */
 export class Biolatency extends LatencyTool {
   static open(options: { objectPath?: string } = {}): Biolatency {
+    options = validate.options('options', options);
     const object = openTool('latency', [
       { program: 'bio_issue', category: 'block', name: 'block_rq_issue' },
       { program: 'bio_complete', category: 'block', name: 'block_rq_complete' },
@@ -49,6 +52,7 @@ export class Biolatency extends LatencyTool {
 /** Run-queue latency: from a task's wake-up (or preemption) until it runs. */
 export class Runqlat extends LatencyTool {
   static open(options: { pid?: number; objectPath?: string } = {}): Runqlat {
+    options = validate.options('options', options);
     const object = openTool('latency', [
       { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup' },
       { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup_new' },

@@ -7,6 +7,7 @@ import { PerfEvent } from '../programs';
 import { bundledObjectPath } from './objects';
 import { processMappings, symbolizeUser } from './symbolize';
 import { closingOnError } from './tool';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::histogram::ProfileKey`. */
 const ProfileKey = struct({ pid: u32, userStackId: i32, kernelStackId: i32, _pad: u32, comm: cstring(16) });
@@ -48,6 +49,7 @@ export class Profile implements Disposable {
   }
 
   static open(options: ProfileOptions = {}): Profile {
+    options = validate.options('options', options);
     const object = Ebpf.load(options.objectPath ?? bundledObjectPath('profile'), {
       globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 } },
     });

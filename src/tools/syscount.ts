@@ -6,6 +6,7 @@ import { PerCpuHashMap } from '../maps';
 import type { Ebpf } from '../object';
 import { closingOnError, openTool } from './tool';
 import { syscallName } from './syscalls';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::histogram::SyscallStat`. */
 const SyscallStat = struct({ count: u64, totalNs: u64 });
@@ -57,6 +58,7 @@ export class Syscount implements Disposable {
   }
 
   static open(options: SyscountOptions = {}): Syscount {
+    options = validate.options('options', options);
     const object = openTool('syscount', [
       { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' },
       { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' },
