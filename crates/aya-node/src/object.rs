@@ -138,6 +138,8 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         1 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
         _ => VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS,
     });
+    // Aya allocates what sections declare: an absurd size would abort the process.
+    crate::sections::check_sizes(data)?;
     // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
     quiet_panic_hook();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
