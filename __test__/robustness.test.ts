@@ -181,3 +181,57 @@ test('every export, static and method called with hostile values throws a typed 
   const bad = results.filter((r) => r.outcome !== 'typed').map((r) => `${r.outcome}: ${r.call}(${r.value}) ${r.detail}`);
   t.deepEqual(bad, []);
 });
+
+test('nothing blocks the event loop: a FIFO as object or uprobe target, a line of blanks to the trace parser', async (t) => {
+  const run = await child(
+    `
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+const dir = mkdtempSync(join(tmpdir(), 'aya-node-fifo-'));
+const fifo = join(dir, 'fifo');
+execFileSync('mkfifo', [fifo]);
+const out: Record<string, unknown> = {};
+const code = (fn: () => unknown) => { try { fn(); return 'accepted'; } catch (e) { return (e as aya.EbpfError).code ?? (e as Error).name; } };
+out.load = code(() => aya.Ebpf.load(fifo));
+const obj = aya.Ebpf.load(aya.bundledObjectPath('uprobe'));
+const name = obj.programs.find((p) => p.kind === 'uprobe')!.name;
+out.uprobe = code(() => obj.program(name, aya.UProbe).attach({ target: fifo, symbol: 'main' }));
+obj.close();
+const started = performance.now();
+out.parsed = aya.parseTraceLine(' '.repeat(200_000) + 'x') ?? null;
+out.fast = performance.now() - started < 200;
+rmSync(dir, { recursive: true, force: true });
+console.log(JSON.stringify(out));
+`,
+    [],
+    20_000,
+  );
+  exitedNormally(t, run);
+  t.deepEqual(lastJson(run), { load: 'INVALID_ARGUMENT', uprobe: 'INVALID_ARGUMENT', parsed: null, fast: true });
+});
+
+test('BpfMap.fromPin on a pinned program is WRONG_TYPE, not a map made of its info', async (t) => {
+  const run = await child(`
+import { rmSync } from 'node:fs';
+const path = '/sys/fs/bpf/aya-node-prog-' + process.pid;
+const obj = aya.Ebpf.load(aya.bundledObjectPath('loader_test'));
+const name = obj.programs.find((p) => p.kind === 'socket_filter')!.name;
+obj.program(name).load();
+obj.program(name).pin(path);
+let out;
+try {
+  aya.BpfMap.fromPin(path, aya.HashMap, aya.codec.u32, aya.codec.u32);
+  out = 'accepted';
+} catch (e) {
+  out = (e as aya.EbpfError).code + ' ' + (e as Error).message;
+} finally {
+  rmSync(path, { force: true });
+  obj.close();
+}
+console.log(JSON.stringify(out));
+`);
+  exitedNormally(t, run);
+  t.regex(lastJson<string>(run), /^WRONG_TYPE the pin .* is a program, not a map$/);
+});

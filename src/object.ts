@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import * as native from './native';
 import type { Codec } from './codec';
 import { EbpfError, ebpfError, invalidArgument } from './errors';
@@ -63,6 +64,10 @@ export class Ebpf implements Disposable {
     options = validate.options('options', options);
     const nativeOptions = toNativeOptions(options);
     if (typeof source === 'string') {
+      validate.name('source', source);
+      // Reading a FIFO or a device would block the event loop until a writer comes, if ever.
+      const stat = statSync(source, { throwIfNoEntry: false });
+      if (stat && !stat.isFile()) throw invalidArgument(`Ebpf.load: ${source} is not a regular file`);
       return new Ebpf(native.EbpfObject.loadFile(source, nativeOptions));
     }
     if (!(source instanceof Uint8Array)) {

@@ -132,6 +132,11 @@ export class BpfMap implements Disposable {
   static fromPin<M, A extends unknown[]>(path: string, type: MapClass<M, A>, ...args: A): M {
     validate.name('path', path);
     validate.callback('type', type);
+    // A pinned program or link opened as a map would read its info as a map's: garbage.
+    const pinned = native.PinnedObject.open(path);
+    const kind = pinned.kind;
+    pinned.close();
+    if (kind !== 'map') throw new EbpfError('WRONG_TYPE', `the pin ${path} is a ${kind}, not a map`);
     return openWith(type, native.MapHandle.openPinned(path), args);
   }
 

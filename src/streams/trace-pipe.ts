@@ -22,12 +22,16 @@ export interface TraceLine {
   raw: string;
 }
 
-const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+\.\d+):\s+([^:]+):\s?(.*)$/;
+// Applied to the line without its leading blanks: a leading `\s*` followed by a lazy group
+// backtracks quadratically on a long run of blanks.
+const LINE = /^(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+\.\d+):\s+([^:]+):\s?(.*)$/;
 
 /** Parses one trace_pipe line; `undefined` for lines of another shape. */
 export function parseTraceLine(raw: string): TraceLine | undefined {
   if (typeof raw !== 'string') throw new TypeError(`line must be a string, got ${typeof raw}`);
-  const m = LINE.exec(raw);
+  // The kernel's lines are short; a huge string is not one of them.
+  if (raw.length > 1 << 16) return undefined;
+  const m = LINE.exec(raw.trimStart());
   if (!m) return undefined;
   const line: TraceLine = {
     task: m[1],

@@ -112,3 +112,15 @@ pub fn program_kind(program: &Program) -> &'static str {
         Program::ReusePortSocketFilter(_) => "reuseport_socket_filter",
     }
 }
+
+/// The kernel's name of a map type number (`enum bpf_map_type`), for messages.
+pub fn map_type_name(map_type: u32) -> String {
+    const NAMES: [&str; 34] = [
+        "unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array", "stack_trace",
+        "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps", "hash_of_maps", "devmap", "sockmap",
+        "cpumap", "xskmap", "sockhash", "cgroup_storage", "reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack",
+        "sk_storage", "devmap_hash", "struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter", "user_ringbuf",
+        "cgrp_storage", "arena",
+    ];
+    NAMES.get(map_type as usize).map_or_else(|| format!("type {map_type}"), |n| (*n).to_string())
+}

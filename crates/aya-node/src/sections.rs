@@ -2,7 +2,8 @@
 //! - the ELF section each program came from (e.g. `tracepoint/syscalls/sys_enter_execve`):
 //!   Aya turns section names into its program kinds and keeps no string;
 //! - whether the sizes it declares are sane: Aya allocates a zeroed buffer of the declared size
-//!   for each section without file data (`.bss`), and a failed allocation aborts the process.
+//!   for each section without file data (`.bss`), and a failed allocation aborts the process;
+//! - which maps it declares pinned (Aya would pin them in /sys/fs/bpf by default).
 
 use std::collections::HashMap;
 
@@ -71,4 +72,20 @@ pub fn program_sections(data: &[u8]) -> HashMap<String, String> {
         }
     }
     sections
+}
+
+/// The maps `data` declares pinned by name (legacy and BTF map definitions), sorted. An object
+/// Aya cannot parse gives none (the load reports the parse error).
+pub fn pinned_maps(data: &[u8]) -> Vec<String> {
+    let Ok(object) = aya_obj::Object::parse(data) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = object
+        .maps
+        .iter()
+        .filter(|(_, map)| matches!(map.pinning(), aya_obj::maps::PinningType::ByName))
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    names
 }

@@ -84,7 +84,8 @@ pub fn ensure_loaded(program: &mut Program, name: &str) -> Result<()> {
     let result = match loaded {
         Ok(result) => result?,
         Err(panic) => {
-            return Err(NodeError::new(Code::Kernel, format!("loading program `{name}` failed: {}", panic_message(&*panic))).with_program(name))
+            let _ = panic_message(&*panic);
+            return Err(NodeError::new(Code::Parse, format!("loading program `{name}` failed: its instructions or BTF are malformed")).with_program(name));
         }
     };
     result.context(|| format!("loading program `{name}`")).map_err(|e| e.with_program(name))
