@@ -146,3 +146,36 @@ try {
   t.is(result.log, null, 'no (empty) verifier log');
   t.regex(result.message, /CAP_PERFMON/);
 });
+
+(setpriv ? test : test.skip)('unprivileged: kernelFeatures() says it cannot tell; tracefs mounted but unreadable is not "not mounted"', (t) => {
+  const dist = JSON.stringify(join(__dirname, '..', 'dist'));
+  const run = (caps: string, script: string) =>
+    JSON.parse(
+      execFileSync(setpriv!, ['--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all${caps}`, `--ambient-caps=-all${caps}`, process.execPath, '-e', script], {
+        encoding: 'utf8',
+        cwd: '/tmp',
+      })
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
+  const features = run(
+    '',
+    `const { kernelFeatures } = require(${dist});
+const out = [];
+for (let i = 0; i < 2; i++) { try { kernelFeatures(); out.push('answered'); } catch (e) { out.push(e.name + ' ' + e.code + ' ' + e.message); } }
+console.log(JSON.stringify(out));`,
+  );
+  t.is(features.length, 2);
+  for (const answer of features) t.regex(answer, /^PermissionError PERMISSION kernelFeatures\(\) cannot tell/, 'twice: nothing cached');
+  const tool = run(
+    ',+bpf,+perfmon',
+    `const { Execsnoop } = require(${dist});
+try { Execsnoop.open().close(); console.log(JSON.stringify('opened')); } catch (e) { console.log(JSON.stringify(e.code + ' ' + e.message)); }`,
+  );
+  if (tool === 'opened') t.pass('this machine gives user nobody access to tracefs');
+  else {
+    t.notRegex(tool, /not mounted/);
+    t.regex(tool, /^PERMISSION tracefs is mounted at \/sys\/kernel\/tracing but this user cannot read it/);
+  }
+});

@@ -7,7 +7,9 @@ let cached: KernelFeatures | undefined;
 
 /**
  * Probes this kernel for BTF, ring buffers, TCX, kprobes, uprobes, bpffs, test runs and
- * statistics (cached after the first call). Tests use it to decide what to skip:
+ * statistics (cached after the first answer). Without the privileges to probe (root, or
+ * CAP_BPF) it cannot tell: it throws a `PermissionError` instead of reporting features
+ * missing, and caches nothing. Tests use it to decide what to skip:
  *
  * ```ts
  * const { kprobe, kprobeReason } = kernelFeatures();

@@ -64,11 +64,17 @@ function convertMembers(target: object): void {
 }
 
 /**
- * N-API defines a class's static methods read-only: in place of the class goes an object that
- * inherits from it, with the statics wrapped (the TypeScript layer only calls statics on it).
+ * N-API defines a class's static methods read-only: in place of the class goes a constructor
+ * sharing its prototype (so `instanceof` and the prototype's methods are the class's), with the
+ * statics wrapped.
  */
 function withConvertingStatics(cls: object): object {
-  const statics = Object.create(cls) as Record<string, unknown>;
+  const target = cls as new (...args: unknown[]) => object;
+  const statics = function (this: unknown, ...args: unknown[]) {
+    return Reflect.construct(target, args);
+  } as unknown as Record<string, unknown> & { prototype: object };
+  statics.prototype = target.prototype;
+  Object.defineProperty(statics, 'name', { value: target.name });
   for (const name of Object.getOwnPropertyNames(cls)) {
     const d = Object.getOwnPropertyDescriptor(cls, name);
     if (name === 'prototype' || typeof d?.value !== 'function') continue;

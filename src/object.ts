@@ -158,7 +158,7 @@ export class Ebpf implements Disposable {
    */
   map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M {
     validate.name('name', name);
-    validate.callback('type', type);
+    validate.mapClass('type', type);
     const handle = this.#native.openMap(name);
     const map = openWith(type, handle, args);
     this.#children.add(handle);

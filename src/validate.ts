@@ -5,7 +5,7 @@
 const describe = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? 'a function' : String(value);
   return Array.isArray(value) ? 'an array' : `an object`;
 };
 
@@ -115,5 +115,13 @@ export function iterable<T>(argument: string, value: Iterable<T>): Iterable<T> {
 export function string(argument: string, value: unknown): string {
   if (typeof value !== 'string') throw new TypeError(`${argument} must be a string, got ${describe(value)}`);
   if (value.includes('\0')) throw new RangeError(`${argument} must not contain a NUL character`);
+  return value;
+}
+
+/** A map class (`HashMap`, `ArrayMap`, ...): one with the `mapTypes` every map class has. */
+export function mapClass<C>(argument: string, value: C): C {
+  if (typeof value !== 'function' || !Array.isArray((value as { mapTypes?: unknown }).mapTypes)) {
+    throw new TypeError(`${argument} must be a map class such as HashMap, got ${describe(value)}`);
+  }
   return value;
 }

@@ -15,7 +15,7 @@ export function indexCodec(maxEntries: number): Codec<number> {
     decode: (buf, offset = 0) => u32.decode(buf, offset),
     encodeInto(value, buf, offset) {
       if (!Number.isInteger(value) || value < 0 || value >= maxEntries) {
-        throw invalidArgument(`index ${value} is out of range: the map has ${maxEntries} entries (max_entries)`);
+        throw invalidArgument(`index ${String(value)} is out of range: the map has ${maxEntries} entries (max_entries)`);
       }
       u32.encodeInto(value, buf, offset);
     },

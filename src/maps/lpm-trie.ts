@@ -15,6 +15,7 @@ export interface LpmKey<K> {
 
 /** `struct { u32 prefixlen; data }` with no padding, as the kernel (and Aya's `Key<K>`) lay it out. @internal */
 export function lpmKeyCodec<K>(data: Codec<K>): Codec<LpmKey<K>> {
+  validate.codec('data codec', data);
   const bits = data.size * 8;
   return {
     name: `lpm key { prefixLen: u32, data: ${data.name} }`,
@@ -24,7 +25,7 @@ export function lpmKeyCodec<K>(data: Codec<K>): Codec<LpmKey<K>> {
     encodeInto(value, buf, offset) {
       if (typeof value !== 'object' || value === null) throw invalidArgument('LPM key: expected { prefixLen, data }');
       if (!Number.isInteger(value.prefixLen) || value.prefixLen < 0 || value.prefixLen > bits) {
-        throw invalidArgument(`LPM key: prefixLen ${value.prefixLen} is out of range [0, ${bits}]`);
+        throw invalidArgument(`LPM key: prefixLen ${String(value.prefixLen)} is out of range [0, ${bits}]`);
       }
       buf.writeUInt32LE(value.prefixLen, offset);
       data.encodeInto(value.data, buf, offset + 4);

@@ -131,7 +131,7 @@ export class BpfMap implements Disposable {
    */
   static fromPin<M, A extends unknown[]>(path: string, type: MapClass<M, A>, ...args: A): M {
     validate.name('path', path);
-    validate.callback('type', type);
+    validate.mapClass('type', type);
     // A pinned program or link opened as a map would read its info as a map's: garbage.
     const pinned = native.PinnedObject.open(path);
     const kind = pinned.kind;
@@ -143,7 +143,7 @@ export class BpfMap implements Disposable {
   /** Opens a map by its kernel id as `type`: `BpfMap.fromId(id, ArrayMap, u64)`. */
   static fromId<M, A extends unknown[]>(id: number, type: MapClass<M, A>, ...args: A): M {
     validate.u32('id', id);
-    validate.callback('type', type);
+    validate.mapClass('type', type);
     return openWith(type, native.MapHandle.openById(id), args);
   }
 

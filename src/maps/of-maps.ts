@@ -49,7 +49,7 @@ export class ArrayOfMaps extends MapOfMaps<number> {
   /** Creates one whose inner maps must look like `template` (type, key/value sizes, max entries). */
   static create(options: CreateOptions, template: BpfMap): ArrayOfMaps {
     options = validate.options('options', options);
-    return new ArrayOfMaps(createHandle(MapType.array_of_maps, 4, 4, options, { inner: template.nativeHandle }));
+    return new ArrayOfMaps(createHandle(MapType.array_of_maps, 4, 4, options, { inner: mapTemplate(template).nativeHandle }));
   }
 }
 
@@ -64,6 +64,12 @@ export class HashOfMaps<K> extends MapOfMaps<K> {
 
   static create<K>(options: CreateOptions, key: Codec<K>, template: BpfMap): HashOfMaps<K> {
     options = validate.options('options', options);
-    return new HashOfMaps(createHandle(MapType.hash_of_maps, validate.codec('key', key).size, 4, options, { inner: template.nativeHandle }), key);
+    return new HashOfMaps(createHandle(MapType.hash_of_maps, validate.codec('key', key).size, 4, options, { inner: mapTemplate(template).nativeHandle }), key);
   }
+}
+
+/** The template of a map of maps: a map whose type and sizes the inner maps share. */
+function mapTemplate(template: BpfMap): BpfMap {
+  if (!(template instanceof BpfMap)) throw new TypeError('template must be a map (the inner maps will look like it)');
+  return template;
 }

@@ -41,6 +41,7 @@ export function perCpuCodec<V>(element: Codec<V>, cpus = possibleCpus()): Codec<
 }
 
 function checkElement(handle: native.MapHandle, value: Codec<unknown>): void {
+  validate.codec('value codec', value);
   if (value.size !== handle.valueSize) {
     throw invalidArgument(`map \`${handle.name}\`: value codec ${value.name} is ${value.size} bytes, the map's values are ${handle.valueSize} bytes`);
   }

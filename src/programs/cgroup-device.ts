@@ -17,6 +17,7 @@ export class CgroupDevice extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
     options = validate.options('options', options);
     return this.attachWith(`cgroup_device ${cgroup}`, (object) => object.attachCgroupDevice(this.name, cgroup, options.mode));
   }

@@ -29,6 +29,7 @@ export class CgroupSkb extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: CgroupSkbOptions = {}): Link {
+    validate.name('cgroup', cgroup);
     options = validate.options('options', options);
     const direction = options.direction ?? 'egress';
     return this.attachWith(`cgroup_skb ${direction} ${cgroup}`, (object) =>

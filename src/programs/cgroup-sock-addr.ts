@@ -13,6 +13,7 @@ export class CgroupSockAddr extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
     options = validate.options('options', options);
     return this.attachWith(`cgroup_sock_addr ${cgroup}`, (object) =>
       object.attachCgroupSockAddr(this.name, cgroup, options.mode),

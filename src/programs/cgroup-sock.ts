@@ -18,6 +18,7 @@ export class CgroupSock extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
     options = validate.options('options', options);
     return this.attachWith(`cgroup_sock ${cgroup}`, (object) => object.attachCgroupSock(this.name, cgroup, options.mode));
   }

@@ -18,6 +18,7 @@ export class CgroupSysctl extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
     options = validate.options('options', options);
     return this.attachWith(`cgroup_sysctl ${cgroup}`, (object) => object.attachCgroupSysctl(this.name, cgroup, options.mode));
   }

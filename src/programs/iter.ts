@@ -2,6 +2,7 @@ import type * as native from '../native';
 import { EbpfError } from '../errors';
 import { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * The link of an attached iterator. Each `read()` runs the iterator once: the kernel calls the
@@ -48,6 +49,7 @@ export class Iter extends Program {
    * `bpf_iter_<target>`: a missing one is a `NotFoundError`) and attaches it.
    */
   attach(target: string): IterLink {
+    validate.name('target', target);
     return this.attachAs(
       `iter ${target}`,
       (object) => object.attachIter(this.name, target),

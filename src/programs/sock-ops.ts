@@ -19,6 +19,7 @@ export class SockOps extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
     options = validate.options('options', options);
     return this.attachWith(`sock_ops ${cgroup}`, (object) => object.attachSockOps(this.name, cgroup, options.mode));
   }

@@ -196,13 +196,17 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     }
   }
 
-  /** Whether `events` can be handed out; if the consumer is gone they wait for the next one. */
-  #keep(events: T[], options: StreamReadOptions, consumer: Consumer): boolean {
-    if (!consumer.abandoned && !options.signal?.aborted) return true;
+  /**
+   * Whether `events` can be handed out: yes while the consumer exists (even if its signal has
+   * just aborted: it gets what was read, and the abort on its next step); for an abandoned
+   * consumer they wait for the next one.
+   */
+  #keep(events: T[], _options: StreamReadOptions, consumer: Consumer): boolean {
+    if (!consumer.abandoned) return true;
     prepend(this.#pending, events);
-    options.signal?.throwIfAborted();
     return false;
   }
+
 
   /**
    * The undecoded records of each wake-up, as one `RecordBatch`: the fastest way to consume,

@@ -1,9 +1,10 @@
 // bpf_printk output: the kernel's trace pipe, parsed line by line.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import * as native from '../native';
-import { EbpfError } from '../errors';
+import { EbpfError, ebpfError } from '../errors';
 import { EventStream, type RecordBatch } from './stream';
 
 export interface TraceLine {
@@ -50,14 +51,37 @@ const TRACEFS = '/sys/kernel/tracing';
 
 /** Mounts tracefs at /sys/kernel/tracing when it is not mounted yet. */
 export function ensureTracefs(): string {
-  if (!existsSync(`${TRACEFS}/trace_pipe`)) {
-    try {
-      execFileSync('mount', ['-t', 'tracefs', 'tracefs', TRACEFS], { stdio: 'pipe' });
-    } catch (err) {
-      throw new EbpfError('NOT_FOUND', `tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(err)}`);
-    }
+  if (existsSync(`${TRACEFS}/trace_pipe`)) return TRACEFS;
+  // Mounted but unreadable (tracefs is root-only by default) is another failure than absent.
+  if (tracefsMounted()) {
+    throw ebpfError(
+      'PERMISSION',
+      `tracefs is mounted at ${TRACEFS} but this user cannot read it: run as root, or give the user access ` +
+        `(e.g. mount it with gid=<group>,mode=0750; see "Running without root" in the README)`,
+      { errno: constants.errno.EACCES },
+    );
+  }
+  try {
+    execFileSync('mount', ['-t', 'tracefs', 'tracefs', TRACEFS], { stdio: 'pipe' });
+  } catch (err) {
+    throw new EbpfError('NOT_FOUND', `tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(err)}`);
   }
   return TRACEFS;
+}
+
+/** Whether a tracefs is mounted at TRACEFS (/proc/self/mountinfo is readable by anyone). */
+function tracefsMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => {
+        const fields = line.split(' ');
+        const dash = fields.indexOf('-');
+        return fields[4] === TRACEFS && dash > 0 && fields[dash + 1] === 'tracefs';
+      });
+  } catch {
+    return false;
+  }
 }
 
 /**
