@@ -11,6 +11,8 @@ import * as validate from '../validate';
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
   tryRead(into: Buffer, maxEvents: number): native.ReadResult | null;
+  arm(callback: () => void): boolean;
+  disarm(): void;
   cancel(readId: number): void;
   close(): void;
   readonly closed: boolean;
@@ -95,11 +97,8 @@ const DEFAULT_BUFFER_BYTES = 1024 * 1024;
  * What `dropped` runs for a collected iterator. Made here, outside the scope that holds the
  * iterator: a closure there would keep it alive through the shared context.
  */
-function releaser(consumer: Consumer, reader: NativeReader): () => void {
-  return () => {
-    consumer.abandoned = true;
-    reader.cancel(consumer.readId);
-  };
+function releaser(consumer: Consumer, release: (consumer: Consumer) => void): () => void {
+  return () => release(consumer);
 }
 
 /** Puts `items` in front of `list` (without spreading: a batch can be large). */
@@ -120,13 +119,6 @@ const positiveInteger = (name: string, value: unknown) => {
   return value;
 };
 
-const nonNegative = (name: string, value: unknown) => {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || value < 0 || value > 0xffffffff) {
-    throw new RangeError(`${name} must be a number from 0 to 2^32-1, got ${value}`);
-  }
-  return value;
-};
 
 /** One iteration of a stream: which read is its own, and whether its iterator was dropped. */
 interface Consumer {
@@ -155,6 +147,10 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #readId = 0;
   #consuming = false;
   #emitter: EventEmitter | undefined;
+  /** Resolves the wait of `#readable()`, while one is pending. */
+  #wake: (() => void) | undefined;
+  /** What `dropped` runs for a collected iterator (made here: see `releaser`). */
+  readonly #release: (consumer: Consumer) => void;
   /**
    * Events taken from the kernel but not handed to anyone: the rest of a batch when a consumer
    * left in the middle of it (`break`). The next consumer gets them first, so none is lost.
@@ -164,6 +160,11 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   protected constructor(reader: NativeReader, what: string) {
     this.#reader = reader;
     this.#what = what;
+    this.#release = (consumer) => {
+      consumer.abandoned = true;
+      reader.cancel(consumer.readId);
+      this.#stopWaiting();
+    };
   }
 
   /** Turns one native batch into events. */
@@ -237,14 +238,17 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       readId: 0,
       maxEvents: positiveInteger('maxBatch', options.maxBatch ?? 4096),
       minEvents: positiveInteger('minBatch', options.minBatch ?? 1),
-      lingerMs: nonNegative('lingerMs', options.lingerMs ?? 10),
+      lingerMs: validate.integer('lingerMs', options.lingerMs ?? 10, 0, 0xffffffff),
     };
     const bufferBytes = positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
     if (bufferBytes > MAX_BUFFER_BYTES) throw new RangeError(`bufferBytes must be at most ${MAX_BUFFER_BYTES}, got ${bufferBytes}`);
     signal?.throwIfAborted();
     if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
     this.#consuming = true;
-    const onAbort = () => this.#reader.cancel(this.#readId);
+    const onAbort = () => {
+      this.#reader.cancel(this.#readId);
+      this.#stopWaiting();
+    };
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
     let buffer = Buffer.alloc(bufferBytes);
@@ -254,14 +258,24 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
-        // Behind the kernel, take what is waiting synchronously (no thread hop); the async
-        // read, which waits on the fd, only when nothing is. Every few milliseconds let the
-        // event loop turn, so a producer that never lets up cannot starve other I/O.
+        // Without a minimum batch: take what is waiting synchronously, and when nothing is,
+        // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
+        // A consumer that stays behind lets the event loop turn every few milliseconds, so a
+        // producer that never lets up cannot starve other I/O.
         let batch: native.ReadResult | null = null;
-        if (readOptions.minEvents === 1 && performance.now() - lastTurn < EVENT_LOOP_TURN_MS) {
+        if (readOptions.minEvents === 1) {
+          if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastTurn = performance.now();
+            continue;
+          }
           batch = this.#reader.tryRead(buffer, readOptions.maxEvents);
-        }
-        if (batch === null) {
+          if (batch === null) {
+            if (!(await this.#readable()) || consumer.abandoned) return;
+            lastTurn = performance.now();
+            continue;
+          }
+        } else {
           readOptions.readId = consumer.readId = ++this.#readId;
           batch = await this.#reader.read(buffer, readOptions);
           lastTurn = performance.now();
@@ -282,6 +296,23 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       signal?.removeEventListener('abort', onAbort);
       this.#consuming = false;
     }
+  }
+
+  /** Waits until the fd has records, the stream closes or the wait is stopped; `false` once closed. */
+  #readable(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        resolve(!this.#reader.closed);
+      };
+      if (!this.#reader.arm(() => this.#wake?.())) this.#wake();
+    });
+  }
+
+  #stopWaiting(): void {
+    if (this.#wake === undefined) return;
+    this.#reader.disarm();
+    this.#wake();
   }
 
   /** Events one at a time (still read from the kernel in batches). */
@@ -356,7 +387,6 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #consumer<X>(make: (consumer: Consumer) => AsyncGenerator<X, void, undefined>): AsyncGenerator<X, void, undefined> {
     const consumer: Consumer = { readId: 0, abandoned: false };
     const inner = make(consumer);
-    const reader = this.#reader;
     const outer: AsyncGenerator<X, void, undefined> = {
       next: (...args) => inner.next(...args),
       return: (value) => inner.return(value),
@@ -368,7 +398,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         await inner.return();
       },
     };
-    dropped.register(outer, releaser(consumer, reader));
+    dropped.register(outer, releaser(consumer, this.#release));
     return outer;
   }
 
@@ -413,6 +443,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   /** Closes the fd; a running iteration (or background consumer) ends. */
   close(): void {
     this.#reader.close();
+    this.#stopWaiting();
   }
 
   [Symbol.dispose](): void {
