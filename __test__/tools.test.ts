@@ -18,7 +18,7 @@ async function cli(args: string[], workload: () => void | Promise<void>): Promis
   child.stdout.on('data', (d: Buffer) => (out += d));
   const exited = new Promise((r) => child.on('exit', r));
   // The CLI says so on stderr once its programs are attached.
-  await within(20_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
+  await within(60_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
       err += d;
@@ -26,7 +26,7 @@ async function cli(args: string[], workload: () => void | Promise<void>): Promis
     });
   }));
   await workload();
-  await within(20_000, `aya-node ${args.join(' ')} to finish`, exited);
+  await within(60_000, `aya-node ${args.join(' ')} to finish`, exited);
   return out;
 }
 
@@ -234,7 +234,7 @@ test('the periodic tools run until Ctrl-C without --duration, then print their r
   for (const { tool, run } of runs) t.is(run.child.exitCode, null, `${tool} is still running 1.5 s later`);
   for (const { run } of runs) run.child.kill('SIGINT');
   for (const { tool, run } of runs) {
-    t.is(await within(20_000, `${tool} to exit`, run.exit), 0, `${tool} exits 0 on SIGINT`);
+    t.is(await within(60_000, `${tool} to exit`, run.exit), 0, `${tool} exits 0 on SIGINT`);
     t.notRegex(run.err(), /Error|at /, `${tool}: nothing but the banner on stderr`);
   }
   const syscount = runs[0].run.out().trim().split('\n').map((l) => JSON.parse(l) as { name: string; count: number });
@@ -247,7 +247,7 @@ test('execsnoop into `head` stops quietly when head exits', async (t) => {
   await within(60_000, 'execsnoop to start tracing', run.tracing);
   const trigger = setInterval(() => spawn('/bin/true'), 50);
   try {
-    t.is(await within(20_000, 'the pipeline to end', run.exit), 0, 'the pipeline (pipefail) exits 0');
+    t.is(await within(60_000, 'the pipeline to end', run.exit), 0, 'the pipeline (pipefail) exits 0');
   } finally {
     clearInterval(trigger);
   }
@@ -270,7 +270,7 @@ test('--interval 0 and a bad --pid are refused; a --duration over 24 days does n
   await new Promise((r) => setTimeout(r, 1500));
   t.is(run.child.exitCode, null, 'still running 1.5 s later');
   run.child.kill('SIGINT');
-  t.is(await within(20_000, 'syscount to exit', run.exit), 0);
+  t.is(await within(60_000, 'syscount to exit', run.exit), 0);
   t.true(run.out().split('SYSCALL').length - 1 >= 2, 'interval reports, then the final one');
 });
 
