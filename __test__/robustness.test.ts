@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -171,11 +171,14 @@ console.log(JSON.stringify(out));
 
 test('every export, static and method called with hostile values throws a typed error, never aborts', async (t) => {
   t.timeout(10 * 60_000);
-  const run = await node(['--import=tsx', join(fixtures, 'hostile-args.ts')], 590_000);
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-hostile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'results.jsonl');
+  const run = await node(['--import=tsx', join(fixtures, 'hostile-args.ts'), out], 590_000);
   const lastCall = run.stderr.trim().split('\n').filter((l) => l.startsWith('CALL')).pop();
   t.is(run.signal, null, `no crash (last call: ${lastCall})`);
   t.is(run.status, 0, run.stderr.slice(-2000));
-  const results = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { call: string; value: string; outcome: string; detail: string });
+  const results = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { call: string; value: string; outcome: string; detail: string });
   t.log(`${results.length} calls`);
   t.true(results.length > 2000, 'the harness reached every class');
   const bad = results.filter((r) => r.outcome !== 'typed').map((r) => `${r.outcome}: ${r.call}(${r.value}) ${r.detail}`);
