@@ -9,7 +9,8 @@ import { Tcplife, type TcpLife } from './tools/tcplife';
 import type { RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
-import { Profile } from './tools/profile';
+import { openStackTool } from './tools/stack-cli';
+import { PyCalls } from './tools/pycalls';
 import { renderHistogram, type Histogram } from './tools/histogram';
 
 interface Options {
@@ -20,6 +21,9 @@ interface Options {
   frequency?: number;
   byProcess: boolean;
   json: boolean;
+  svg?: string;
+  speedscope?: string;
+  offCpu: boolean;
 }
 
 /** A tool that reports what it gathered every interval (and at the end). */
@@ -65,12 +69,27 @@ const periodic: Record<string, PeriodicTool> = {
     },
   },
   profile: {
-    summary: 'on-CPU stack samples as folded stacks (flame graph input)',
-    options: ['pid', 'interval', 'frequency'],
+    summary: 'on-CPU stack samples (JavaScript frames from perf maps) as folded stacks, --svg, --speedscope',
+    options: ['pid', 'interval', 'frequency', 'svg', 'speedscope', 'off-cpu'],
+    open: (o) => openStackTool(o, o.offCpu),
+  },
+  offcpu: {
+    summary: 'time blocked off-CPU by stack (same outputs as profile)',
+    options: ['pid', 'interval', 'svg', 'speedscope'],
+    open: (o) => openStackTool(o, true),
+  },
+  pycalls: {
+    summary: "Python function calls by name of one process (--pid), through CPython's USDT probes",
+    options: ['pid', 'interval'],
     open: (o) => {
-      const tool = Profile.open({ pid: o.pid, frequency: o.frequency });
+      if (o.pid === undefined) throw new EbpfError('INVALID_ARGUMENT', 'pycalls needs --pid PID of a Python process');
+      const tool = PyCalls.open({ pid: o.pid });
       return Object.assign(tool, {
-        report: (json: boolean) => (json ? tool.stacks().map((st) => `${JSON.stringify(st)}\n`).join('') : tool.folded()),
+        report: (json: boolean) => {
+          const counts = tool.counts({ reset: true });
+          if (json) return counts.map((c) => `${JSON.stringify(c)}\n`).join('');
+          return `${'FUNCTION'.padEnd(40)}${'CALLS'.padStart(10)}\n${counts.slice(0, 30).map((c) => `${c.name.padEnd(40)}${String(c.count).padStart(10)}`).join('\n')}\n`;
+        },
       });
     },
   },
@@ -121,6 +140,9 @@ const optionHelp: Record<string, string> = {
   interval: '--interval SECS   report every SECS (default: once, at the end)',
   frequency: '--frequency HZ    samples per second per CPU (default 49)',
   'by-process': '--by-process      count per process instead of per syscall',
+  svg: '--svg FILE        also write an interactive SVG flame graph',
+  speedscope: '--speedscope FILE also write speedscope JSON (https://www.speedscope.app)',
+  'off-cpu': '--off-cpu         time blocked off-CPU instead of on-CPU samples (same as offcpu)',
   json: '--json            one JSON object per line',
   help: '--help            this text',
 };
@@ -144,6 +166,8 @@ examples:
   sudo npx aya-node execsnoop --duration 10 --json > execs.jsonl
   sudo npx aya-node biolatency --interval 5
   sudo npx aya-node profile --duration 10 > out.folded && flamegraph.pl out.folded > cpu.svg
+  sudo npx aya-node profile --pid $(pgrep -f my-service) --duration 10 --svg flame.svg
+  sudo npx aya-node pycalls --pid $(pgrep -f my-script.py) --interval 5
 `;
 
 function toolUsage(name: string, tool: { summary: string; options: string[] }): string {
@@ -172,6 +196,9 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
     frequency: { type: 'string' },
     'by-process': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    svg: { type: 'string' },
+    speedscope: { type: 'string' },
+    'off-cpu': { type: 'boolean', default: false },
   } as const;
   const options = Object.fromEntries(Object.entries(all).filter(([name]) => accepted.includes(name) || name === 'duration' || name === 'json'));
   let values: Record<string, string | boolean | undefined>;
@@ -200,6 +227,9 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
     frequency: number('frequency', { integer: true, positive: true, max: 1_000_000 }),
     byProcess: (values['by-process'] as boolean | undefined) ?? false,
     json: (values.json as boolean | undefined) ?? false,
+    svg: values.svg as string | undefined,
+    speedscope: values.speedscope as string | undefined,
+    offCpu: (values['off-cpu'] as boolean | undefined) ?? false,
   };
 }
 
@@ -220,15 +250,30 @@ function after(ms: number, fn: () => void): () => void {
  * Aborts on Ctrl-C, SIGTERM, after --duration, or when stdout's reader has gone (`| head`).
  * Until then a timer keeps the event loop alive: signal handlers alone do not.
  */
-function stopSignal(options: Options): { signal: AbortSignal; stop: () => void; done: () => void } {
+interface Stop {
+  signal: AbortSignal;
+  stop: () => void;
+  /** Starts the --duration timer: from when the tool is attached (loading can take seconds). */
+  attached: () => void;
+  done: () => void;
+}
+
+function stopSignal(options: Options): Stop {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const cancel = options.duration === undefined ? undefined : after(options.duration * 1000, stop);
+  let cancel: (() => void) | undefined;
   const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
   controller.signal.addEventListener('abort', () => clearInterval(keepAlive), { once: true });
-  return { signal: controller.signal, stop, done: () => (cancel?.(), clearInterval(keepAlive)) };
+  return {
+    signal: controller.signal,
+    stop,
+    attached: () => {
+      if (options.duration !== undefined) cancel = after(options.duration * 1000, stop);
+    },
+    done: () => (cancel?.(), clearInterval(keepAlive)),
+  };
 }
 
 /** Whether stdout's reader went away (EPIPE): then there is nobody to report to. */
@@ -238,8 +283,9 @@ function write(text: string): void {
   if (!stdoutClosed) process.stdout.write(text);
 }
 
-async function runPeriodic(tool: PeriodicTool, options: Options, signal: AbortSignal): Promise<void> {
+async function runPeriodic(tool: PeriodicTool, options: Options, { signal, attached }: Stop): Promise<void> {
   const running = tool.open(options);
+  attached();
   try {
     process.stderr.write(TRACING);
     const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -252,8 +298,9 @@ async function runPeriodic(tool: PeriodicTool, options: Options, signal: AbortSi
   }
 }
 
-async function runTool(tool: Tool<unknown>, options: Options, signal: AbortSignal): Promise<void> {
+async function runTool(tool: Tool<unknown>, options: Options, { signal, attached }: Stop): Promise<void> {
   const running = tool.open(options);
+  attached();
   try {
     process.stderr.write(TRACING);
     if (!options.json) write(`${tool.header}\n`);
@@ -288,7 +335,8 @@ async function main(argv: string[]): Promise<number> {
   if (process.getuid?.() !== 0) {
     process.stderr.write('aya-node: warning: not running as root; loading eBPF needs CAP_BPF and CAP_PERFMON\n');
   }
-  const { signal, stop, done } = stopSignal(options);
+  const stopper = stopSignal(options);
+  const { stop, done } = stopper;
   // `| head` closes the pipe: stop quietly, as other command-line tools do.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
@@ -296,8 +344,8 @@ async function main(argv: string[]): Promise<number> {
     stop();
   });
   try {
-    if (tool) await runTool(tool, options, signal);
-    else await runPeriodic(periodicTool!, options, signal);
+    if (tool) await runTool(tool, options, stopper);
+    else await runPeriodic(periodicTool!, options, stopper);
   } finally {
     done();
   }
