@@ -155,6 +155,8 @@ const usage = `usage: aya-node <tool> [options]
 tools:
 ${[...Object.entries(tools), ...Object.entries(periodic)].map(([name, t]) => `  ${name.padEnd(12)} ${t.summary}`).join('\n')}
 
+  exporter     Prometheus metrics of the tools on :9435/metrics (aya-node exporter --help)
+
 options (\`aya-node <tool> --help\` lists a tool's own):
 ${Object.values(optionHelp).map((line) => `  ${line}`).join('\n')}
 
@@ -320,6 +322,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return name ? 0 : 1;
   }
+  // The metrics exporter lives in its own module (loaded only for this subcommand).
+  if (name === 'exporter') return (require('./metrics/exporter') as typeof import('./metrics/exporter')).exporterMain(args);
   const tool = Object.hasOwn(tools, name) ? tools[name] : undefined;
   const periodicTool = Object.hasOwn(periodic, name) ? periodic[name] : undefined;
   if (!tool && !periodicTool) {
