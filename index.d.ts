@@ -408,7 +408,11 @@ export declare function isMapTypeSupported(name: string): boolean
 /** Whether the kernel can load programs of type `name` (e.g. `xdp`). */
 export declare function isProgramTypeSupported(name: string): boolean
 
-/** Probes the named features at once. */
+/**
+ * Probes the named features at once. Without the privileges to probe (an array map, which
+ * every kernel with eBPF has, cannot be created) it cannot tell: a PERMISSION error, rather
+ * than features reported missing.
+ */
 export declare function kernelFeatures(): KernelFeatures
 
 export interface KernelFeatures {

@@ -98,7 +98,7 @@ export async function runCli(args: string[], workload: () => void | Promise<void
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   const exited = new Promise((r) => child.on('exit', r));
-  await within(20_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
+  await within(60_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
       if (stderr.includes('Tracing...')) resolve();

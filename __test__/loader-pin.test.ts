@@ -93,3 +93,23 @@ test('a pinned map and a pinned link: the link keeps the program attached after 
   link.close();
   t.false(loadedLinks().some((l) => l.programId === progId), 'unpinned and closed: detached');
 });
+
+test('maps declared pinned are refused without mapPinDirectory: nothing is pinned in /sys/fs/bpf, no foreign pin reused', (t) => {
+  // Before, Aya pinned them at /sys/fs/bpf/<NAME>, reusing whatever another application had
+  // pinned under that name.
+  const defaultPin = '/sys/fs/bpf/PINNED_COUNT';
+  const existed = (() => {
+    try {
+      PinnedObject.open(defaultPin).close();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const err = t.throws(() => Ebpf.load(objectPath('loader_pinned')), { instanceOf: EbpfError });
+  t.is(err?.code, 'INVALID_ARGUMENT');
+  t.regex(err?.message ?? '', /pinned maps \(PINNED_COUNT\).*mapPinDirectory/);
+  if (!existed) t.throws(() => PinnedObject.open(defaultPin), { instanceOf: NotFoundError }, 'nothing was pinned');
+  // Objects without pinned maps load as before.
+  t.notThrows(() => Ebpf.load(objectPath('loader_test')).close());
+});

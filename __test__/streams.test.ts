@@ -238,3 +238,79 @@ test.serial('events larger than the read buffer still arrive: the buffer grows (
   t.deepEqual(perfSeqs, Array.from({ length: 50 }, (_, i) => BigInt(50 + i)), 'the perf producer continues the sequence');
   t.true(Math.max(...sizes) <= 2, `batches of at most 2 samples of 24 bytes (got ${sizes.join(',')})`);
 });
+
+// Nothing taken from the kernel may be lost: a consumer that leaves in the middle of a batch,
+// a Readable destroyed while waiting and an iterator dropped with a read pending all leave the
+// stream to the next consumer, which gets every event they did not.
+
+const SeqEvent64 = struct({ seq: u64, pid: u32, cpu: u32, pad: bytes(48) });
+
+/** Reads events until `n` sequence numbers were seen (bounded by 5 s). */
+async function seqs(ring: AsyncIterable<{ seq: bigint }> & { events(o: object): AsyncIterable<{ seq: bigint }> }, n: number, into: bigint[] = []) {
+  for await (const ev of ring.events({ signal: AbortSignal.timeout(5000) })) {
+    into.push(ev.seq);
+    if (into.length >= n) break;
+  }
+  return into;
+}
+
+test.serial('break out of a for await in the middle of a batch: the rest of the batch goes to the next loop', async (t) => {
+  using object = Ebpf.load(bundledObjectPath('stream_producers'));
+  const ring = object.ringBuf('EVENTS', SeqEvent64);
+  object.program('produce64').testRun({ data: Buffer.alloc(64), repeat: 20 });
+  const first: bigint[] = [];
+  for await (const ev of ring) {
+    first.push(ev.seq);
+    if (first.length === 5) break;
+  }
+  const rest = await seqs(ring, 15);
+  t.deepEqual([...first, ...rest], Array.from({ length: 20 }, (_, i) => BigInt(i)), 'all 20, once each, in order');
+  // And the same through batches(): a batch handed out is the consumer's, leftovers come first.
+  object.program('produce64').testRun({ data: Buffer.alloc(64), repeat: 20 });
+  const one: bigint[] = [];
+  for await (const ev of ring.events({ maxBatch: 8 })) {
+    one.push(ev.seq);
+    if (one.length === 3) break;
+  }
+  const batches: bigint[] = [];
+  for await (const batch of ring.batches({ signal: AbortSignal.timeout(5000) })) {
+    batches.push(...batch.map((e) => e.seq));
+    if (one.length + batches.length >= 20) break;
+  }
+  t.deepEqual([...one, ...batches], Array.from({ length: 20 }, (_, i) => BigInt(i + 20)));
+});
+
+test.serial('readable().destroy() while waiting ends its read: the next consumer is not BUSY and loses nothing', async (t) => {
+  using object = Ebpf.load(bundledObjectPath('stream_producers'));
+  const ring = object.ringBuf('EVENTS', SeqEvent64);
+  const readable = ring.readable();
+  readable.on('data', () => t.fail('no event was produced yet'));
+  await new Promise((r) => setTimeout(r, 200)); // its read is pending in the native core
+  readable.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  object.program('produce64').testRun({ data: Buffer.alloc(64), repeat: 10 });
+  t.deepEqual(await seqs(ring, 10), Array.from({ length: 10 }, (_, i) => BigInt(i)));
+  // Destroyed after it pushed some: what it had not pushed goes to the next consumer.
+  object.program('produce64').testRun({ data: Buffer.alloc(64), repeat: 10 });
+  const second = ring.readable();
+  const pushed: bigint[] = [];
+  await new Promise<void>((resolve) =>
+    second.on('data', (ev: { seq: bigint }) => {
+      pushed.push(ev.seq);
+      if (pushed.length === 3) {
+        second.destroy();
+        resolve();
+      }
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  const rest = await seqs(ring, 10 - pushed.length);
+  t.deepEqual([...pushed, ...rest], Array.from({ length: 10 }, (_, i) => BigInt(i + 10)));
+});
+
+test.serial('an iterator dropped with a read pending is released when collected', (t) => {
+  const script = join(__dirname, 'fixtures', 'stream-dropped.ts');
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', script], { encoding: 'utf8', timeout: 30_000 });
+  t.is(run.status, 0, run.stderr);
+  t.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), { seqs: [0, 1, 2, 3, 4] });
+});

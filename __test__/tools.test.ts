@@ -189,3 +189,84 @@ test('without capabilities the CLI fails with a message naming the ones it needs
   t.regex(run.stderr, /CAP_BPF/);
   t.regex(run.stderr, /CAP_PERFMON/);
 });
+
+// The command line as a user runs it: from a terminal (until Ctrl-C), into a pipe, with odd options.
+
+const cliPath = join(__dirname, '..', 'src', 'cli.ts');
+
+/** Starts the CLI and resolves once it says it is tracing; `exit` resolves with its status. */
+function startCli(args: string[], shell?: string) {
+  const child = shell
+    ? spawn('bash', ['-o', 'pipefail', '-c', shell.replace('CLI', `${process.execPath} --import=tsx ${cliPath} ${args.join(' ')}`)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, ['--import=tsx', cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const tracing = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+      if (err.includes('Tracing...')) resolve();
+    }),
+  );
+  return { child, tracing, exit, out: () => out, err: () => err };
+}
+
+test('the periodic tools run until Ctrl-C without --duration, then print their report', async (t) => {
+  const runs = ['syscount', 'biolatency', 'runqlat', 'profile'].map((tool) => ({ tool, run: startCli([tool, '--json']) }));
+  t.teardown(() => runs.forEach(({ run }) => run.child.exitCode === null && run.child.kill('SIGKILL')));
+  await within(60_000, 'every tool to start tracing', Promise.all(runs.map((r) => r.run.tracing)));
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const { tool, run } of runs) t.is(run.child.exitCode, null, `${tool} is still running 1.5 s later`);
+  for (const { run } of runs) run.child.kill('SIGINT');
+  for (const { tool, run } of runs) {
+    t.is(await within(60_000, `${tool} to exit`, run.exit), 0, `${tool} exits 0 on SIGINT`);
+    t.notRegex(run.err(), /Error|at /, `${tool}: nothing but the banner on stderr`);
+  }
+  const syscount = runs[0].run.out().trim().split('\n').map((l) => JSON.parse(l) as { name: string; count: number });
+  t.true(syscount.length > 0 && syscount.every((c) => c.count > 0), 'syscount printed counts at the end');
+});
+
+test('execsnoop into `head` stops quietly when head exits', async (t) => {
+  const run = startCli(['execsnoop'], 'CLI | head -n 3');
+  t.teardown(() => run.child.exitCode === null && run.child.kill('SIGKILL'));
+  await within(60_000, 'execsnoop to start tracing', run.tracing);
+  const trigger = setInterval(() => spawn('/bin/true'), 50);
+  try {
+    t.is(await within(60_000, 'the pipeline to end', run.exit), 0, 'the pipeline (pipefail) exits 0');
+  } finally {
+    clearInterval(trigger);
+  }
+  t.is(run.out().trim().split('\n').length, 3);
+  t.notRegex(run.err(), /EPIPE|Error|at /, 'no stack trace');
+});
+
+test('--interval 0 and a bad --pid are refused; a --duration over 24 days does not end at once', async (t) => {
+  for (const args of [['syscount', '--interval', '0'], ['profile', '--interval', '-1'], ['execsnoop', '--pid', '1.5'], ['runqlat', '--frequency', '9']]) {
+    const run = startCli(args);
+    t.is(await within(60_000, `aya-node ${args.join(' ')} to exit`, run.exit), 1, args.join(' '));
+    t.regex(run.err(), new RegExp(`aya-node: .*--${args[2] === '9' ? 'frequency' : args[1].slice(2)}`), `${args.join(' ')} names the option`);
+    t.notRegex(run.err(), /\n\s+at /, 'no stack trace');
+  }
+  // Over 24 days: a Node.js timer would fire after 1 ms. Reports every 200 ms, counted by the
+  // child's own clock (timestamps in --json would need a format change; the count is bounded).
+  const run = startCli(['syscount', '--duration', String(30 * 24 * 3600), '--interval', '0.2']);
+  t.teardown(() => run.child.exitCode === null && run.child.kill('SIGKILL'));
+  await within(60_000, 'syscount to start tracing', run.tracing);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is(run.child.exitCode, null, 'still running 1.5 s later');
+  run.child.kill('SIGINT');
+  t.is(await within(60_000, 'syscount to exit', run.exit), 0);
+  t.true(run.out().split('SYSCALL').length - 1 >= 2, 'interval reports, then the final one');
+});
+
+test('each tool has its own --help', (t) => {
+  const help = (tool: string) => execFileSync(process.execPath, ['--import=tsx', cliPath, tool, '--help'], { encoding: 'utf8' });
+  const syscount = help('syscount');
+  t.regex(syscount, /usage: aya-node syscount/);
+  t.regex(syscount, /--by-process/);
+  t.notRegex(syscount, /--comm|--frequency|\n {2}execsnoop/);
+  const execsnoop = help('execsnoop');
+  t.regex(execsnoop, /--comm/);
+  t.notRegex(execsnoop, /--interval|--by-process/);
+});

@@ -1,5 +1,4 @@
 import * as native from './native';
-import { callNative } from './errors';
 
 /**
  * Byte offset of `member` inside kernel `struct name`, read from the kernel's BTF
@@ -10,5 +9,5 @@ import { callNative } from './errors';
  * instead (see the bundled execsnoop).
  */
 export function structMemberOffset(struct: string, member: string, btfPath?: string): number {
-  return callNative(() => native.btfStructMemberOffset(struct, member, btfPath));
+  return native.btfStructMemberOffset(struct, member, btfPath);
 }

@@ -29,6 +29,8 @@ interface Options {
 /** A tool that reports what it gathered every interval (and at the end). */
 interface PeriodicTool {
   summary: string;
+  /** The options this tool takes, besides --duration, --json and --help. */
+  options: string[];
   open(options: Options): Disposable & { report(json: boolean): string };
 }
 
@@ -37,6 +39,7 @@ const histogramReport = (hist: () => Histogram) => (json: boolean) => (json ? `$
 const periodic: Record<string, PeriodicTool> = {
   syscount: {
     summary: 'syscall counts and latency per syscall (or per process with --by-process)',
+    options: ['pid', 'interval', 'by-process'],
     open: (o) => {
       const sc = Syscount.open({ pid: o.pid, byProcess: o.byProcess });
       const line = (c: SyscallCount) => `${c.name.padEnd(22)}${String(c.count).padStart(10)}${(c.totalNs / 1000).toFixed(1).padStart(14)}`;
@@ -51,6 +54,7 @@ const periodic: Record<string, PeriodicTool> = {
   },
   biolatency: {
     summary: 'block I/O latency histogram',
+    options: ['interval'],
     open: () => {
       const tool = Biolatency.open();
       return Object.assign(tool, { report: histogramReport(() => tool.histogram({ reset: true })) });
@@ -58,6 +62,7 @@ const periodic: Record<string, PeriodicTool> = {
   },
   runqlat: {
     summary: 'scheduler run-queue latency histogram',
+    options: ['pid', 'interval'],
     open: (o) => {
       const tool = Runqlat.open({ pid: o.pid });
       return Object.assign(tool, { report: histogramReport(() => tool.histogram({ reset: true })) });
@@ -65,14 +70,17 @@ const periodic: Record<string, PeriodicTool> = {
   },
   profile: {
     summary: 'on-CPU stack samples (JavaScript frames from perf maps) as folded stacks, --svg, --speedscope',
+    options: ['pid', 'interval', 'frequency', 'svg', 'speedscope', 'off-cpu'],
     open: (o) => openStackTool(o, o.offCpu),
   },
   offcpu: {
     summary: 'time blocked off-CPU by stack (same outputs as profile)',
+    options: ['pid', 'interval', 'svg', 'speedscope'],
     open: (o) => openStackTool(o, true),
   },
   pycalls: {
-    summary: 'Python function calls by name of one process (--pid), through CPython\'s USDT probes',
+    summary: "Python function calls by name of one process (--pid), through CPython's USDT probes",
+    options: ['pid', 'interval'],
     open: (o) => {
       if (o.pid === undefined) throw new EbpfError('INVALID_ARGUMENT', 'pycalls needs --pid PID of a Python process');
       const tool = PyCalls.open({ pid: o.pid });
@@ -89,6 +97,7 @@ const periodic: Record<string, PeriodicTool> = {
 
 interface Tool<Out> {
   summary: string;
+  options: string[];
   open(options: Options): RingTool<any, Out>;
   header: string;
   line(event: Out): string;
@@ -99,6 +108,7 @@ const col = (value: string | number, width: number) => String(value).padEnd(widt
 const tools: Record<string, Tool<any>> = {
   execsnoop: {
     summary: 'process executions: pid, ppid, uid, return code, argv',
+    options: ['pid', 'comm'],
     open: (o) => Execsnoop.open({ pid: o.pid, comm: o.comm }),
     header: `${col('PID', 8)}${col('PPID', 8)}${col('UID', 6)}${col('COMM', 17)}${col('RET', 5)}ARGS`,
     line: (e: Exec) =>
@@ -106,6 +116,7 @@ const tools: Record<string, Tool<any>> = {
   } satisfies Tool<Exec>,
   opensnoop: {
     summary: 'file opens: pid, comm, fd or error, flags, path',
+    options: ['pid', 'comm'],
     open: (o) => Opensnoop.open({ pid: o.pid, comm: o.comm }),
     header: `${col('PID', 8)}${col('COMM', 17)}${col('FD', 5)}${col('ERR', 5)}${col('FLAGS', 9)}PATH`,
     line: (e: Open) =>
@@ -113,12 +124,31 @@ const tools: Record<string, Tool<any>> = {
   } satisfies Tool<Open>,
   tcplife: {
     summary: 'TCP connections when they close: addresses, ports, duration, bytes',
+    options: ['pid', 'comm'],
     open: (o) => Tcplife.open({ pid: o.pid, comm: o.comm }),
     header: `${col('PID', 8)}${col('COMM', 17)}${col('LADDR', 24)}${col('RADDR', 24)}${col('RX_B', 10)}${col('TX_B', 10)}MS`,
     line: (c: TcpLife) =>
       `${col(c.pid, 8)}${col(c.comm, 17)}${col(`${c.localAddress}:${c.localPort}`, 24)}${col(`${c.remoteAddress}:${c.remotePort}`, 24)}${col(String(c.rxBytes), 10)}${col(String(c.txBytes), 10)}${c.durationMs.toFixed(2)}`,
   } satisfies Tool<TcpLife>,
 };
+
+/** Each option's line in the help text. */
+const optionHelp: Record<string, string> = {
+  pid: '--pid PID         only this process',
+  comm: '--comm NAME       only processes with this command name',
+  duration: '--duration SECS   stop after this many seconds (default: until Ctrl-C)',
+  interval: '--interval SECS   report every SECS (default: once, at the end)',
+  frequency: '--frequency HZ    samples per second per CPU (default 49)',
+  'by-process': '--by-process      count per process instead of per syscall',
+  svg: '--svg FILE        also write an interactive SVG flame graph',
+  speedscope: '--speedscope FILE also write speedscope JSON (https://www.speedscope.app)',
+  'off-cpu': '--off-cpu         time blocked off-CPU instead of on-CPU samples (same as offcpu)',
+  json: '--json            one JSON object per line',
+  help: '--help            this text',
+};
+
+const PRIVILEGES = `Needs root, or CAP_BPF and CAP_PERFMON with read access to the tracefs events
+(see "Running without root" in the README).`;
 
 const usage = `usage: aya-node <tool> [options]
 
@@ -127,20 +157,10 @@ ${[...Object.entries(tools), ...Object.entries(periodic)].map(([name, t]) => `  
 
   exporter     Prometheus metrics of the tools on :9435/metrics (aya-node exporter --help)
 
-options:
-  --pid PID         only this process
-  --comm NAME       only processes with this command name (execsnoop, opensnoop, tcplife)
-  --duration SECS   stop after this many seconds (default: until Ctrl-C)
-  --interval SECS   syscount, biolatency, runqlat, profile, offcpu, pycalls: report every SECS (default: at the end)
-  --frequency HZ    profile: samples per second per CPU (default 49)
-  --by-process      syscount: count per process instead of per syscall
-  --svg FILE        profile, offcpu: also write an interactive SVG flame graph
-  --speedscope FILE profile, offcpu: also write speedscope JSON (https://www.speedscope.app)
-  --off-cpu         profile: time blocked off-CPU instead of on-CPU samples (same as offcpu)
-  --json            one JSON object per line
-  --help            this text
+options (\`aya-node <tool> --help\` lists a tool's own):
+${Object.values(optionHelp).map((line) => `  ${line}`).join('\n')}
 
-Needs root, or CAP_BPF and CAP_PERFMON.
+${PRIVILEGES}
 
 examples:
   sudo npx aya-node execsnoop
@@ -152,82 +172,147 @@ examples:
   sudo npx aya-node pycalls --pid $(pgrep -f my-script.py) --interval 5
 `;
 
-function parse(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      pid: { type: 'string' },
-      comm: { type: 'string' },
-      duration: { type: 'string' },
-      interval: { type: 'string' },
-      frequency: { type: 'string' },
-      'by-process': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      svg: { type: 'string' },
-      speedscope: { type: 'string' },
-      'off-cpu': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const number = (name: string, value: string | undefined) => {
+function toolUsage(name: string, tool: { summary: string; options: string[] }): string {
+  const options = [...tool.options, 'duration', 'json', 'help'];
+  return `usage: aya-node ${name} [options]
+
+${tool.summary}
+
+options:
+${options.map((o) => `  ${optionHelp[o]}`).join('\n')}
+
+${PRIVILEGES}
+`;
+}
+
+/** Longest delay a Node.js timer takes (longer ones fire after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Parses a tool's arguments; only the options it takes are accepted. */
+function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Options {
+  const all = {
+    pid: { type: 'string' },
+    comm: { type: 'string' },
+    duration: { type: 'string' },
+    interval: { type: 'string' },
+    frequency: { type: 'string' },
+    'by-process': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    svg: { type: 'string' },
+    speedscope: { type: 'string' },
+    'off-cpu': { type: 'boolean', default: false },
+  } as const;
+  const options = Object.fromEntries(Object.entries(all).filter(([name]) => accepted.includes(name) || name === 'duration' || name === 'json'));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options, strict: true }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new EbpfError('INVALID_ARGUMENT', (err as Error).message);
+  }
+  const number = (name: string, { integer = false, positive = false, max = Number.MAX_SAFE_INTEGER } = {}) => {
+    const value = values[name] as string | undefined;
     if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new EbpfError('INVALID_ARGUMENT', `--${name} takes a non-negative number, got "${value}"`);
+    const n = value.trim() === '' ? NaN : Number(value);
+    const ok = Number.isFinite(n) && (positive ? n > 0 : n >= 0) && (!integer || Number.isInteger(n)) && n <= max;
+    if (!ok) {
+      const kind = `${positive ? 'a positive' : 'a non-negative'} ${integer ? 'integer' : 'number'}`;
+      throw new EbpfError('INVALID_ARGUMENT', `--${name} takes ${kind}${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got "${value}"`);
+    }
     return n;
   };
   return {
-    pid: number('pid', values.pid),
-    comm: values.comm,
-    duration: number('duration', values.duration),
-    interval: number('interval', values.interval),
-    frequency: number('frequency', values.frequency),
-    byProcess: values['by-process'] ?? false,
-    json: values.json ?? false,
-    svg: values.svg,
-    speedscope: values.speedscope,
-    offCpu: values['off-cpu'] ?? false,
+    pid: number('pid', { integer: true, max: 2 ** 32 - 1 }),
+    comm: values.comm as string | undefined,
+    duration: number('duration', { positive: true }),
+    // Under 10 ms the reports would be all there is to see.
+    interval: values.interval === undefined ? undefined : Math.max(number('interval', { positive: true })!, 0.01),
+    frequency: number('frequency', { integer: true, positive: true, max: 1_000_000 }),
+    byProcess: (values['by-process'] as boolean | undefined) ?? false,
+    json: (values.json as boolean | undefined) ?? false,
+    svg: values.svg as string | undefined,
+    speedscope: values.speedscope as string | undefined,
+    offCpu: (values['off-cpu'] as boolean | undefined) ?? false,
   };
 }
 
 /** Printed on stderr once the programs are attached (scripts can wait for it). */
 const TRACING = 'Tracing... Hit Ctrl-C to end.\n';
 
-/** Aborts on Ctrl-C, SIGTERM or after --duration. */
-function stopSignal(options: Options): { signal: AbortSignal; done: () => void } {
+/** Calls `fn` after `ms`, for any `ms` (timers longer than 24.8 days are chained). */
+function after(ms: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = (left: number) => {
+    timer = setTimeout(() => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : fn()), Math.min(left, MAX_TIMER_MS));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
+/**
+ * Aborts on Ctrl-C, SIGTERM, after --duration, or when stdout's reader has gone (`| head`).
+ * Until then a timer keeps the event loop alive: signal handlers alone do not.
+ */
+interface Stop {
+  signal: AbortSignal;
+  stop: () => void;
+  /** Starts the --duration timer: from when the tool is attached (loading can take seconds). */
+  attached: () => void;
+  done: () => void;
+}
+
+function stopSignal(options: Options): Stop {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  process.once('SIGTERM', () => controller.abort());
-  const timer = options.duration === undefined ? undefined : setTimeout(() => controller.abort(), options.duration * 1000);
-  return { signal: controller.signal, done: () => clearTimeout(timer) };
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let cancel: (() => void) | undefined;
+  const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
+  controller.signal.addEventListener('abort', () => clearInterval(keepAlive), { once: true });
+  return {
+    signal: controller.signal,
+    stop,
+    attached: () => {
+      if (options.duration !== undefined) cancel = after(options.duration * 1000, stop);
+    },
+    done: () => (cancel?.(), clearInterval(keepAlive)),
+  };
 }
 
-async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> {
-  using running = tool.open(options);
-  // --duration counts from when the tool is attached (loading can take seconds on a busy machine).
-  const { signal, done } = stopSignal(options);
-  process.stderr.write(TRACING);
-  const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  const every = options.interval === undefined ? undefined : setInterval(() => process.stdout.write(running.report(options.json)), options.interval * 1000);
-  await stopped;
-  clearInterval(every);
-  done();
-  process.stdout.write(running.report(options.json));
+/** Whether stdout's reader went away (EPIPE): then there is nobody to report to. */
+let stdoutClosed = false;
+
+function write(text: string): void {
+  if (!stdoutClosed) process.stdout.write(text);
 }
 
-async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
-  using running = tool.open(options);
-  // --duration counts from when the tool is attached (loading can take seconds on a busy machine).
-  const { signal, done } = stopSignal(options);
-  process.stderr.write(TRACING);
-  if (!options.json) console.log(tool.header);
+async function runPeriodic(tool: PeriodicTool, options: Options, { signal, attached }: Stop): Promise<void> {
+  const running = tool.open(options);
+  attached();
   try {
+    process.stderr.write(TRACING);
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    const every = options.interval === undefined ? undefined : setInterval(() => write(running.report(options.json)), options.interval * 1000);
+    await stopped;
+    clearInterval(every);
+    write(running.report(options.json));
+  } finally {
+    running[Symbol.dispose]();
+  }
+}
+
+async function runTool(tool: Tool<unknown>, options: Options, { signal, attached }: Stop): Promise<void> {
+  const running = tool.open(options);
+  attached();
+  try {
+    process.stderr.write(TRACING);
+    if (!options.json) write(`${tool.header}\n`);
     for await (const event of running.stream({ signal })) {
-      console.log(options.json ? JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) : tool.line(event));
+      write(`${options.json ? JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) : tool.line(event)}\n`);
     }
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {
-    done();
+    running.close();
   }
 }
 
@@ -239,21 +324,35 @@ async function main(argv: string[]): Promise<number> {
   }
   // The metrics exporter lives in its own module (loaded only for this subcommand).
   if (name === 'exporter') return (require('./metrics/exporter') as typeof import('./metrics/exporter')).exporterMain(args);
-  const tool = tools[name];
-  const periodicTool = periodic[name];
+  const tool = Object.hasOwn(tools, name) ? tools[name] : undefined;
+  const periodicTool = Object.hasOwn(periodic, name) ? periodic[name] : undefined;
   if (!tool && !periodicTool) {
     process.stderr.write(`aya-node: unknown tool \`${name}\`\n\n${usage}`);
     return 1;
   }
+  const described = (tool ?? periodicTool)!;
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(usage);
+    process.stdout.write(toolUsage(name, described));
     return 0;
   }
+  const options = parse(args, described.options);
   if (process.getuid?.() !== 0) {
     process.stderr.write('aya-node: warning: not running as root; loading eBPF needs CAP_BPF and CAP_PERFMON\n');
   }
-  if (tool) await runTool(tool, parse(args));
-  else await runPeriodic(periodicTool, parse(args));
+  const stopper = stopSignal(options);
+  const { stop, done } = stopper;
+  // `| head` closes the pipe: stop quietly, as other command-line tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutClosed = true;
+    stop();
+  });
+  try {
+    if (tool) await runTool(tool, options, stopper);
+    else await runPeriodic(periodicTool!, options, stopper);
+  } finally {
+    done();
+  }
   return 0;
 }
 
@@ -262,7 +361,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof EbpfError) {
       process.stderr.write(`aya-node: ${err.message}\n`);
-      if (err.code === 'PERMISSION') process.stderr.write('hint: run as root, or grant CAP_BPF and CAP_PERFMON\n');
+      if (err.code === 'PERMISSION') process.stderr.write(`hint: ${PRIVILEGES.replace(/\n/g, ' ')}\n`);
     } else {
       process.stderr.write(`aya-node: ${err instanceof Error ? err.message : String(err)}\n`);
     }

@@ -3,6 +3,18 @@
 // and carries its TypeScript type, so `Infer<typeof myStruct>` is the decoded object's type.
 
 import { invalidArgument } from './errors';
+import * as validate from './validate';
+
+/** Largest codec: 1 GiB (a map value or event is far smaller). */
+const MAX_CODEC_SIZE = 1 << 30;
+
+/** `buf` is bytes with room for `codec` at `offset` (a cheap check: decode is a hot path). */
+function checkRange(codec: { name: string; size: number }, buf: unknown, offset: unknown): void {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${codec.name}: buf must be a Buffer, got ${typeof buf}`);
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset + codec.size > buf.length) {
+    throw new RangeError(`${codec.name}: offset must be an integer from 0 to ${buf.length - codec.size}, got ${String(offset)}`);
+  }
+}
 
 export interface Codec<T> {
   /** A readable description, e.g. `u32` or `struct { pid: u32, comm: char[16] }`. */
@@ -63,15 +75,17 @@ class NumberCodec extends BaseCodec<number> {
   }
 
   decode(buf: Buffer, offset = 0): number {
+    checkRange(this, buf, offset);
     return this.read(buf, offset);
   }
 
   encodeInto(value: number, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (typeof value !== 'number' || Number.isNaN(value)) {
       throw invalidArgument(`${this.name}: expected a number, got ${typeof value}`);
     }
     if (this.integer && (!Number.isInteger(value) || value < this.min || value > this.max)) {
-      throw invalidArgument(`${this.name}: ${value} is out of range [${this.min}, ${this.max}]`);
+      throw invalidArgument(`${this.name}: ${String(value)} is out of range [${this.min}, ${this.max}]`);
     }
     this.write(buf, value, offset);
   }
@@ -90,17 +104,19 @@ class BigIntCodec extends BaseCodec<bigint> {
   }
 
   decode(buf: Buffer, offset = 0): bigint {
+    checkRange(this, buf, offset);
     return this.signed ? buf.readBigInt64LE(offset) : buf.readBigUInt64LE(offset);
   }
 
   readonly viewExpression = (at: string) => `v.${this.signed ? 'getBigInt64' : 'getBigUint64'}(${at}, true)`;
 
   encodeInto(value: bigint, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (typeof value !== 'bigint') {
       throw invalidArgument(`${this.name}: expected a bigint, got ${typeof value}`);
     }
     if (value < this.min || value > this.max) {
-      throw invalidArgument(`${this.name}: ${value} is out of range [${this.min}, ${this.max}]`);
+      throw invalidArgument(`${this.name}: ${String(value)} is out of range [${this.min}, ${this.max}]`);
     }
     if (this.signed) buf.writeBigInt64LE(value, offset);
     else buf.writeBigUInt64LE(value, offset);
@@ -123,10 +139,12 @@ class BoolCodec extends BaseCodec<boolean> {
   readonly size = 1;
   readonly align = 1;
   decode(buf: Buffer, offset = 0): boolean {
+    checkRange(this, buf, offset);
     return buf[offset] !== 0;
   }
   readonly viewExpression = (at: string) => `v.getUint8(${at}) !== 0`;
   encodeInto(value: boolean, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (typeof value !== 'boolean') throw invalidArgument(`bool: expected a boolean, got ${typeof value}`);
     buf[offset] = value ? 1 : 0;
   }
@@ -142,16 +160,18 @@ class CStringCodec extends BaseCodec<string> {
   }
   /** Up to the first NUL, or all `size` bytes when there is none. */
   decode(buf: Buffer, offset = 0): string {
+    checkRange(this, buf, offset);
     const end = buf.indexOf(0, offset);
     const stop = end === -1 || end > offset + this.size ? offset + this.size : end;
     return buf.toString('utf8', offset, stop);
   }
   /** Writes UTF-8 and NUL-fills the rest; a string of exactly `size` bytes is kept without NUL. */
   encodeInto(value: string, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (typeof value !== 'string') throw invalidArgument(`${this.name}: expected a string, got ${typeof value}`);
     const bytes = Buffer.from(value, 'utf8');
     if (bytes.length > this.size) {
-      throw invalidArgument(`${this.name}: "${value}" is ${bytes.length} bytes, more than ${this.size}`);
+      throw invalidArgument(`${this.name}: "${String(value)}" is ${bytes.length} bytes, more than ${this.size}`);
     }
     bytes.copy(buf, offset);
     buf.fill(0, offset + bytes.length, offset + this.size);
@@ -159,6 +179,7 @@ class CStringCodec extends BaseCodec<string> {
 }
 /** A fixed-size C string such as `char comm[16]`. */
 export function cstring(size: number): Codec<string> {
+  validate.integer('size', size, 1, MAX_CODEC_SIZE);
   return new CStringCodec(size);
 }
 
@@ -170,9 +191,11 @@ class BytesCodec extends BaseCodec<Buffer> {
     this.name = `u8[${size}]`;
   }
   decode(buf: Buffer, offset = 0): Buffer {
+    checkRange(this, buf, offset);
     return Buffer.from(buf.subarray(offset, offset + this.size));
   }
   encodeInto(value: Buffer, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (!(value instanceof Uint8Array) || value.length !== this.size) {
       throw invalidArgument(`${this.name}: expected ${this.size} bytes`);
     }
@@ -190,6 +213,7 @@ export class PaddingCodec extends BaseCodec<undefined> {
     return undefined;
   }
   encodeInto(_value: undefined, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     buf.fill(0, offset, offset + this.size);
   }
   readonly viewExpression = () => 'undefined';
@@ -199,11 +223,13 @@ export class PaddingCodec extends BaseCodec<undefined> {
  * their room in the layout, decode as `undefined` (costing nothing) and encode as zeros.
  */
 export function padding(size: number): PaddingCodec {
+  validate.integer('size', size, 0, MAX_CODEC_SIZE);
   return new PaddingCodec(size);
 }
 
 /** Raw bytes of a fixed length. */
 export function bytes(size: number): Codec<Buffer> {
+  validate.integer('size', size, 0, MAX_CODEC_SIZE);
   return new BytesCodec(size);
 }
 
@@ -218,11 +244,13 @@ class ArrayCodec<T> extends BaseCodec<T[]> {
     this.align = element.align;
   }
   decode(buf: Buffer, offset = 0): T[] {
+    checkRange(this, buf, offset);
     const out = new Array<T>(this.length);
     for (let i = 0; i < this.length; i++) out[i] = this.element.decode(buf, offset + i * this.element.size);
     return out;
   }
   encodeInto(value: T[], buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (!Array.isArray(value) || value.length !== this.length) {
       throw invalidArgument(`${this.name}: expected an array of ${this.length} elements`);
     }
@@ -231,6 +259,8 @@ class ArrayCodec<T> extends BaseCodec<T[]> {
 }
 /** A fixed-length C array `T[length]`. */
 export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
+  validate.codec('element', element);
+  validate.integer('length', length, 0, Math.floor(MAX_CODEC_SIZE / Math.max(1, element.size)));
   return new ArrayCodec(element, length);
 }
 
@@ -296,11 +326,13 @@ export class StructCodec<F extends Fields> extends BaseCodec<StructValue<F>> {
   readonly decodeWithView: (buf: Buffer, view: DataView, offset: number) => StructValue<F>;
 
   decode(buf: Buffer, offset = 0): StructValue<F> {
+    checkRange(this, buf, offset);
     return this.decodeWithView(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), offset);
   }
 
   /** Padding bytes are written as zero, so equal values encode to equal keys. */
   encodeInto(value: StructValue<F>, buf: Buffer, offset: number): void {
+    checkRange(this, buf, offset);
     if (typeof value !== 'object' || value === null) throw invalidArgument(`${this.name}: expected an object`);
     buf.fill(0, offset, offset + this.size);
     for (const [key, codec, at] of this.layout) {
@@ -320,6 +352,8 @@ export class StructCodec<F extends Fields> extends BaseCodec<StructValue<F>> {
  * made for the whole buffer (e.g. a batch of events) instead of one per value. @internal
  */
 export function decoderFor<T>(codec: Codec<T>, buf: Buffer): (offset: number) => T {
+  validate.codec('codec', codec);
+  validate.bytes('buf', buf);
   if (codec instanceof StructCodec) {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     return (offset) => codec.decodeWithView(buf, view, offset) as T;
@@ -329,5 +363,7 @@ export function decoderFor<T>(codec: Codec<T>, buf: Buffer): (offset: number) =>
 
 /** A C struct with natural alignment and padding, fields in declaration order. */
 export function struct<F extends Fields>(fields: F): StructCodec<F> {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw new TypeError('fields must be an object of codecs');
+  for (const [name, field] of Object.entries(fields)) validate.codec(`fields.${name}`, field);
   return new StructCodec(fields);
 }

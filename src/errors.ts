@@ -83,9 +83,24 @@ interface NativePayload extends EbpfErrorDetails {
   message: string;
 }
 
-/** Turns an error thrown by the native core into the matching `EbpfError`. */
-export function fromNative(err: unknown): unknown {
-  if (!(err instanceof Error) || !err.message.startsWith(NATIVE_PREFIX)) return err;
+/**
+ * napi's own errors, for a JavaScript value it could not convert to the Rust type a native
+ * method takes (`StringExpected`, `NumberExpected`, ...): a wrong argument type.
+ */
+const NAPI_CONVERSION = /^(InvalidArg|ObjectExpected|StringExpected|NameExpected|FunctionExpected|NumberExpected|BooleanExpected|ArrayExpected|BigintExpected|DateExpected|ArrayBufferExpected|DetachableArraybufferExpected)$/;
+
+/**
+ * The one conversion of errors thrown by the native core (src/native.ts applies it to every
+ * native call): the JSON payload the Rust side writes (crates/aya-node/src/error.rs) becomes the
+ * matching `EbpfError`; napi's argument conversion failures become `TypeError`s naming `method`.
+ */
+export function fromNative(err: unknown, method = 'native call'): unknown {
+  if (!(err instanceof Error)) return err;
+  const status = (err as { code?: unknown }).code;
+  if (typeof status === 'string' && NAPI_CONVERSION.test(status)) {
+    return new TypeError(`${method}: ${err.message.replace(/^Failed to convert JavaScript value `(.*?)\s*` into rust type `(.*?)`.*$/s, 'expected $2, got $1')}`, { cause: err });
+  }
+  if (!err.message.startsWith(NATIVE_PREFIX)) return err;
   let payload: NativePayload;
   try {
     payload = JSON.parse(err.message.slice(NATIVE_PREFIX.length)) as NativePayload;
@@ -110,23 +125,6 @@ export function ebpfError(code: EbpfErrorCode, message: string, details: EbpfErr
   }
 }
 
-/** Calls into the native core, converting its errors. */
-export function callNative<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
-/** Awaits a native promise, converting its errors. */
-export async function awaitNative<T>(promise: Promise<T>): Promise<T> {
-  try {
-    return await promise;
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
 
 export function invalidArgument(message: string): EbpfError {
   return new EbpfError('INVALID_ARGUMENT', message);

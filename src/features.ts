@@ -1,5 +1,4 @@
 import * as native from './native';
-import { callNative } from './errors';
 
 /** Named kernel features, probed once. */
 export type KernelFeatures = native.KernelFeatures;
@@ -8,7 +7,9 @@ let cached: KernelFeatures | undefined;
 
 /**
  * Probes this kernel for BTF, ring buffers, TCX, kprobes, uprobes, bpffs, test runs and
- * statistics (cached after the first call). Tests use it to decide what to skip:
+ * statistics (cached after the first answer). Without the privileges to probe (root, or
+ * CAP_BPF) it cannot tell: it throws a `PermissionError` instead of reporting features
+ * missing, and caches nothing. Tests use it to decide what to skip:
  *
  * ```ts
  * const { kprobe, kprobeReason } = kernelFeatures();
@@ -16,18 +17,18 @@ let cached: KernelFeatures | undefined;
  * ```
  */
 export function kernelFeatures(): KernelFeatures {
-  cached ??= callNative(() => native.kernelFeatures());
+  cached ??= native.kernelFeatures();
   return cached;
 }
 
 /** Whether programs of kernel type `type` (e.g. `xdp`, `sched_cls`, `lsm`) can be loaded. */
 export function isProgramTypeSupported(type: string): boolean {
-  return callNative(() => native.isProgramTypeSupported(type));
+  return native.isProgramTypeSupported(type);
 }
 
 /** Whether maps of kernel type `type` (e.g. `ringbuf`, `lru_hash`) can be created. */
 export function isMapTypeSupported(type: string): boolean {
-  return callNative(() => native.isMapTypeSupported(type));
+  return native.isMapTypeSupported(type);
 }
 
 /**
@@ -35,7 +36,7 @@ export function isMapTypeSupported(type: string): boolean {
  * (`enum bpf_func_id`: 1 map_lookup_elem, 6 trace_printk, 130 ringbuf_output, ...).
  */
 export function isHelperSupported(programType: string, helper: number): boolean {
-  return callNative(() => native.isHelperSupported(programType, helper));
+  return native.isHelperSupported(programType, helper);
 }
 
 /** The program and map type names the probes accept. */

@@ -1,5 +1,5 @@
 import * as native from './native';
-import { callNative } from './errors';
+import * as validate from './validate';
 
 /** A program loaded on the system, as `bpftool prog show` lists it. */
 export type LoadedProgram = native.LoadedProgram;
@@ -10,21 +10,22 @@ export type LoadedLink = native.LoadedLink;
 
 /** Every eBPF program loaded on the system (any process's). `runCount`/`runTimeNs` count only while stats are enabled. */
 export function loadedPrograms(): LoadedProgram[] {
-  return callNative(() => native.loadedPrograms());
+  return native.loadedPrograms();
 }
 
 /** Every eBPF map on the system. */
 export function loadedMaps(): LoadedMap[] {
-  return callNative(() => native.loadedMaps());
+  return native.loadedMaps();
 }
 
 /** Every eBPF link on the system. */
 export function loadedLinks(): LoadedLink[] {
-  return callNative(() => native.loadedLinks());
+  return native.loadedLinks();
 }
 
 /** The loaded program with kernel id `id`, if it is still loaded. */
 export function loadedProgram(id: number): LoadedProgram | undefined {
+  validate.u32('id', id);
   return loadedPrograms().find((p) => p.id === id);
 }
 
@@ -62,5 +63,5 @@ export class StatsScope implements Disposable {
 
 /** Switches run-time statistics on until the returned scope is closed. */
 export function enableStats(): StatsScope {
-  return new StatsScope(callNative(() => native.StatsScope.enable()));
+  return new StatsScope(native.StatsScope.enable());
 }

@@ -1,5 +1,5 @@
 import type * as native from './native';
-import { callNative, EbpfError } from './errors';
+import { EbpfError } from './errors';
 
 /**
  * An attachment of a program to a hook. `detach()` (or disposal) removes it; closing the
@@ -50,7 +50,7 @@ export class Link implements Disposable {
 
   /** Detaches; a second call does nothing. */
   detach(): void {
-    callNative(() => this.#native.detach());
+    this.#native.detach();
   }
 
   /** Same as `detach()`. */

@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs';
 import * as native from './native';
 import type { Codec } from './codec';
-import { callNative, EbpfError, ebpfError, invalidArgument } from './errors';
+import { EbpfError, ebpfError, invalidArgument } from './errors';
 import { Link } from './link';
 import { EbpfLogs } from './streams/logs';
 import { PerfEventArray, type PerfEventArrayOptions } from './streams/perf-event-array';
@@ -8,6 +9,7 @@ import { RingBuf, type RingBufOptions } from './streams/ring-buf';
 import { openWith, type MapClass } from './maps/map';
 import { Program, programClasses, type ProgramClass } from './programs';
 import type { ProgramOwner } from './programs/program';
+import * as validate from './validate';
 
 /** A global variable's value: raw bytes, or a value with the codec that lays it out. */
 export type GlobalValue = Uint8Array | { codec: Codec<any>; value: unknown };
@@ -62,15 +64,20 @@ export class Ebpf implements Disposable {
 
   /** Loads an object from a file path or from bytes (any `Uint8Array`, any alignment). */
   static load(source: string | Uint8Array, options: LoadOptions = {}): Ebpf {
+    options = validate.options('options', options);
     const nativeOptions = toNativeOptions(options);
     if (typeof source === 'string') {
-      return new Ebpf(callNative(() => native.EbpfObject.loadFile(source, nativeOptions)));
+      validate.name('source', source);
+      // Reading a FIFO or a device would block the event loop until a writer comes, if ever.
+      const stat = statSync(source, { throwIfNoEntry: false });
+      if (stat && !stat.isFile()) throw invalidArgument(`Ebpf.load: ${source} is not a regular file`);
+      return new Ebpf(native.EbpfObject.loadFile(source, nativeOptions));
     }
     if (!(source instanceof Uint8Array)) {
       throw invalidArgument('Ebpf.load: expected a path or a Uint8Array');
     }
     const bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-    return new Ebpf(callNative(() => native.EbpfObject.load(bytes, nativeOptions)));
+    return new Ebpf(native.EbpfObject.load(bytes, nativeOptions));
   }
 
   /** The native object (benchmarks drive it directly). @internal */
@@ -80,12 +87,12 @@ export class Ebpf implements Disposable {
 
   /** The programs in the object, with their kinds. */
   get programs(): ProgramDescriptor[] {
-    return callNative(() => this.#native.programs());
+    return this.#native.programs();
   }
 
   /** The maps the object still owns (a map opened as a ring buffer etc. leaves this list). */
   get maps(): MapDescriptor[] {
-    return callNative(() => this.#native.maps());
+    return this.#native.maps();
   }
 
   /**
@@ -95,6 +102,8 @@ export class Ebpf implements Disposable {
   program(name: string): Program;
   program<P extends Program>(name: string, type: ProgramClass<P>): P;
   program<P extends Program>(name: string, type?: ProgramClass<P>): Program {
+    validate.name('name', name);
+    if (type !== undefined) validate.callback('type', type);
     let program = this.#programs.get(name);
     if (!program) {
       const descriptor = this.programs.find((p) => p.name === name);
@@ -119,24 +128,30 @@ export class Ebpf implements Disposable {
 
   /** Opens the ring buffer map `name`, decoding events with `codec` (raw `Buffer`s without). */
   ringBuf<T = Buffer>(name: string, codec?: Codec<T>, options: RingBufOptions = {}): RingBuf<T> {
+    validate.name('name', name);
+    validate.optionalCodec('codec', codec);
+    options = validate.options('options', options);
     const { dropCounter } = options;
     if (dropCounter !== undefined && !this.maps.some((m) => m.name === dropCounter)) {
       throw ebpfError('NOT_FOUND', `no drop counter map named \`${dropCounter}\` in the object`);
     }
-    const reader = callNative(() => this.#native.takeRingBuf(name));
+    const reader = this.#native.takeRingBuf(name);
     const drops = dropCounter === undefined ? undefined : () => this.#native.perCpuCounterSum(dropCounter);
     return this.#adopt(new RingBuf<T>(reader, name, codec, drops));
   }
 
   /** Opens the perf event array `name` with a buffer per online CPU. */
   perfEventArray<T = Buffer>(name: string, codec?: Codec<T>, options: PerfEventArrayOptions = {}): PerfEventArray<T> {
-    const reader = callNative(() => this.#native.takePerfEventArray(name, options.pageCount));
+    validate.name('name', name);
+    validate.optionalCodec('codec', codec);
+    options = validate.options('options', options);
+    const reader = this.#native.takePerfEventArray(name, options.pageCount);
     return this.#adopt(new PerfEventArray<T>(reader, name, codec));
   }
 
   /** The records this object's programs log with aya-log-ebpf (`AYA_LOGS`). */
   logs(): EbpfLogs {
-    return this.#adopt(new EbpfLogs(callNative(() => this.#native.takeLogs())));
+    return this.#adopt(new EbpfLogs(this.#native.takeLogs()));
   }
 
   /**
@@ -150,7 +165,9 @@ export class Ebpf implements Disposable {
    * ```
    */
   map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M {
-    const handle = callNative(() => this.#native.openMap(name));
+    validate.name('name', name);
+    validate.mapClass('type', type);
+    const handle = this.#native.openMap(name);
     const map = openWith(type, handle, args);
     this.#children.add(handle);
     return map;
@@ -162,7 +179,7 @@ export class Ebpf implements Disposable {
    * `LIBBPF_PIN_BY_NAME`), `LoadOptions.mapPinDirectory` pins and reuses them automatically.
    */
   pinMap(name: string, path: string): void {
-    callNative(() => this.#native.pinMap(name, path));
+    this.#native.pinMap(name, path);
   }
 
   get closed(): boolean {

@@ -1,5 +1,4 @@
 import * as native from './native';
-import { callNative } from './errors';
 
 /** What a pin holds. */
 export type PinnedKind = 'program' | 'map' | 'link' | 'btf' | 'unknown';
@@ -24,7 +23,7 @@ export class PinnedObject implements Disposable {
 
   /** Opens what is pinned at `path` (which must be on bpffs). */
   static open(path: string): PinnedObject {
-    return new PinnedObject(callNative(() => native.PinnedObject.open(path)));
+    return new PinnedObject(native.PinnedObject.open(path));
   }
 
   get kind(): PinnedKind {
@@ -65,10 +64,10 @@ export class PinnedObject implements Disposable {
 
 /** Removes the pin at `path`. */
 export function unpin(path: string): void {
-  callNative(() => native.unpin(path));
+  native.unpin(path);
 }
 
 /** Throws a clear `EbpfError` unless `path`'s directory is on a bpffs mount. */
 export function checkBpffs(path: string): void {
-  callNative(() => native.checkBpffs(path));
+  native.checkBpffs(path);
 }

@@ -1,5 +1,6 @@
 import type * as native from './native';
-import { callNative, invalidArgument } from './errors';
+import { invalidArgument } from './errors';
+import * as validate from './validate';
 
 /** Input for {@link Program.testRun}. */
 export interface TestRunOptions {
@@ -53,9 +54,9 @@ function u32(name: string, value: number | undefined): number | undefined {
 
 /** @internal Runs program `name` of `object` with BPF_PROG_TEST_RUN. */
 export function testRunProgram(object: native.EbpfObject, name: string, options: TestRunOptions): TestRunResult {
+  options = validate.options('options', options);
   const { dataOut } = options;
-  const result = callNative(() =>
-    object.testRun(name, {
+  const result = object.testRun(name, {
       data: options.data && toBuffer(options.data),
       dataOutSize: u32('dataOut', typeof dataOut === 'number' ? dataOut : dataOut?.byteLength),
       ctx: options.ctx && toBuffer(options.ctx),
@@ -64,8 +65,7 @@ export function testRunProgram(object: native.EbpfObject, name: string, options:
       cpu: u32('cpu', options.cpu),
       flags: u32('flags', options.flags),
       batchSize: u32('batchSize', options.batchSize),
-    }),
-  );
+    });
   if (dataOut instanceof Uint8Array && result.data) dataOut.set(result.data.subarray(0, dataOut.byteLength));
   const out: TestRunResult = { returnValue: result.returnValue, duration: result.duration };
   if (result.data) out.data = result.data;

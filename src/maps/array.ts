@@ -4,6 +4,7 @@ import type * as native from '../native';
 import { u32, type Codec } from '../codec';
 import { EbpfError, invalidArgument } from '../errors';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 /** A u32 index codec that refuses indexes past the map's end before any syscall. @internal */
 export function indexCodec(maxEntries: number): Codec<number> {
@@ -14,7 +15,7 @@ export function indexCodec(maxEntries: number): Codec<number> {
     decode: (buf, offset = 0) => u32.decode(buf, offset),
     encodeInto(value, buf, offset) {
       if (!Number.isInteger(value) || value < 0 || value >= maxEntries) {
-        throw invalidArgument(`index ${value} is out of range: the map has ${maxEntries} entries (max_entries)`);
+        throw invalidArgument(`index ${String(value)} is out of range: the map has ${maxEntries} entries (max_entries)`);
       }
       u32.encodeInto(value, buf, offset);
     },
@@ -46,7 +47,8 @@ export class ArrayMap<V> extends KeyedMap<number, V> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): ArrayMap<V> {
-    return new ArrayMap(createHandle(MapType.array, 4, value.size, options), value);
+    options = validate.options('options', options);
+    return new ArrayMap(createHandle(MapType.array, 4, validate.codec('value', value).size, options), value);
   }
 
   /** The number of slots (`max_entries`). */

@@ -3,8 +3,8 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 /** A `BPF_MAP_TYPE_BLOOM_FILTER`.
  *
@@ -29,18 +29,19 @@ export class BloomFilter<V> extends BpfMap {
 
   /** `hashFunctions`: 1 to 15 (the kernel's default is 5). */
   static create<V>(options: CreateOptions & { hashFunctions?: number }, value: Codec<V>): BloomFilter<V> {
+    options = validate.options('options', options);
     const extra = options.hashFunctions === undefined ? {} : { mapExtra: BigInt(options.hashFunctions) };
-    return new BloomFilter(createHandle(MapType.bloom_filter, 0, value.size, options, extra), value);
+    return new BloomFilter(createHandle(MapType.bloom_filter, 0, validate.codec('value', value).size, options, extra), value);
   }
 
   add(value: V): void {
     const v = this.#value.encode(value);
-    callNative(() => this.handle.update(null, v, 0));
+    this.handle.update(null, v, 0);
   }
 
   /** False: `value` was surely never added. True: it probably was. */
   has(value: V): boolean {
     const v = this.#value.encode(value);
-    return callNative(() => this.handle.bloomContains(v));
+    return this.handle.bloomContains(v);
   }
 }

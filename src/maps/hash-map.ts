@@ -3,6 +3,7 @@
 import type * as native from '../native';
 import type { Codec } from '../codec';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 /**
  * A `BPF_MAP_TYPE_HASH` map with typed keys and values.
@@ -25,7 +26,8 @@ export class HashMap<K, V> extends KeyedMap<K, V> {
 
   /** Creates a new hash map in the kernel (for tests and tools; programs declare theirs). */
   static create<K, V>(options: CreateOptions, key: Codec<K>, value: Codec<V>): HashMap<K, V> {
-    return new HashMap(createHandle(MapType.hash, key.size, value.size, options), key, value);
+    options = validate.options('options', options);
+    return new HashMap(createHandle(MapType.hash, validate.codec('key', key).size, validate.codec('value', value).size, options), key, value);
   }
 }
 
@@ -47,6 +49,7 @@ export class LruHashMap<K, V> extends KeyedMap<K, V> {
   }
 
   static create<K, V>(options: CreateOptions, key: Codec<K>, value: Codec<V>): LruHashMap<K, V> {
-    return new LruHashMap(createHandle(MapType.lru_hash, key.size, value.size, options), key, value);
+    options = validate.options('options', options);
+    return new LruHashMap(createHandle(MapType.lru_hash, validate.codec('key', key).size, validate.codec('value', value).size, options), key, value);
   }
 }

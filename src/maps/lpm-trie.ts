@@ -5,6 +5,7 @@ import type * as native from '../native';
 import type { Codec } from '../codec';
 import { invalidArgument } from '../errors';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 export interface LpmKey<K> {
   /** Significant leading bits of `data` (0 to 8 × its size). */
@@ -14,6 +15,7 @@ export interface LpmKey<K> {
 
 /** `struct { u32 prefixlen; data }` with no padding, as the kernel (and Aya's `Key<K>`) lay it out. @internal */
 export function lpmKeyCodec<K>(data: Codec<K>): Codec<LpmKey<K>> {
+  validate.codec('data codec', data);
   const bits = data.size * 8;
   return {
     name: `lpm key { prefixLen: u32, data: ${data.name} }`,
@@ -23,7 +25,7 @@ export function lpmKeyCodec<K>(data: Codec<K>): Codec<LpmKey<K>> {
     encodeInto(value, buf, offset) {
       if (typeof value !== 'object' || value === null) throw invalidArgument('LPM key: expected { prefixLen, data }');
       if (!Number.isInteger(value.prefixLen) || value.prefixLen < 0 || value.prefixLen > bits) {
-        throw invalidArgument(`LPM key: prefixLen ${value.prefixLen} is out of range [0, ${bits}]`);
+        throw invalidArgument(`LPM key: prefixLen ${String(value.prefixLen)} is out of range [0, ${bits}]`);
       }
       buf.writeUInt32LE(value.prefixLen, offset);
       data.encodeInto(value.data, buf, offset + 4);
@@ -58,7 +60,8 @@ export class LpmTrie<K, V> extends KeyedMap<LpmKey<K>, V> {
 
   /** Creates an LPM trie (`BPF_F_NO_PREALLOC` is required by the kernel and added). */
   static create<K, V>(options: CreateOptions, data: Codec<K>, value: Codec<V>): LpmTrie<K, V> {
+    options = validate.options('options', options);
     const flags = (options.flags ?? 0) | 1;
-    return new LpmTrie(createHandle(MapType.lpm_trie, 4 + data.size, value.size, { ...options, flags }), data, value);
+    return new LpmTrie(createHandle(MapType.lpm_trie, 4 + validate.codec('data', data).size, validate.codec('value', value).size, { ...options, flags }), data, value);
   }
 }

@@ -4,8 +4,13 @@
 
 import * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative, EbpfError, invalidArgument } from '../errors';
+import { EbpfError, invalidArgument } from '../errors';
 import { mapTypeName } from '../kinds';
+import * as validate from '../validate';
+import { integer } from '../validate';
+
+/** Most bytes of keys and values one batch of `entries()`/`drain()` reads. */
+const MAX_BATCH_BYTES = 64 << 20;
 
 /**
  * Kernel map type numbers (`enum bpf_map_type`) of the map types that have a class here, by
@@ -78,9 +83,11 @@ export function createHandle(
   options: CreateOptions,
   extra: { inner?: native.MapHandle; mapExtra?: bigint } = {},
 ): native.MapHandle {
-  if (!Number.isInteger(options?.maxEntries) || options.maxEntries < 1) {
-    throw invalidArgument(`maxEntries must be a positive integer, got ${options?.maxEntries}`);
-  }
+  options = validate.options('options', options);
+  options = validate.options('options', options);
+  validate.integer('options.maxEntries', options.maxEntries, 1, 0xffffffff);
+  validate.optionalU32('options.flags', options.flags);
+  validate.optionalName('options.name', options.name);
   const nativeOptions: native.CreateMapOptions = {
     mapType,
     keySize,
@@ -90,11 +97,7 @@ export function createHandle(
     name: options.name,
     mapExtra: extra.mapExtra,
   };
-  return callNative(() =>
-    extra.inner
-      ? native.MapHandle.createMapOfMaps(nativeOptions, extra.inner)
-      : native.MapHandle.create(nativeOptions),
-  );
+  return extra.inner ? native.MapHandle.createMapOfMaps(nativeOptions, extra.inner) : native.MapHandle.create(nativeOptions);
 }
 
 /** Builds a map class instance on a handle, closing the handle if the class rejects it. @internal */
@@ -138,12 +141,21 @@ export class BpfMap implements Disposable {
    * Opens a map pinned in bpffs as `type`: `BpfMap.fromPin('/sys/fs/bpf/counts', HashMap, u32, u64)`.
    */
   static fromPin<M, A extends unknown[]>(path: string, type: MapClass<M, A>, ...args: A): M {
-    return openWith(type, callNative(() => native.MapHandle.openPinned(path)), args);
+    validate.name('path', path);
+    validate.mapClass('type', type);
+    // A pinned program or link opened as a map would read its info as a map's: garbage.
+    const pinned = native.PinnedObject.open(path);
+    const kind = pinned.kind;
+    pinned.close();
+    if (kind !== 'map') throw new EbpfError('WRONG_TYPE', `the pin ${path} is a ${kind}, not a map`);
+    return openWith(type, native.MapHandle.openPinned(path), args);
   }
 
   /** Opens a map by its kernel id as `type`: `BpfMap.fromId(id, ArrayMap, u64)`. */
   static fromId<M, A extends unknown[]>(id: number, type: MapClass<M, A>, ...args: A): M {
-    return openWith(type, callNative(() => native.MapHandle.openById(id)), args);
+    validate.u32('id', id);
+    validate.mapClass('type', type);
+    return openWith(type, native.MapHandle.openById(id), args);
   }
 
   /** The kernel's id for the map. */
@@ -173,7 +185,7 @@ export class BpfMap implements Disposable {
 
   /** Pins the map in bpffs, so it outlives this process. */
   pin(path: string): void {
-    callNative(() => this.handle.pin(path));
+    this.handle.pin(path);
   }
 
   /** Closes this handle's fd. The map itself lives while a program or another fd uses it. */
@@ -191,6 +203,7 @@ export class BpfMap implements Disposable {
   }
 
   protected checkSize(what: string, codec: Codec<unknown>, size: number): void {
+    validate.codec(`${what} codec`, codec);
     if (codec.size !== size) {
       throw invalidArgument(`map \`${this.name}\`: ${what} codec ${codec.name} is ${codec.size} bytes, the map's ${what}s are ${size} bytes`);
     }
@@ -238,7 +251,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   /** The value at `key`, or `undefined`. */
   get(key: K): V | undefined {
     this.keyCodec.encodeInto(key, this.#key, 0);
-    const found = callNative(() => this.handle.lookupInto(this.#key, this.#value));
+    const found = this.handle.lookupInto(this.#key, this.#value);
     return found ? this.valueCodec.decode(this.#value) : undefined;
   }
 
@@ -250,14 +263,14 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
     const flag = updateFlag(mode);
     this.keyCodec.encodeInto(key, this.#key, 0);
     this.valueCodec.encodeInto(value, this.#value, 0);
-    callNative(() => this.handle.updateFrom(this.#key, this.#value, flag));
+    this.handle.updateFrom(this.#key, this.#value, flag);
     return this;
   }
 
   /** Removes `key`; false when it was not there. */
   delete(key: K): boolean {
     const k = this.keyCodec.encode(key);
-    return callNative(() => this.handle.delete(k));
+    return this.handle.delete(k);
   }
 
   has(key: K): boolean {
@@ -269,14 +282,17 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
    * no batch command for the map). Entries deleted meanwhile are skipped; none repeats.
    */
   *entries(options: EntriesOptions = {}): Generator<[K, V], void, undefined> {
+    options = validate.options('options', options);
     for (const chunk of this.chunks(options, false)) yield* chunk;
   }
 
   *keys(options: EntriesOptions = {}): Generator<K, void, undefined> {
+    options = validate.options('options', options);
     for (const [k] of this.entries(options)) yield k;
   }
 
   *values(options: EntriesOptions = {}): Generator<V, void, undefined> {
+    options = validate.options('options', options);
     for (const [, v] of this.entries(options)) yield v;
   }
 
@@ -286,6 +302,7 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
 
   /** Removes every entry and returns them (read and deleted in batches). */
   drain(options: EntriesOptions = {}): Array<[K, V]> {
+    options = validate.options('options', options);
     const out: Array<[K, V]> = [];
     for (const chunk of this.chunks(options, true)) out.push(...chunk);
     return out;
@@ -293,41 +310,45 @@ export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
 
   /** Removes every entry; returns how many there were. */
   clear(): number {
-    return callNative(() => this.handle.clear());
+    return this.handle.clear();
   }
 
   /** The number of entries (counted by reading the map in batches). */
   get size(): number {
-    return callNative(() => this.handle.count());
+    return this.handle.count();
   }
 
   /** Writes many entries in one `BPF_MAP_UPDATE_BATCH`; returns how many were written. */
   setMany(entries: Iterable<readonly [K, V]>, mode: UpdateMode = 'any'): number {
     const flag = updateFlag(mode);
-    const list = [...entries];
+    const list = [...validate.iterable('entries', entries)];
+    for (const entry of list) if (!Array.isArray(entry) || entry.length !== 2) throw new TypeError('entries must hold [key, value] pairs');
     const keys = Buffer.alloc(list.length * this.keyCodec.size);
     const values = Buffer.alloc(list.length * this.valueCodec.size);
     list.forEach(([k, v], i) => {
       this.keyCodec.encodeInto(k, keys, i * this.keyCodec.size);
       this.valueCodec.encodeInto(v, values, i * this.valueCodec.size);
     });
-    return callNative(() => this.handle.updateBatch(keys, values, flag));
+    return this.handle.updateBatch(keys, values, flag);
   }
 
   /** Deletes many keys in one `BPF_MAP_DELETE_BATCH`; returns how many existed. */
   deleteMany(keys: Iterable<K>): number {
-    const list = [...keys];
+    const list = [...validate.iterable('keys', keys)];
     const buf = Buffer.alloc(list.length * this.keyCodec.size);
     list.forEach((k, i) => this.keyCodec.encodeInto(k, buf, i * this.keyCodec.size));
-    return callNative(() => this.handle.deleteBatch(buf));
+    return this.handle.deleteBatch(buf);
   }
 
   private *chunks(options: EntriesOptions, andDelete: boolean): Generator<Array<[K, V]>, void, undefined> {
-    const batchSize = options.batchSize ?? 4096;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument(`batchSize must be a positive integer, got ${batchSize}`);
+    const requested = integer('batchSize', validate.options('options', options).batchSize ?? 4096, 1, 0xffffffff);
+    // The native side allocates room for a whole batch: never more entries than the map holds,
+    // nor more than MAX_BATCH_BYTES of keys and values.
+    const entryBytes = this.handle.keySizeBytes + this.handle.userValueSize;
+    const batchSize = Math.max(1, Math.min(requested, this.handle.maxEntries, Math.floor(MAX_BATCH_BYTES / entryBytes)));
     let token: Buffer | null = null;
     for (;;) {
-      const chunk: native.BatchChunk = callNative(() => this.handle.lookupBatch(token, batchSize, andDelete));
+      const chunk: native.BatchChunk = this.handle.lookupBatch(token, batchSize, andDelete);
       const out = new Array<[K, V]>(chunk.count);
       const ks = this.keyCodec.size;
       const vs = this.valueCodec.size;

@@ -3,9 +3,9 @@
 
 import type * as native from '../native';
 import { u32, type Codec } from '../codec';
-import { callNative } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, type CreateOptions, type UpdateMode } from './map';
+import * as validate from '../validate';
 import { SlotMap } from './slot-map';
 
 class MapOfMaps<K> extends SlotMap<K, BpfMap, number> {
@@ -16,7 +16,7 @@ class MapOfMaps<K> extends SlotMap<K, BpfMap, number> {
 
   /** @internal */
   protected store(key: Buffer, inner: BpfMap, flag: number): void {
-    callNative(() => this.handle.setInnerMap(key, inner.nativeHandle, flag));
+    this.handle.setInnerMap(key, inner.nativeHandle, flag);
   }
 
   /** The kernel id of the map at a slot. Open it with `BpfMap.fromId(id, SomeMap, ...)`. @internal */
@@ -45,7 +45,8 @@ export class ArrayOfMaps extends MapOfMaps<number> {
 
   /** Creates one whose inner maps must look like `template` (type, key/value sizes, max entries). */
   static create(options: CreateOptions, template: BpfMap): ArrayOfMaps {
-    return new ArrayOfMaps(createHandle(MapType.array_of_maps, 4, 4, options, { inner: template.nativeHandle }));
+    options = validate.options('options', options);
+    return new ArrayOfMaps(createHandle(MapType.array_of_maps, 4, 4, options, { inner: mapTemplate(template).nativeHandle }));
   }
 }
 
@@ -68,6 +69,13 @@ export class HashOfMaps<K> extends MapOfMaps<K> {
   }
 
   static create<K>(options: CreateOptions, key: Codec<K>, template: BpfMap): HashOfMaps<K> {
-    return new HashOfMaps(createHandle(MapType.hash_of_maps, key.size, 4, options, { inner: template.nativeHandle }), key);
+    options = validate.options('options', options);
+    return new HashOfMaps(createHandle(MapType.hash_of_maps, validate.codec('key', key).size, 4, options, { inner: mapTemplate(template).nativeHandle }), key);
   }
+}
+
+/** The template of a map of maps: a map whose type and sizes the inner maps share. */
+function mapTemplate(template: BpfMap): BpfMap {
+  if (!(template instanceof BpfMap)) throw new TypeError('template must be a map (the inner maps will look like it)');
+  return template;
 }

@@ -3,13 +3,14 @@
 
 import * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 /** Number of possible CPUs: the length of every per-CPU value. */
 export function possibleCpus(): number {
-  return callNative(() => native.possibleCpus());
+  return native.possibleCpus();
 }
 
 /** One `element` per possible CPU, each in an 8-byte-aligned slot, as the kernel exchanges them. @internal */
@@ -40,6 +41,7 @@ export function perCpuCodec<V>(element: Codec<V>, cpus = possibleCpus()): Codec<
 }
 
 function checkElement(handle: native.MapHandle, value: Codec<unknown>): void {
+  validate.codec('value codec', value);
   if (value.size !== handle.valueSize) {
     throw invalidArgument(`map \`${handle.name}\`: value codec ${value.name} is ${value.size} bytes, the map's values are ${handle.valueSize} bytes`);
   }
@@ -64,7 +66,8 @@ export class PerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   }
 
   static create<K, V>(options: CreateOptions, key: Codec<K>, value: Codec<V>): PerCpuHashMap<K, V> {
-    return new PerCpuHashMap(createHandle(MapType.percpu_hash, key.size, value.size, options), key, value);
+    options = validate.options('options', options);
+    return new PerCpuHashMap(createHandle(MapType.percpu_hash, validate.codec('key', key).size, validate.codec('value', value).size, options), key, value);
   }
 }
 
@@ -86,7 +89,8 @@ export class LruPerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   }
 
   static create<K, V>(options: CreateOptions, key: Codec<K>, value: Codec<V>): LruPerCpuHashMap<K, V> {
-    return new LruPerCpuHashMap(createHandle(MapType.lru_percpu_hash, key.size, value.size, options), key, value);
+    options = validate.options('options', options);
+    return new LruPerCpuHashMap(createHandle(MapType.lru_percpu_hash, validate.codec('key', key).size, validate.codec('value', value).size, options), key, value);
   }
 }
 
@@ -109,7 +113,8 @@ export class PerCpuArray<V> extends KeyedMap<number, V[]> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): PerCpuArray<V> {
-    return new PerCpuArray(createHandle(MapType.percpu_array, 4, value.size, options), value);
+    options = validate.options('options', options);
+    return new PerCpuArray(createHandle(MapType.percpu_array, 4, validate.codec('value', value).size, options), value);
   }
 
   get length(): number {

@@ -1,7 +1,6 @@
 // Program arrays: BPF_MAP_TYPE_PROG_ARRAY, the jump tables for tail calls.
 
 import type * as native from '../native';
-import { callNative } from '../errors';
 import type { Program } from '../programs/program';
 import { indexCodec } from './array';
 import { MapType } from './map';
@@ -29,7 +28,7 @@ export class ProgramArray extends SlotMap<number, Program, number> {
   /** @internal */
   protected store(key: Buffer, program: Program, flag: number): void {
     const index = key.readUInt32LE(0);
-    callNative(() => program.nativeObject.setProgramArrayEntry(this.handle, index, program.name, flag));
+    program.nativeObject.setProgramArrayEntry(this.handle, index, program.name, flag);
   }
 
   /** The kernel id of the program at a slot (`get`); `delete` empties a slot, and tail calls to it then fall through. @internal */

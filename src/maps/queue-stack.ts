@@ -3,8 +3,8 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
+import * as validate from '../validate';
 
 abstract class ValueContainer<V> extends BpfMap {
   /** @internal */
@@ -22,19 +22,20 @@ abstract class ValueContainer<V> extends BpfMap {
    * (queue) or bottom (stack) element makes room.
    */
   push(value: V, options: { overwrite?: boolean } = {}): void {
+    options = validate.options('options', options);
     const v = this.valueCodec.encode(value);
-    callNative(() => this.handle.update(null, v, options.overwrite ? 2 : 0));
+    this.handle.update(null, v, options.overwrite ? 2 : 0);
   }
 
   /** Removes and returns the next element, or `undefined` when empty. */
   pop(): V | undefined {
-    const v = callNative(() => this.handle.lookupAndDelete(null));
+    const v = this.handle.lookupAndDelete(null);
     return v === null ? undefined : this.valueCodec.decode(v);
   }
 
   /** The next element without removing it, or `undefined` when empty. */
   peek(): V | undefined {
-    const v = callNative(() => this.handle.lookup(null));
+    const v = this.handle.lookup(null);
     return v === null ? undefined : this.valueCodec.decode(v);
   }
 
@@ -63,7 +64,8 @@ export class Queue<V> extends ValueContainer<V> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): Queue<V> {
-    return new Queue(createHandle(MapType.queue, 0, value.size, options), value);
+    options = validate.options('options', options);
+    return new Queue(createHandle(MapType.queue, 0, validate.codec('value', value).size, options), value);
   }
 }
 
@@ -86,6 +88,7 @@ export class Stack<V> extends ValueContainer<V> {
   }
 
   static create<V>(options: CreateOptions, value: Codec<V>): Stack<V> {
-    return new Stack(createHandle(MapType.stack, 0, value.size, options), value);
+    options = validate.options('options', options);
+    return new Stack(createHandle(MapType.stack, 0, validate.codec('value', value).size, options), value);
   }
 }

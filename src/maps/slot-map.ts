@@ -5,7 +5,6 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { BpfMap, updateFlag, type UpdateMode } from './map';
 
 /** @internal */
@@ -35,12 +34,12 @@ export abstract class SlotMap<K, In, Out> extends BpfMap {
 
   /** What the slot at `key` holds, or `undefined` when it is empty. */
   get(key: K): Out | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
+    const v = this.handle.lookup(this.keyCodec.encode(key));
     return v === null ? undefined : this.read(v);
   }
 
   /** Empties the slot at `key`; false when it was empty. */
   delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+    return this.handle.delete(this.keyCodec.encode(key));
   }
 }

@@ -3,10 +3,10 @@
 
 import type * as native from '../native';
 import type { Codec } from '../codec';
-import { callNative } from '../errors';
 import { socketFd, type SocketLike } from '../socket';
 import { indexCodec } from './array';
 import { createHandle, MapType, type CreateOptions, type UpdateMode } from './map';
+import * as validate from '../validate';
 import { SlotMap } from './slot-map';
 
 export type { SocketLike } from '../socket';
@@ -20,7 +20,7 @@ class SocketMap<K> extends SlotMap<K, SocketLike, bigint> {
   /** @internal */
   protected store(key: Buffer, socket: SocketLike, flag: number): void {
     const fd = socketFd(socket, 'socket map');
-    callNative(() => this.handle.setSocket(key, fd, flag));
+    this.handle.setSocket(key, fd, flag);
   }
 
   /** The cookie of the socket at a slot (maps with 8-byte values). @internal */
@@ -47,6 +47,7 @@ export class SockMap extends SocketMap<number> {
   }
 
   static create(options: CreateOptions): SockMap {
+    options = validate.options('options', options);
     return new SockMap(createHandle(MapType.sockmap, 4, 8, options));
   }
 }
@@ -69,6 +70,7 @@ export class SockHash<K> extends SocketMap<K> {
   }
 
   static create<K>(options: CreateOptions, key: Codec<K>): SockHash<K> {
-    return new SockHash(createHandle(MapType.sockhash, key.size, 8, options), key);
+    options = validate.options('options', options);
+    return new SockHash(createHandle(MapType.sockhash, validate.codec('key', key).size, 8, options), key);
   }
 }

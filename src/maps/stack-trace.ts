@@ -2,8 +2,9 @@
 // pass the id along; user space reads the addresses and resolves kernel ones via /proc/kallsyms.
 
 import * as native from '../native';
-import { callNative, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import { BpfMap, MapType } from './map';
+import * as validate from '../validate';
 
 export interface StackFrame {
   /** The instruction pointer. */
@@ -18,7 +19,7 @@ export interface StackFrame {
 
 /** Resolves kernel addresses with /proc/kallsyms (`reload` rereads it, e.g. after a module load). */
 export function resolveKernelAddresses(addresses: bigint[], reload = false): Array<native.KernelSymbol | null | undefined> {
-  return callNative(() => native.resolveKernelAddresses(addresses, reload));
+  return native.resolveKernelAddresses(addresses, reload);
 }
 
 /** A `BPF_MAP_TYPE_STACK_TRACE`: stack id → instruction pointers (innermost first).
@@ -40,8 +41,8 @@ export class StackTraceMap extends BpfMap {
 
   /** The addresses of stack `id` (as a program got it from `bpf_get_stackid`), or `undefined`. */
   get(id: number): bigint[] | undefined {
-    if (!Number.isInteger(id) || id < 0) throw invalidArgument(`stack id must be a non-negative integer, got ${id}`);
-    return callNative(() => this.handle.stackTrace(id)) ?? undefined;
+    validate.u32('id', id);
+    return this.handle.stackTrace(id) ?? undefined;
   }
 
   /** Stack `id` with each kernel address resolved to its symbol. */
@@ -56,16 +57,17 @@ export class StackTraceMap extends BpfMap {
   }
 
   delete(id: number): boolean {
+    validate.u32('id', id);
     const key = Buffer.alloc(4);
     key.writeUInt32LE(id);
-    return callNative(() => this.handle.delete(key));
+    return this.handle.delete(key);
   }
 
   /** The ids of the stored stacks. */
   *ids(): Generator<number, void, undefined> {
     let key: Buffer | null = null;
     for (;;) {
-      const next: Buffer | null = callNative(() => this.handle.nextKey(key));
+      const next: Buffer | null = this.handle.nextKey(key);
       if (next === null) return;
       yield next.readUInt32LE(0);
       key = next;

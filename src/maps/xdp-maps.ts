@@ -3,9 +3,10 @@
 
 import type * as native from '../native';
 import { u32, type Codec } from '../codec';
-import { callNative, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+import * as validate from '../validate';
 import { socketFd, type SocketLike } from '../socket';
 import { SlotMap } from './slot-map';
 
@@ -20,7 +21,7 @@ class InterfaceMap<K> extends SlotMap<K, number, number> {
     // The value is `struct bpf_devmap_val { u32 ifindex; ... }` or a bare u32.
     const v = Buffer.alloc(this.valueSize);
     u32.encodeInto(ifindex, v, 0);
-    callNative(() => this.handle.update(key, v, flag));
+    this.handle.update(key, v, flag);
   }
 
   /** The interface index at a slot. @internal */
@@ -47,6 +48,7 @@ export class DevMap extends InterfaceMap<number> {
   }
 
   static create(options: CreateOptions): DevMap {
+    options = validate.options('options', options);
     return new DevMap(createHandle(MapType.devmap, 4, 4, options));
   }
 }
@@ -69,7 +71,8 @@ export class DevMapHash<K> extends InterfaceMap<K> {
   }
 
   static create<K>(options: CreateOptions, key: Codec<K>): DevMapHash<K> {
-    return new DevMapHash(createHandle(MapType.devmap_hash, key.size, 4, options), key);
+    options = validate.options('options', options);
+    return new DevMapHash(createHandle(MapType.devmap_hash, validate.codec('key', key).size, 4, options), key);
   }
 }
 
@@ -93,28 +96,30 @@ export class CpuMap extends BpfMap {
 
   /** Value `struct bpf_cpumap_val { u32 qsize; u32 prog_fd; }`. */
   static create(options: CreateOptions): CpuMap {
+    options = validate.options('options', options);
     return new CpuMap(createHandle(MapType.cpumap, 4, 8, options));
   }
 
   /** Enables redirects to `cpu` with a queue of `qsize` packets. */
   set(cpu: number, options: { qsize: number }, mode: UpdateMode = 'any'): this {
+    options = validate.options('options', options);
     const k = this.#index.encode(cpu);
     if (!Number.isInteger(options?.qsize) || options.qsize < 1) throw invalidArgument(`qsize must be a positive integer, got ${options?.qsize}`);
     const flag = updateFlag(mode);
     const v = Buffer.alloc(this.valueSize);
     u32.encodeInto(options.qsize, v, 0);
-    callNative(() => this.handle.update(k, v, flag));
+    this.handle.update(k, v, flag);
     return this;
   }
 
   /** The queue size for `cpu`, or `undefined` when redirects to it are off. */
   get(cpu: number): { qsize: number } | undefined {
-    const v = callNative(() => this.handle.lookup(this.#index.encode(cpu)));
+    const v = this.handle.lookup(this.#index.encode(cpu));
     return v === null ? undefined : { qsize: v.readUInt32LE(0) };
   }
 
   delete(cpu: number): boolean {
-    return callNative(() => this.handle.delete(this.#index.encode(cpu)));
+    return this.handle.delete(this.#index.encode(cpu));
   }
 }
 
@@ -137,6 +142,7 @@ export class XskMap extends BpfMap {
   }
 
   static create(options: CreateOptions): XskMap {
+    options = validate.options('options', options);
     return new XskMap(createHandle(MapType.xskmap, 4, 4, options));
   }
 
@@ -145,11 +151,11 @@ export class XskMap extends BpfMap {
     const k = this.#index.encode(index);
     const fd = socketFd(socket, 'XSK map');
     const flag = updateFlag(mode);
-    callNative(() => this.handle.setSocket(k, fd, flag));
+    this.handle.setSocket(k, fd, flag);
     return this;
   }
 
   delete(index: number): boolean {
-    return callNative(() => this.handle.delete(this.#index.encode(index)));
+    return this.handle.delete(this.#index.encode(index));
   }
 }

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { BtfTargetProgram } from './btf-target';
+import * as validate from '../validate';
 
 /**
  * A BTF-enabled tracepoint program (`SEC("tp_btf/...")`, `#[btf_tracepoint]` in aya-ebpf): typed
@@ -16,6 +17,7 @@ export class BtfTracePoint extends BtfTargetProgram {
 
   /** Attaches to the tracepoint `name` (the kernel's `btf_trace_<name>`), e.g. `'sys_enter'`. */
   attach(name: string): Link {
+    validate.name('name', name);
     return this.attachToTarget(name, 'BTF tracepoint', (object) => object.attachBtfTracePoint(this.name, name));
   }
 }

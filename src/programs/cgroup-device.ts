@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A cgroup_device program (`#[cgroup_device]` in aya-ebpf): runs when a process of a cgroup
@@ -18,6 +19,8 @@ export class CgroupDevice extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     return this.attachWith(`cgroup_device ${cgroup}`, (object) => object.attachCgroupDevice(this.name, cgroup, options.mode));
   }
 }

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * How a program shares a cgroup with others, for kernels without BPF links (before 5.7):
@@ -30,6 +31,8 @@ export class CgroupSkb extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: CgroupSkbOptions = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     const direction = options.direction ?? 'egress';
     return this.attachWith(`cgroup_skb ${direction} ${cgroup}`, (object) =>
       object.attachCgroupSkb(this.name, cgroup, direction, options.mode),

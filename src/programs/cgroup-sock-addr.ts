@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A cgroup_sock_addr program (`#[cgroup_sock_addr(connect4)]` etc. in aya-ebpf): runs when a
@@ -18,6 +19,8 @@ export class CgroupSockAddr extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     return this.attachWith(`cgroup_sock_addr ${cgroup}`, (object) =>
       object.attachCgroupSockAddr(this.name, cgroup, options.mode),
     );

@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A cgroup_sock program (`#[cgroup_sock(sock_create)]`, `post_bind4`, `post_bind6`,
@@ -19,6 +20,8 @@ export class CgroupSock extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     return this.attachWith(`cgroup_sock ${cgroup}`, (object) => object.attachCgroupSock(this.name, cgroup, options.mode));
   }
 }

@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A cgroup_sockopt program (`#[cgroup_sockopt(getsockopt)]` or `(setsockopt)` in aya-ebpf):
@@ -18,6 +19,8 @@ export class CgroupSockopt extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     return this.attachWith(`cgroup_sockopt ${cgroup}`, (object) => object.attachCgroupSockopt(this.name, cgroup, options.mode));
   }
 }

@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A cgroup_sysctl program (`#[cgroup_sysctl]` in aya-ebpf): runs when a process of a cgroup
@@ -19,6 +20,8 @@ export class CgroupSysctl extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup` (a missing one is a `NotFoundError`). */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     return this.attachWith(`cgroup_sysctl ${cgroup}`, (object) => object.attachCgroupSysctl(this.name, cgroup, options.mode));
   }
 }

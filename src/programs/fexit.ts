@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { BtfTargetProgram } from './btf-target';
+import * as validate from '../validate';
 
 /**
  * An fexit program (`#[fexit]` in aya-ebpf): runs when a kernel function returns, with its
@@ -16,6 +17,7 @@ export class FExit extends BtfTargetProgram {
 
   /** Attaches at the return of the kernel function `fn`, e.g. `'do_sys_openat2'`. */
   attach(fn: string): Link {
+    validate.name('fn', fn);
     return this.attachToTarget(fn, 'kernel function', (object) => object.attachFexit(this.name, fn));
   }
 }

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A flow_dissector program (`#[flow_dissector]` in aya-ebpf): replaces the kernel's packet
@@ -21,6 +22,7 @@ export class FlowDissector extends Program {
    * missing one is a `NotFoundError`). A namespace has at most one flow dissector.
    */
   attach(netns: string): Link {
+    validate.name('netns', netns);
     return this.attachWith(`flow_dissector ${netns}`, (object) => object.attachFlowDissector(this.name, netns));
   }
 }

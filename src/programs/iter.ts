@@ -1,7 +1,8 @@
 import type * as native from '../native';
-import { callNative, EbpfError } from '../errors';
+import { EbpfError } from '../errors';
 import { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * The link of an attached iterator. Each `read()` runs the iterator once: the kernel calls the
@@ -52,10 +53,11 @@ export class Iter extends Program {
    * `bpf_iter_<target>`: a missing one is a `NotFoundError`) and attaches it.
    */
   attach(target: string): IterLink {
+    validate.name('target', target);
     return this.attachAs(
       `iter ${target}`,
       (object) => object.attachIter(this.name, target),
-      (link, pin) => new IterLink(link, this.name, `iter ${target}`, pin, () => callNative(() => this.nativeObject.readIter(link))),
+      (link, pin) => new IterLink(link, this.name, `iter ${target}`, pin, () => this.nativeObject.readIter(link)),
     );
   }
 }

@@ -1,6 +1,7 @@
 import * as native from '../native';
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A kprobe or kretprobe program (`#[kprobe]`/`#[kretprobe]` in aya-ebpf): runs at the entry (or
@@ -23,6 +24,7 @@ export class KProbe extends Program {
 
   /** Attaches to the kernel function `fn`, `offset` bytes into it (kprobes only). */
   attach(fn: string, offset = 0): Link {
+    validate.name('fn', fn);
     const target = offset ? `kernel function ${fn}+${offset}` : `kernel function ${fn}`;
     return this.attachWith(target, (object) => object.attachKprobe(this.name, fn, offset));
   }

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { BtfTargetProgram } from './btf-target';
+import * as validate from '../validate';
 
 /**
  * An LSM program (`#[lsm]` in aya-ebpf): runs at a Linux Security Module hook and can deny the
@@ -17,6 +18,7 @@ export class Lsm extends BtfTargetProgram {
 
   /** Attaches to the hook `hook`, e.g. `'file_open'` (the kernel's `bpf_lsm_file_open`). */
   attach(hook: string): Link {
+    validate.name('hook', hook);
     return this.attachToTarget(hook, 'LSM hook', (object) => object.attachLsm(this.name, hook));
   }
 }

@@ -1,6 +1,7 @@
 import { invalidArgument } from '../errors';
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 const PERF_TYPE_HARDWARE = 0;
 const PERF_TYPE_SOFTWARE = 1;
@@ -67,6 +68,7 @@ export class PerfEvent extends Program {
   static override readonly kind = 'perf_event';
 
   attach(options: PerfEventOptions): Link {
+    options = validate.options('options', options);
     const { type, config } = resolveEvent(options.event);
     if ((options.period === undefined) === (options.frequency === undefined)) {
       throw invalidArgument(`perf event \`${this.name}\`: give exactly one of period or frequency`);

@@ -1,9 +1,10 @@
 import type * as native from '../native';
-import { callNative, VerifierError } from '../errors';
+import { VerifierError } from '../errors';
 import { Link } from '../link';
 import type { MapClass } from '../maps/map';
 import { testRunProgram, type TestRunOptions, type TestRunResult } from '../test-run';
 import { loadedProgram, type LoadedProgram } from '../info';
+import * as validate from '../validate';
 
 /** What a program class needs from the object it came from. @internal */
 export interface ProgramOwner {
@@ -59,7 +60,7 @@ export class Program {
   }
 
   private details(): native.ProgramDetails {
-    return callNative(() => this.owner.native.programDetails(this.name));
+    return this.owner.native.programDetails(this.name);
   }
 
   /**
@@ -81,8 +82,8 @@ export class Program {
     attach: (object: native.EbpfObject) => native.Link,
     make: (link: native.Link, pin: (path: string) => void) => L,
   ): L {
-    const link = this.withName(() => callNative(() => attach(this.owner.native)));
-    const pin = (path: string) => callNative(() => this.owner.native.pinProgramLink(this.name, path));
+    const link = this.withName(() => attach(this.owner.native));
+    const pin = (path: string) => this.owner.native.pinProgramLink(this.name, path);
     return this.owner.adopt(make(link, pin)) as L;
   }
 
@@ -92,7 +93,7 @@ export class Program {
    * no-op. fentry/fexit/lsm/tp_btf/iter/extension programs load when attached.
    */
   load(): void {
-    this.withName(() => callNative(() => this.owner.native.loadProgram(this.name)));
+    this.withName(() => this.owner.native.loadProgram(this.name));
   }
 
   /**
@@ -107,6 +108,7 @@ export class Program {
    * ```
    */
   testRun(options: TestRunOptions = {}): TestRunResult {
+    options = validate.options('options', options);
     return this.withName(() => testRunProgram(this.owner.native, this.name, options));
   }
 
@@ -115,7 +117,7 @@ export class Program {
    * this process exits, until unpinned (`unpin(path)`).
    */
   pin(path: string): void {
-    this.withName(() => callNative(() => this.owner.native.pinProgram(this.name, path)));
+    this.withName(() => this.owner.native.pinProgram(this.name, path));
   }
 
   /** The kernel's view of this program (run count and time need `enableStats()`), once loaded. */

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A raw tracepoint program (`SEC("raw_tp/...")`, `#[raw_tracepoint]` in aya-ebpf): it gets the
@@ -16,6 +17,7 @@ export class RawTracePoint extends Program {
 
   /** Attaches to the tracepoint `name`, e.g. `attach('sys_enter')`. */
   attach(name: string): Link {
+    validate.name('name', name);
     return this.attachWith(`raw tracepoint ${name}`, (object) => object.attachRawTracePoint(this.name, name));
   }
 }

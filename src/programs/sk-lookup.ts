@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * An sk_lookup program (`#[sk_lookup]` in aya-ebpf): runs in a network namespace when a TCP
@@ -22,6 +23,7 @@ export class SkLookup extends Program {
    * `/run/netns/NAME` for one made by `ip netns add` (a missing one is a `NotFoundError`).
    */
   attach(netns: string): Link {
+    validate.name('netns', netns);
     return this.attachWith(`sk_lookup ${netns}`, (object) => object.attachSkLookup(this.name, netns));
   }
 }

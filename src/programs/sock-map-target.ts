@@ -2,7 +2,7 @@
 // or as the name of a map of the program's own object.
 
 import type * as native from '../native';
-import { callNative, invalidArgument } from '../errors';
+import { invalidArgument } from '../errors';
 import { BpfMap } from '../maps/map';
 import type { SockHash, SockMap } from '../maps/sock';
 
@@ -19,7 +19,7 @@ export function withSockMap<T>(
   attach: (handle: native.MapHandle, label: string) => T,
 ): T {
   if (typeof map === 'string') {
-    const handle = callNative(() => object.openMap(map));
+    const handle = object.openMap(map);
     try {
       return attach(handle, map);
     } finally {

@@ -1,6 +1,7 @@
 import type { Link } from '../link';
 import type { CgroupAttachMode } from './cgroup-skb';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A sock_ops program (`#[sock_ops]` in aya-ebpf): called on TCP events of the sockets of a
@@ -20,6 +21,8 @@ export class SockOps extends Program {
 
   /** Attaches to the cgroup v2 directory `cgroup`. */
   attach(cgroup: string, options: { mode?: CgroupAttachMode } = {}): Link {
+    validate.name('cgroup', cgroup);
+    options = validate.options('options', options);
     return this.attachWith(`sock_ops ${cgroup}`, (object) => object.attachSockOps(this.name, cgroup, options.mode));
   }
 }

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 export interface TcOptions {
   /** Packets entering (`ingress`, default) or leaving (`egress`) the interface. */
@@ -29,6 +30,8 @@ export class SchedClassifier extends Program {
 
   /** Attaches to `iface`, a name or an interface index. */
   attach(iface: string | number, options: TcOptions = {}): Link {
+    validate.iface('iface', iface);
+    options = validate.options('options', options);
     const direction = options.direction ?? 'ingress';
     const where = options.netns ? ` in ${options.netns}` : '';
     return this.attachWith(`tc ${direction} ${iface}${where}`, (object) =>

@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 /**
  * A program for a kernel tracepoint (`SEC("tracepoint/...")`, `#[tracepoint]` in aya-ebpf).
@@ -16,6 +17,8 @@ export class TracePoint extends Program {
 
   /** Attaches to `category/name`, e.g. `attach('syscalls', 'sys_enter_execve')`. */
   attach(category: string, name: string): Link {
+    validate.name('category', category);
+    validate.name('name', name);
     return this.attachWith(`tracepoint ${category}/${name}`, (object) =>
       object.attachTracePoint(this.name, category, name),
     );

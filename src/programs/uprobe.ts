@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { invalidArgument } from '../errors';
 import type { Link } from '../link';
 import { Program } from './program';
@@ -40,6 +41,11 @@ export class UProbe extends Program {
     }
     if (at.offset !== undefined && (!Number.isSafeInteger(at.offset) || at.offset < 0)) {
       throw invalidArgument(`uprobe \`${this.name}\`: offset must be a non-negative integer`);
+    }
+    if (at.target.includes('/')) {
+      // A FIFO or device as the target would block the event loop while it is read.
+      const stat = statSync(at.target, { throwIfNoEntry: false });
+      if (stat && !stat.isFile()) throw invalidArgument(`uprobe \`${this.name}\`: ${at.target} is not a regular file`);
     }
     const where = `${at.target}:${at.symbol ?? ''}${at.offset ? `+${at.offset}` : ''}`;
     const shown = at.pid === undefined ? where : `${where} (pid ${at.pid})`;

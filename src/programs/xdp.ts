@@ -1,5 +1,6 @@
 import type { Link } from '../link';
 import { Program } from './program';
+import * as validate from '../validate';
 
 export interface XdpOptions {
   /** `skb` (generic, works everywhere), `driver` (native), `hardware` (offload); default: the kernel picks. */
@@ -23,6 +24,8 @@ export class Xdp extends Program {
 
   /** Attaches to `iface`, a name or an interface index. */
   attach(iface: string | number, options: XdpOptions = {}): Link {
+    validate.iface('iface', iface);
+    options = validate.options('options', options);
     const where = options.netns ? ` in ${options.netns}` : '';
     return this.attachWith(`xdp ${iface}${where}`, (object) =>
       object.attachXdp(this.name, iface, options.mode, options.netns),

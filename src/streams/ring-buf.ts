@@ -1,6 +1,6 @@
 import type * as native from '../native';
 import { decoderFor, type Codec } from '../codec';
-import { callNative, EbpfError } from '../errors';
+import { EbpfError } from '../errors';
 import { EventStream, headerReader, nextRecord, RECORD_HEADER, RecordBatch } from './stream';
 
 export interface RingBufOptions {
@@ -40,7 +40,7 @@ export class RingBuf<T = Buffer> extends EventStream<T> {
     if (!this.#drops) {
       throw new EbpfError('INVALID_ARGUMENT', `ring buffer \`${this.name}\` was opened without a dropCounter`);
     }
-    return callNative(this.#drops);
+    return this.#drops();
   }
 
   protected decode(batch: RecordBatch): T[] {

@@ -4,7 +4,8 @@
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type * as native from '../native';
-import { awaitNative, callNative, EbpfError } from '../errors';
+import { EbpfError } from '../errors';
+import * as validate from '../validate';
 
 /** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 export interface NativeReader {
@@ -111,12 +112,46 @@ export function headerReader(data: Buffer): (offset: number) => number {
 const EVENT_LOOP_TURN_MS = 10;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 
-const positiveInteger = (name: string, value: number) => {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new EbpfError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`);
+/**
+ * What `dropped` runs for a collected iterator. Made here, outside the scope that holds the
+ * iterator: a closure there would keep it alive through the shared context.
+ */
+function releaser(consumer: Consumer, release: (consumer: Consumer) => void): () => void {
+  return () => release(consumer);
+}
+
+/** Puts `items` in front of `list` (without spreading: a batch can be large). */
+function prepend<T>(list: T[], items: T[]): void {
+  const rest = list.splice(0);
+  for (const item of items) list.push(item);
+  for (const item of rest) list.push(item);
+}
+
+/** Largest read buffer a stream takes (a record larger than the buffer grows it past this). */
+const MAX_BUFFER_BYTES = 1 << 30;
+
+const positiveInteger = (name: string, value: unknown) => {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+    throw new RangeError(`${name} must be an integer from 1 to 2^32-1, got ${value}`);
   }
   return value;
 };
+
+
+/** One iteration of a stream: which read is its own, and whether its iterator was dropped. */
+interface Consumer {
+  readId: number;
+  /** Set when the iterator was garbage-collected with a read pending: end quietly. */
+  abandoned: boolean;
+}
+
+/**
+ * An iterator dropped with a read pending cannot be `return()`ed by anyone, so it would hold
+ * the stream (`BUSY`) forever: when it is collected, its read is cancelled and the consumer ends.
+ * The held callback must not reference the iterator.
+ */
+const dropped = new FinalizationRegistry<() => void>((release) => release());
 
 /**
  * A stream of kernel events of type `T`, read in batches. Iterate it with `for await`, take
@@ -139,32 +174,99 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #emitter: EventEmitter | undefined;
   /** Resolves the wait of `#readable()`, while one is pending. */
   #wake: (() => void) | undefined;
+  /** What `dropped` runs for a collected iterator (made here: see `releaser`). */
+  readonly #release: (consumer: Consumer) => void;
+  /**
+   * Events taken from the kernel but not handed to anyone: the rest of a batch when a consumer
+   * left in the middle of it (`break`). The next consumer gets them first, so none is lost.
+   */
+  readonly #pending: T[] = [];
 
   protected constructor(reader: NativeReader, what: string) {
     this.#reader = reader;
     this.#what = what;
+    this.#release = (consumer) => {
+      consumer.abandoned = true;
+      reader.cancel(consumer.readId);
+      this.#stopWaiting();
+    };
   }
 
   /** Turns one native batch into events. */
   protected abstract decode(batch: RecordBatch): T[];
 
   /** Events in batches: each array holds what one wake-up found (up to `maxBatch`). */
-  async *batches(options: StreamReadOptions = {}): AsyncGenerator<T[], void, undefined> {
-    for await (const batch of this.recordBatches(options)) yield this.decode(batch);
+  batches(options: StreamReadOptions = {}): AsyncGenerator<T[], void, undefined> {
+    options = validate.options('options', options);
+    return this.#consumer((consumer) => this.#batches(options, consumer));
   }
+
+  async *#batches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T[], void, undefined> {
+    const records = this.#records(options, consumer);
+    try {
+      await records.next(); // takes the stream (or throws BUSY) before handing out leftovers
+      if (this.#pending.length > 0) {
+        const leftovers = this.#pending.splice(0);
+        if (!this.#keep(leftovers, options, consumer)) return;
+        yield leftovers;
+      }
+      for (;;) {
+        const { done, value } = await records.next();
+        if (done) return;
+        const events = this.decode(value);
+        if (!this.#keep(events, options, consumer)) return;
+        yield events;
+      }
+    } finally {
+      await records.return();
+    }
+  }
+
+  /**
+   * Whether `events` can be handed out: yes while the consumer exists (even if its signal has
+   * just aborted: it gets what was read, and the abort on its next step); for an abandoned
+   * consumer they wait for the next one.
+   */
+  #keep(events: T[], _options: StreamReadOptions, consumer: Consumer): boolean {
+    if (!consumer.abandoned) return true;
+    prepend(this.#pending, events);
+    return false;
+  }
+
 
   /**
    * The undecoded records of each wake-up, as one `RecordBatch`: the fastest way to consume,
    * since nothing is allocated per record until you ask for it.
    */
-  async *recordBatches(options: StreamReadOptions = {}): AsyncGenerator<RecordBatch, void, undefined> {
+  recordBatches(options: StreamReadOptions = {}): AsyncGenerator<RecordBatch, void, undefined> {
+    options = validate.options('options', options);
+    return this.#consumer((consumer) => this.#recordBatches(options, consumer));
+  }
+
+  async *#recordBatches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
+    const records = this.#records(options, consumer);
+    try {
+      await records.next(); // the stream is taken
+      yield* records;
+    } finally {
+      await records.return();
+    }
+  }
+
+  /**
+   * The read loop. Its first `next()` takes the stream (or throws `BUSY`) and yields nothing;
+   * after that it yields each batch.
+   */
+  async *#records(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
     const { signal } = options;
     const readOptions = {
       readId: 0,
       maxEvents: positiveInteger('maxBatch', options.maxBatch ?? 4096),
       minEvents: positiveInteger('minBatch', options.minBatch ?? 1),
-      lingerMs: options.lingerMs ?? 10,
+      lingerMs: validate.integer('lingerMs', options.lingerMs ?? 10, 0, 0xffffffff),
     };
+    const bufferBytes = positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+    if (bufferBytes > MAX_BUFFER_BYTES) throw new RangeError(`bufferBytes must be at most ${MAX_BUFFER_BYTES}, got ${bufferBytes}`);
     signal?.throwIfAborted();
     if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
     this.#consuming = true;
@@ -174,9 +276,10 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     };
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
-    let buffer = Buffer.alloc(positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES));
+    let buffer = Buffer.alloc(bufferBytes);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      yield new RecordBatch(buffer.subarray(0, 0), 0); // taken: see the doc comment
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
@@ -191,17 +294,18 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
             lastTurn = performance.now();
             continue;
           }
-          batch = callNative(() => this.#reader.tryRead(buffer, readOptions.maxEvents));
+          batch = this.#reader.tryRead(buffer, readOptions.maxEvents);
           if (batch === null) {
-            if (!(await this.#readable())) return;
+            if (!(await this.#readable()) || consumer.abandoned) return;
             lastTurn = performance.now();
             continue;
           }
         } else {
-          readOptions.readId = ++this.#readId;
-          batch = await awaitNative(this.#reader.read(buffer, readOptions));
+          readOptions.readId = consumer.readId = ++this.#readId;
+          batch = await this.#reader.read(buffer, readOptions);
           lastTurn = performance.now();
           if (batch === null) {
+            if (consumer.abandoned) return;
             signal?.throwIfAborted();
             return;
           }
@@ -226,7 +330,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         this.#wake = undefined;
         resolve(!this.#reader.closed);
       };
-      if (!callNative(() => this.#reader.arm(() => this.#wake?.()))) this.#wake();
+      if (!this.#reader.arm(() => this.#wake?.())) this.#wake();
     });
   }
 
@@ -237,11 +341,23 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   /** Events one at a time (still read from the kernel in batches). */
-  async *events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
-    for await (const batch of this.batches(options)) {
-      for (const event of batch) {
-        options.signal?.throwIfAborted();
-        yield event;
+  events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
+    options = validate.options('options', options);
+    return this.#consumer((consumer) => this.#events(options, consumer));
+  }
+
+  async *#events(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T, void, undefined> {
+    for await (const batch of this.#batches(options, consumer)) {
+      let next = 0;
+      try {
+        while (next < batch.length) {
+          if (consumer.abandoned) return;
+          options.signal?.throwIfAborted();
+          yield batch[next++];
+        }
+      } finally {
+        // `break` (or a throw) in the consumer's loop: the rest of the batch waits for the next one.
+        if (next < batch.length) prepend(this.#pending, batch.slice(next));
       }
     }
   }
@@ -250,9 +366,65 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     return this.events();
   }
 
-  /** A Node.js `Readable` in object mode over the events. */
+  /**
+   * A Node.js `Readable` in object mode over the events. `destroy()` ends the read it was
+   * waiting on; events it had not pushed go to the next consumer.
+   */
   readable(options: StreamReadOptions = {}): Readable {
-    return Readable.from(this.events(options), { objectMode: true });
+    options = validate.options('options', options);
+    const pending = this.#pending;
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const events = this.events({ ...options, signal });
+    // Events that arrived after destroy(): back to the stream once the generator has put back
+    // the rest of its batch (they come before it).
+    const orphans: T[] = [];
+    const readable = new Readable({
+      objectMode: true,
+      read() {
+        events.next().then(
+          ({ done, value }) => {
+            if (done) readable.push(null);
+            else if (readable.destroyed) orphans.push(value);
+            else readable.push(value);
+          },
+          (err: unknown) => {
+            if (!readable.destroyed) readable.destroy(err as Error);
+          },
+        );
+      },
+      destroy(err, callback) {
+        controller.abort(); // ends a pending read
+        events.return().then(
+          () => prepend(pending, orphans),
+          () => prepend(pending, orphans),
+        );
+        callback(err);
+      },
+    });
+    return readable;
+  }
+
+  /**
+   * Wraps a consumer's generator in an iterator of its own, so that dropping the iterator
+   * (garbage collection) can release the stream; see `dropped`.
+   */
+  #consumer<X>(make: (consumer: Consumer) => AsyncGenerator<X, void, undefined>): AsyncGenerator<X, void, undefined> {
+    const consumer: Consumer = { readId: 0, abandoned: false };
+    const inner = make(consumer);
+    const outer: AsyncGenerator<X, void, undefined> = {
+      next: (...args) => inner.next(...args),
+      return: (value) => inner.return(value),
+      throw: (err) => inner.throw(err),
+      [Symbol.asyncIterator]() {
+        return outer;
+      },
+      async [Symbol.asyncDispose]() {
+        await inner.return();
+      },
+    };
+    dropped.register(outer, releaser(consumer, this.#release));
+    return outer;
   }
 
   /**
@@ -264,6 +436,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   on(name: 'error', listener: (err: unknown) => void): this;
   on(name: 'end', listener: () => void): this;
   on(name: string, listener: (...args: any[]) => void): this {
+    validate.oneOf('name', name, ['event', 'lost', 'error', 'end']);
+    validate.callback('listener', listener);
     const emitter = (this.#emitter ??= new EventEmitter());
     emitter.on(name, listener);
     if (name === 'event' && emitter.listenerCount('event') === 1 && !this.#consuming) {
@@ -281,6 +455,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   off(name: string, listener: (...args: any[]) => void): this {
+    validate.oneOf('name', name, ['event', 'lost', 'error', 'end']);
+    validate.callback('listener', listener);
     this.#emitter?.off(name, listener);
     return this;
   }
@@ -291,7 +467,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
 
   /** Closes the fd; a running iteration (or background consumer) ends. */
   close(): void {
-    callNative(() => this.#reader.close());
+    this.#reader.close();
     this.#stopWaiting();
   }
 

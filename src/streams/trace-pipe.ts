@@ -1,9 +1,10 @@
 // bpf_printk output: the kernel's trace pipe, parsed line by line.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import * as native from '../native';
-import { callNative, EbpfError } from '../errors';
+import { EbpfError, ebpfError } from '../errors';
 import { EventStream, type RecordBatch } from './stream';
 
 export interface TraceLine {
@@ -22,11 +23,16 @@ export interface TraceLine {
   raw: string;
 }
 
-const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+\.\d+):\s+([^:]+):\s?(.*)$/;
+// Applied to the line without its leading blanks: a leading `\s*` followed by a lazy group
+// backtracks quadratically on a long run of blanks.
+const LINE = /^(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+\.\d+):\s+([^:]+):\s?(.*)$/;
 
 /** Parses one trace_pipe line; `undefined` for lines of another shape. */
 export function parseTraceLine(raw: string): TraceLine | undefined {
-  const m = LINE.exec(raw);
+  if (typeof raw !== 'string') throw new TypeError(`line must be a string, got ${typeof raw}`);
+  // The kernel's lines are short; a huge string is not one of them.
+  if (raw.length > 1 << 16) return undefined;
+  const m = LINE.exec(raw.trimStart());
   if (!m) return undefined;
   const line: TraceLine = {
     task: m[1],
@@ -45,14 +51,37 @@ const TRACEFS = '/sys/kernel/tracing';
 
 /** Mounts tracefs at /sys/kernel/tracing when it is not mounted yet. */
 export function ensureTracefs(): string {
-  if (!existsSync(`${TRACEFS}/trace_pipe`)) {
-    try {
-      execFileSync('mount', ['-t', 'tracefs', 'tracefs', TRACEFS], { stdio: 'pipe' });
-    } catch (err) {
-      throw new EbpfError('NOT_FOUND', `tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(err)}`);
-    }
+  if (existsSync(`${TRACEFS}/trace_pipe`)) return TRACEFS;
+  // Mounted but unreadable (tracefs is root-only by default) is another failure than absent.
+  if (tracefsMounted()) {
+    throw ebpfError(
+      'PERMISSION',
+      `tracefs is mounted at ${TRACEFS} but this user cannot read it: run as root, or give the user access ` +
+        `(e.g. mount it with gid=<group>,mode=0750; see "Running without root" in the README)`,
+      { errno: constants.errno.EACCES },
+    );
+  }
+  try {
+    execFileSync('mount', ['-t', 'tracefs', 'tracefs', TRACEFS], { stdio: 'pipe' });
+  } catch (err) {
+    throw new EbpfError('NOT_FOUND', `tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(err)}`);
   }
   return TRACEFS;
+}
+
+/** Whether a tracefs is mounted at TRACEFS (/proc/self/mountinfo is readable by anyone). */
+function tracefsMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => {
+        const fields = line.split(' ');
+        const dash = fields.indexOf('-');
+        return fields[4] === TRACEFS && dash > 0 && fields[dash + 1] === 'tracefs';
+      });
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -73,7 +102,7 @@ export class TracePipe extends EventStream<TraceLine> {
   /** Opens the trace pipe, mounting tracefs first if needed. */
   static open(): TracePipe {
     const root = ensureTracefs();
-    return new TracePipe(callNative(() => native.TracePipeReader.open(`${root}/trace_pipe`)));
+    return new TracePipe(native.TracePipeReader.open(`${root}/trace_pipe`));
   }
 
   protected decode(batch: RecordBatch): TraceLine[] {

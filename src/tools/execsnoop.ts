@@ -3,6 +3,7 @@
 import { structMemberOffset } from '../btf';
 import { array, cstring, i32, struct, u32, type Infer } from '../codec';
 import { openRingTool, RingTool } from './tool';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::execsnoop::ExecEvent`. */
 export const ExecEvent = struct({
@@ -66,6 +67,7 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
   }
 
   static open(options: ExecsnoopOptions = {}): Execsnoop {
+    options = validate.options('options', options);
     const opened = openRingTool('execsnoop', ExecEvent, [
       { program: 'execsnoop_enter', category: 'syscalls', name: 'sys_enter_execve' },
       { program: 'execsnoop_exit', category: 'syscalls', name: 'sys_exit_execve' },

@@ -1,6 +1,8 @@
 // Power-of-two histograms (as the latency programs keep them) and their terminal rendering,
 // in the style of bpftrace's hist().
 
+import * as validate from '../validate';
+
 /** One bucket: values in `[low, high)`; bucket 0 is `[0, 2)`. */
 export interface Bucket {
   low: number;
@@ -23,6 +25,8 @@ export const HISTOGRAM_BUCKETS = 64;
 
 /** Builds a histogram from per-bucket counts (index i counts values in [2^i, 2^(i+1))). */
 export function log2Histogram(counts: readonly number[], unit: string): Histogram {
+  if (!Array.isArray(counts) || counts.some((c) => typeof c !== 'number')) throw new TypeError('counts must be an array of numbers');
+  validate.string('unit', unit);
   const first = counts.findIndex((c) => c > 0);
   if (first === -1) return { unit, buckets: [], total: 0 };
   let last = counts.length - 1;
@@ -36,6 +40,8 @@ export function log2Histogram(counts: readonly number[], unit: string): Histogra
 
 /** Renders `[low, high)  count |@@@@   |` lines, bars scaled to the largest bucket. */
 export function renderHistogram(hist: Histogram, width = 40): string {
+  if (hist === null || typeof hist !== 'object' || !Array.isArray(hist.buckets)) throw new TypeError('hist must be a Histogram ({ unit, buckets, total })');
+  validate.integer('width', width, 1, 1000);
   if (hist.buckets.length === 0) return `(no samples)\n`;
   const max = Math.max(...hist.buckets.map((b) => b.count));
   const range = (b: Bucket) => `[${b.low}, ${b.high})`;

@@ -5,6 +5,7 @@ import { PerCpuArray } from '../maps';
 import { HISTOGRAM_BUCKETS, log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
 import { closingOnError, openTool } from './tool';
+import * as validate from '../validate';
 
 /** Every bucket of a log2 histogram since the tool was opened, as `LatencyTool.totals()` reads it. */
 export interface LatencyTotals {
@@ -91,6 +92,7 @@ class LatencyTool implements Disposable {
 /** Block I/O latency, from `block:block_rq_issue` to `block:block_rq_complete`. */
 export class Biolatency extends LatencyTool {
   static open(options: { objectPath?: string } = {}): Biolatency {
+    options = validate.options('options', options);
     const object = openTool('latency', [
       { program: 'bio_issue', category: 'block', name: 'block_rq_issue' },
       { program: 'bio_complete', category: 'block', name: 'block_rq_complete' },
@@ -102,6 +104,7 @@ export class Biolatency extends LatencyTool {
 /** Run-queue latency: from a task's wake-up (or preemption) until it runs. */
 export class Runqlat extends LatencyTool {
   static open(options: { pid?: number; objectPath?: string } = {}): Runqlat {
+    options = validate.options('options', options);
     const object = openTool('latency', [
       { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup' },
       { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup_new' },

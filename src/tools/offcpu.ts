@@ -9,6 +9,7 @@ import { TracePoint } from '../programs';
 import { bundledObjectPath } from './objects';
 import { ProfileKey, StackCounts, type ProfileKeyValue } from './profile';
 import { closingOnError } from './tool';
+import * as validate from '../validate';
 
 export interface OffCpuOptions {
   /** Only this process (recommended: every blocked thread of the machine adds up quickly). */
@@ -42,6 +43,7 @@ export class OffCpu extends StackCounts {
   }
 
   static open(options: OffCpuOptions = {}): OffCpu {
+    options = validate.options('options', options);
     const { pid, minBlockUs = 0 } = options;
     if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new RangeError('OffCpu.open: `pid` must be a positive integer');
     if (!Number.isFinite(minBlockUs) || minBlockUs < 0) throw new RangeError('OffCpu.open: `minBlockUs` must be a non-negative number');

@@ -3,6 +3,7 @@
 import { cstring, i32, struct, u32, type Infer } from '../codec';
 import { invalidArgument } from '../errors';
 import { openRingTool, RingTool } from './tool';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::opensnoop::OpenEvent`. */
 export const OpenEvent = struct({
@@ -41,6 +42,7 @@ export interface OpensnoopOptions {
 /** Traces file opens until closed: `for await (const open of Opensnoop.open({ pid }))`. */
 export class Opensnoop extends RingTool<OpenEvent, Open> {
   static open(options: OpensnoopOptions = {}): Opensnoop {
+    options = validate.options('options', options);
     if (options.comm !== undefined && Buffer.byteLength(options.comm) > 15) {
       throw invalidArgument(`comm "${options.comm}" is longer than the kernel's 15 bytes`);
     }

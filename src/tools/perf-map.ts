@@ -4,6 +4,7 @@
 // recompiles code, a later line covers the same addresses and replaces the earlier one.
 
 import { closeSync, fstatSync, openSync, readSync, readlinkSync, readFileSync, statSync } from 'node:fs';
+import * as validate from '../validate';
 
 /** A symbol from a perf map, split into what a flame graph shows. */
 export interface PerfMapSymbol {
@@ -82,6 +83,7 @@ export class PerfMap {
    * its map under its own pid in its own /tmp: that is looked for first, through /proc/<pid>/root.
    */
   static forPid(pid: number): PerfMap | undefined {
+    validate.u32('pid', pid);
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError('PerfMap.forPid: `pid` must be a positive integer');
     const nsPid = innermostPid(pid);
     const paths = nsPid !== undefined && nsPid !== pid ? [`/proc/${pid}/root/tmp/perf-${nsPid}.map`] : [];

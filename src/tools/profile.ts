@@ -10,6 +10,7 @@ import { bundledObjectPath } from './objects';
 import { StackResolver } from './stacks';
 import { frameLabel, type Frame } from './symbolize';
 import { closingOnError } from './tool';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::histogram::ProfileKey`. */
 export const ProfileKey = struct({ pid: u32, userStackId: i32, kernelStackId: i32, _pad: u32, comm: cstring(16) });
@@ -125,6 +126,7 @@ export class Profile extends StackCounts {
   protected readonly title = 'CPU flame graph';
 
   static open(options: ProfileOptions = {}): Profile {
+    options = validate.options('options', options);
     const object = Ebpf.load(options.objectPath ?? bundledObjectPath('profile'), {
       globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 } },
     });

@@ -10,6 +10,7 @@ import { Ebpf } from '../object';
 import { Usdt, usdtProbes } from '../programs/usdt';
 import { bundledObjectPath } from './objects';
 import { closingOnError } from './tool';
+import * as validate from '../validate';
 
 export interface PyCallsOptions {
   /** The Python process to trace. */
@@ -26,6 +27,7 @@ const PROBE = 'function__return';
 
 /** The file of process `pid` with CPython's USDT probes: its executable or a mapped libpython. */
 export function pythonWithProbes(pid: number): string {
+  validate.u32('pid', pid);
   const candidates: string[] = [];
   try {
     candidates.push(readlinkSync(`/proc/${pid}/exe`));

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { functionSymbols, parseElf, vaddrOf, type ElfImage, type ElfSymbol } from '../elf';
 import { demangle, isMangled } from './demangle';
 import { PerfMap } from './perf-map';
+import * as validate from '../validate';
 
 interface Mapping {
   start: bigint;
@@ -72,6 +73,7 @@ export interface Frame {
 
 /** How a frame reads in folded stacks: the name, then `(file:line:col)` for JavaScript. */
 export function frameLabel(frame: Frame): string {
+  if (frame === null || typeof frame !== 'object') throw new TypeError('frame must be a stack frame object');
   if (frame.file === undefined) return frame.name;
   const pos = frame.line === undefined ? '' : `:${frame.line}${frame.column === undefined ? '' : `:${frame.column}`}`;
   return `${frame.name} (${frame.file}${pos})`;

@@ -7,6 +7,7 @@ import { invalidArgument } from '../errors';
 import type { Ebpf } from '../object';
 import { closingOnError, openTool } from './tool';
 import { syscallName } from './syscalls';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::histogram::SyscallStat`. */
 const SyscallStat = struct({ count: u64, totalNs: u64 });
@@ -174,6 +175,7 @@ export class Syscount implements Disposable {
   }
 
   static open(options: SyscountOptions = {}): Syscount {
+    options = validate.options('options', options);
     if (options.byProcess && options.alsoByComm) throw invalidArgument('byProcess and alsoByComm exclude each other');
     const enter = { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' };
     const exit = { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' };

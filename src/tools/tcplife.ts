@@ -3,6 +3,7 @@
 import { structMemberOffset } from '../btf';
 import { bytes, cstring, struct, u16, u32, u64, type Infer } from '../codec';
 import { openRingTool, RingTool } from './tool';
+import * as validate from '../validate';
 
 /** Layout of `aya_node_common::tcplife::TcpLifeEvent`. */
 export const TcpLifeEvent = struct({
@@ -63,6 +64,7 @@ export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
   }
 
   static open(options: TcplifeOptions = {}): Tcplife {
+    options = validate.options('options', options);
     const opened = openRingTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', category: 'sock', name: 'inet_sock_set_state' }], {
       objectPath: options.objectPath,
       globals: {

@@ -9,6 +9,7 @@ import { TracePoint } from '../programs';
 import type { StreamReadOptions } from '../streams/stream';
 import { ensureTracefs } from '../streams/trace-pipe';
 import { bundledObjectPath } from './objects';
+import * as validate from '../validate';
 
 export interface TracepointAttachment {
   program: string;
@@ -30,6 +31,7 @@ export function closingOnError<T>(object: Ebpf, build: (object: Ebpf) => T): T {
 
 /** Loads `ebpf/objects/<name>.bpf.o` and attaches every program; all or nothing. */
 export function openTool(name: string, attachments: TracepointAttachment[], options: LoadOptions & { objectPath?: string } = {}): Ebpf {
+  options = validate.options('options', options);
   const object = Ebpf.load(options.objectPath ?? bundledObjectPath(name), options);
   return closingOnError(object, () => {
     const tracefs = ensureTracefs();
@@ -66,6 +68,7 @@ export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposab
 
   /** The events, one at a time; pass a signal to stop. */
   async *stream(options?: StreamReadOptions): AsyncGenerator<Out, void, undefined> {
+    options = validate.options('options', options);
     for await (const raw of this.events.events(options)) {
       const out = this.convert(raw);
       if (out !== undefined) yield out;

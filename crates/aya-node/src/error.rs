@@ -88,8 +88,13 @@ impl NodeError {
         let mut e = Self::new(Code::Kernel, String::new());
         let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
         while let Some(level) = cur {
+            // Aya's errors often repeat their source's text ("failed to create map `x`: failed
+            // to create map `x`"): a level already said is not said again.
             if !std::ptr::eq(level, err) {
-                let _ = write!(message, ": {level}");
+                let text = level.to_string();
+                if !message.contains(&text) {
+                    let _ = write!(message, ": {text}");
+                }
             }
             if let Some(sys) = level.downcast_ref::<aya::sys::SyscallError>() {
                 e.syscall = Some(sys.call.to_string());
@@ -101,10 +106,20 @@ impl NodeError {
             if let Some(aya::programs::ProgramError::LoadError { io_error, verifier_log }) =
                 level.downcast_ref::<aya::programs::ProgramError>()
             {
-                e.code = Code::Verifier;
                 e.errno = io_error.raw_os_error();
                 e.syscall = Some("bpf_prog_load".to_string());
-                e.verifier_log = Some(verifier_log.to_string());
+                let log = verifier_log.to_string();
+                // EPERM (and EACCES with nothing verified) is the kernel refusing the caller,
+                // not the verifier refusing the program.
+                let refused = matches!(e.errno, Some(libc::EPERM)) || (matches!(e.errno, Some(libc::EACCES)) && log.trim().is_empty());
+                if !refused {
+                    e.code = Code::Verifier;
+                    e.verifier_log = Some(log);
+                }
+            }
+            if let Some(aya::maps::MapError::InvalidMapType { map_type }) = level.downcast_ref::<aya::maps::MapError>() {
+                e.code = Code::WrongType;
+                let _ = write!(message, " ({} map)", crate::kinds::map_type_name(*map_type));
             }
             if let Some(
                 aya::EbpfError::ParseError(_)
@@ -119,10 +134,8 @@ impl NodeError {
         }
         // The verifier log is long; it travels whole in `verifierLog`, and the TypeScript
         // layer puts its last lines into the message.
-        if e.verifier_log.is_some() {
-            if let Some(pos) = message.find(". Verifier output:") {
-                message.truncate(pos);
-            }
+        if let Some(pos) = message.find(". Verifier output:") {
+            message.truncate(pos);
         }
         e.message = message;
         e.refine_by_errno();
@@ -135,12 +148,23 @@ impl NodeError {
         self
     }
 
+    /// The one place where an errno decides the code (see README, "Errors"): EPERM/EACCES is
+    /// PERMISSION naming the capabilities, ENOENT/ENODEV (a name the kernel does not know) is
+    /// NOT_FOUND, EOPNOTSUPP/ENOTSUPP/ENOSYS is UNSUPPORTED.
     fn refine_by_errno(&mut self) {
+        if matches!(self.code, Code::Kernel) {
+            match self.errno {
+                Some(libc::ENOENT | libc::ENODEV) => self.code = Code::NotFound,
+                Some(libc::EOPNOTSUPP | libc::ENOSYS | 524 /* ENOTSUPP */) => self.code = Code::Unsupported,
+                _ => {}
+            }
+        }
         if matches!(self.code, Code::Kernel) && matches!(self.errno, Some(libc::EPERM | libc::EACCES)) {
             self.code = Code::Permission;
             self.message.push_str(
                 " (loading and attaching eBPF programs needs root, or CAP_BPF plus CAP_PERFMON for \
-                 tracing and CAP_NET_ADMIN for networking programs)",
+                 tracing and CAP_NET_ADMIN for networking programs; iterators and listing the \
+                 kernel's programs, maps and links need CAP_SYS_ADMIN)",
             );
         }
     }

@@ -145,11 +145,32 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         1 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
         _ => VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS,
     });
+    // Aya allocates what sections declare: an absurd size would abort the process.
+    crate::sections::check_sizes(data)?;
     // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
     quiet_panic_hook();
+    if options.map_pin_directory.is_none() {
+        // Aya would pin these in /sys/fs/bpf/<NAME>, and reuse whatever is pinned there under
+        // that name (another application's map). Pinning is opt-in: only with mapPinDirectory.
+        let pinned = std::panic::catch_unwind(|| crate::sections::pinned_maps(data)).unwrap_or_default();
+        if !pinned.is_empty() {
+            return Err(NodeError::new(
+                Code::InvalidArgument,
+                format!(
+                    "the object declares pinned maps ({}): pass mapPinDirectory, a directory in bpffs such as /sys/fs/bpf/myapp, to pin and share them there",
+                    pinned.join(", ")
+                ),
+            ));
+        }
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
         Ok(result) => result.context(|| "loading the eBPF object".to_string()),
-        Err(panic) => Err(NodeError::new(Code::Parse, format!("loading the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
+        Err(panic) => {
+            // The panic's text is Aya's internals (slice indexes, todo!()s, source paths): the
+            // user learns that the object is inconsistent, which is what it means.
+            let _ = panic_message(&*panic);
+            Err(NodeError::new(Code::Parse, "loading the eBPF object: the ELF is malformed (its sections, symbols or BTF are inconsistent)"))
+        }
     }
 }
 

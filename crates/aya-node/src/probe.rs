@@ -193,13 +193,26 @@ fn probe_test_run() -> bool {
     matches!(run, Ok(r) if r.return_value == 2)
 }
 
-/// Probes the named features at once.
+/// Probes the named features at once. Without the privileges to probe (an array map, which
+/// every kernel with eBPF has, cannot be created) it cannot tell: a PERMISSION error, rather
+/// than features reported missing.
 #[napi]
-pub fn kernel_features() -> KernelFeatures {
+pub fn kernel_features() -> napi::Result<KernelFeatures> {
+    match aya::sys::is_map_supported(MapType::Array) {
+        Ok(true) => {}
+        Ok(false) | Err(_) => {
+            let mut err = NodeError::new(
+                Code::Permission,
+                "kernelFeatures() cannot tell without the privileges to probe: the kernel refused to create a test map (probing needs root, or CAP_BPF)",
+            );
+            err.errno = Some(libc::EPERM);
+            return Err(err.into());
+        }
+    }
     let kprobe_reason = kprobes_unsupported().map(str::to_string);
     let uprobe = std::path::Path::new("/sys/bus/event_source/devices/uprobe/type").exists()
         || std::path::Path::new("/sys/kernel/tracing/uprobe_events").exists();
-    KernelFeatures {
+    Ok(KernelFeatures {
         btf: std::path::Path::new("/sys/kernel/btf/vmlinux").exists(),
         ring_buf: aya::sys::is_map_supported(MapType::RingBuf).unwrap_or(false),
         tcx: probe_tcx(),
@@ -209,6 +222,6 @@ pub fn kernel_features() -> KernelFeatures {
         bpffs: sys::check_bpffs("/sys/fs/bpf/x").is_ok(),
         test_run: probe_test_run(),
         stats: probe_stats(),
-    }
+    })
 }
 

@@ -20,6 +20,18 @@ use crate::{
     sys::{bpf_cmd, map as sys},
 };
 
+/// Most bytes of keys and values one batch read allocates.
+const MAX_BATCH_BYTES: u64 = 64 << 20;
+
+/// A zeroed buffer of `len` bytes, or an error if the allocation fails (instead of an abort).
+fn zeroed(len: usize) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len)
+        .map_err(|_| NodeError::new(Code::InvalidArgument, format!("cannot allocate {len} bytes for a batch")))?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
+
 #[napi(object)]
 pub struct BatchChunk {
     /// `count` keys, back to back.
@@ -66,7 +78,11 @@ impl MapHandle {
         and_delete: bool,
     ) -> Result<Option<BatchChunk>> {
         let cmd = if and_delete { bpf_cmd::BPF_MAP_LOOKUP_AND_DELETE_BATCH } else { bpf_cmd::BPF_MAP_LOOKUP_BATCH };
-        let mut count = count.max(1);
+        // The buffers below are sized by `count`: never more entries than the map holds, nor
+        // more than MAX_BATCH_BYTES of keys and values (the caller's count is untrusted).
+        let entry_bytes = (self.key_size() + self.user_value_size).max(1) as u64;
+        let limit = (MAX_BATCH_BYTES / entry_bytes).clamp(1, u64::from(self.max_entries().max(1))) as u32;
+        let mut count = count.clamp(1, limit);
         loop {
             let mut out_token = vec![0u8; self.token_size()];
             let mut in_token = vec![0u8; self.token_size()];
@@ -74,8 +90,8 @@ impl MapHandle {
                 let n = t.len().min(in_token.len());
                 in_token[..n].copy_from_slice(&t[..n]);
             }
-            let mut keys = vec![0u8; count as usize * self.key_size()];
-            let mut values = vec![0u8; count as usize * self.user_value_size];
+            let mut keys = zeroed(count as usize * self.key_size())?;
+            let mut values = zeroed(count as usize * self.user_value_size)?;
             let mut attr = sys::batch_attr(fd);
             attr.in_batch = if token.is_some() { in_token.as_ptr() as u64 } else { 0 };
             attr.out_batch = out_token.as_mut_ptr() as u64;
@@ -95,7 +111,7 @@ impl MapHandle {
                     }));
                 }
                 // A hash bucket holds more elements than fit: retry with room for more.
-                Err(e) if e.errno() == libc::ENOSPC && count < u32::MAX / 2 => count *= 2,
+                Err(e) if e.errno() == libc::ENOSPC && count < limit => count = count.saturating_mul(2).min(limit),
                 Err(e) if token.is_none() && (is_unsupported(&e) || e.errno() == libc::EINVAL) => {
                     mark_batch_unsupported(self.info.type_);
                     return Ok(None);

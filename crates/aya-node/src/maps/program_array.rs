@@ -20,18 +20,18 @@ pub fn loaded_program_fd(state: &mut ObjectState, name: &str) -> Result<OwnedFd>
     let program = state.program(name)?;
     if program.fd().is_err() {
         let loaded = match program {
-            Program::RawTracePoint(p) => p.load(),
-            Program::TracePoint(p) => p.load(),
-            Program::SocketFilter(p) => p.load(),
-            Program::Xdp(p) => p.load(),
-            Program::SchedClassifier(p) => p.load(),
-            Program::KProbe(p) => p.load(),
-            Program::UProbe(p) => p.load(),
-            Program::PerfEvent(p) => p.load(),
-            Program::CgroupSkb(p) => p.load(),
-            Program::SkMsg(p) => p.load(),
-            Program::SkSkb(p) => p.load(),
-            Program::SockOps(p) => p.load(),
+            Program::RawTracePoint(p) => crate::programs::load::retrying(|| p.load()),
+            Program::TracePoint(p) => crate::programs::load::retrying(|| p.load()),
+            Program::SocketFilter(p) => crate::programs::load::retrying(|| p.load()),
+            Program::Xdp(p) => crate::programs::load::retrying(|| p.load()),
+            Program::SchedClassifier(p) => crate::programs::load::retrying(|| p.load()),
+            Program::KProbe(p) => crate::programs::load::retrying(|| p.load()),
+            Program::UProbe(p) => crate::programs::load::retrying(|| p.load()),
+            Program::PerfEvent(p) => crate::programs::load::retrying(|| p.load()),
+            Program::CgroupSkb(p) => crate::programs::load::retrying(|| p.load()),
+            Program::SkMsg(p) => crate::programs::load::retrying(|| p.load()),
+            Program::SkSkb(p) => crate::programs::load::retrying(|| p.load()),
+            Program::SockOps(p) => crate::programs::load::retrying(|| p.load()),
             other => {
                 return Err(NodeError::new(
                     Code::InvalidArgument,

@@ -45,7 +45,7 @@ macro_rules! attach_btf_targeted {
                 _ => None,
             })?;
             if prog.fd().is_err() {
-                prog.load(target, btf)
+                $crate::programs::load::retrying(|| prog.load(target, btf))
                     .context(|| format!("loading program `{program}` for {} {target}", $what))
                     .map_err(|e| $crate::btf::btf_target_error(e, $what, target))?;
             }
@@ -71,7 +71,7 @@ macro_rules! load_and_attach {
             _ => None,
         })?;
         if $prog.fd().is_err() {
-            $crate::error::AyaContext::context($prog.load(), || format!("loading program `{program}`"))?;
+            $crate::error::AyaContext::context($crate::programs::load::retrying(|| $prog.load()), || format!("loading program `{program}`"))?;
         }
         let id = $attach;
         $crate::error::AyaContext::context($prog.take_link(id), || format!("taking the link of `{program}`"))?

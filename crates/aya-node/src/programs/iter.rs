@@ -51,7 +51,7 @@ impl EbpfObject {
                 _ => None,
             })?;
             if prog.fd().is_err() {
-                prog.load(&target, btf)
+                crate::programs::load::retrying(|| prog.load(&target, btf))
                     .context(|| format!("loading program `{program}` for iterator {target}"))
                     .map_err(|e| btf_target_error(e, "iterator", &format!("bpf_iter_{target}")))?;
             }

@@ -28,7 +28,7 @@ impl EbpfObject {
                 return Err(NodeError::new(Code::Unsupported, format!("attaching `{program}` to {target_function}: {why}")).into());
             }
             if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
+                crate::programs::load::retrying(|| prog.load()).context(|| format!("loading program `{program}`"))?;
             }
             let id = prog
                 .attach(&target_function, u64::from(offset.unwrap_or(0)))

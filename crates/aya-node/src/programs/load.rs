@@ -2,7 +2,7 @@
 //! the verifier's verdict early). Kinds whose load needs a target (fentry, lsm, ...) load on
 //! attach instead.
 
-use aya::programs::Program;
+use aya::programs::{Program, ProgramError};
 use napi_derive::napi;
 
 use crate::{
@@ -11,6 +11,66 @@ use crate::{
     object::{lock, EbpfObject},
     panic::{panic_message, quiet_panic_hook},
 };
+
+/// How many times a load interrupted by a signal is tried (as libbpf does).
+const LOAD_ATTEMPTS: u32 = 5;
+
+/// Runs `load` again while the kernel answers EAGAIN: the verifier gives up with EAGAIN when a
+/// signal arrives for the thread (a profiler's SIGPROF, an APM's timer), which says nothing
+/// about the program. Every program load goes through here.
+pub fn retrying<T>(mut load: impl FnMut() -> std::result::Result<T, ProgramError>) -> std::result::Result<T, ProgramError> {
+    let mut attempt = 1;
+    loop {
+        // Profilers sample with a timer signal (V8's --cpu-prof sends SIGPROF to this thread
+        // every 1 ms or faster), more often than a long verification lasts: held back while the
+        // kernel verifies, they arrive right after, and the load is not interrupted.
+        let result = {
+            let _held = TimerSignalsHeld::new();
+            load()
+        };
+        match result {
+            Err(ProgramError::LoadError { io_error, .. }) if io_error.raw_os_error() == Some(libc::EAGAIN) && attempt < LOAD_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(ProgramError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::EAGAIN) && attempt < LOAD_ATTEMPTS => {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Blocks the timer signals (SIGPROF, SIGALRM, SIGVTALRM) for this thread while alive; the
+/// previous mask comes back on drop, and pending signals are delivered then.
+struct TimerSignalsHeld {
+    previous: libc::sigset_t,
+}
+
+impl TimerSignalsHeld {
+    fn new() -> Self {
+        // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; pthread_sigmask
+        // changes only this thread's mask and writes the previous one into `previous`.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut previous: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signal in [libc::SIGPROF, libc::SIGALRM, libc::SIGVTALRM] {
+                libc::sigaddset(&mut set, signal);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut previous);
+            Self { previous }
+        }
+    }
+}
+
+impl Drop for TimerSignalsHeld {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in `new` for this same thread.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous, std::ptr::null_mut());
+        }
+    }
+}
 
 /// Loads `program` (named `name`) if it is not loaded yet. A verifier rejection comes back as a
 /// `Verifier` error that names the program.
@@ -24,7 +84,8 @@ pub fn ensure_loaded(program: &mut Program, name: &str) -> Result<()> {
     let result = match loaded {
         Ok(result) => result?,
         Err(panic) => {
-            return Err(NodeError::new(Code::Kernel, format!("loading program `{name}` failed: {}", panic_message(&*panic))).with_program(name))
+            let _ = panic_message(&*panic);
+            return Err(NodeError::new(Code::Parse, format!("loading program `{name}` failed: its instructions or BTF are malformed")).with_program(name));
         }
     };
     result.context(|| format!("loading program `{name}`")).map_err(|e| e.with_program(name))
@@ -32,28 +93,28 @@ pub fn ensure_loaded(program: &mut Program, name: &str) -> Result<()> {
 
 fn load_any(program: &mut Program, name: &str) -> Result<std::result::Result<(), aya::programs::ProgramError>> {
     Ok(match program {
-        Program::KProbe(p) => p.load(),
-        Program::UProbe(p) => p.load(),
-        Program::TracePoint(p) => p.load(),
-        Program::SocketFilter(p) => p.load(),
-        Program::ReusePortSocketFilter(p) => p.load(),
-        Program::Xdp(p) => p.load(),
-        Program::SkMsg(p) => p.load(),
-        Program::SkSkb(p) => p.load(),
-        Program::SockOps(p) => p.load(),
-        Program::SchedClassifier(p) => p.load(),
-        Program::CgroupSkb(p) => p.load(),
-        Program::CgroupSysctl(p) => p.load(),
-        Program::CgroupSockopt(p) => p.load(),
-        Program::LircMode2(p) => p.load(),
-        Program::PerfEvent(p) => p.load(),
-        Program::RawTracePoint(p) => p.load(),
-        Program::CgroupSockAddr(p) => p.load(),
-        Program::SkLookup(p) => p.load(),
-        Program::SkReuseport(p) => p.load(),
-        Program::CgroupSock(p) => p.load(),
-        Program::CgroupDevice(p) => p.load(),
-        Program::FlowDissector(p) => p.load(),
+        Program::KProbe(p) => retrying(|| p.load()),
+        Program::UProbe(p) => retrying(|| p.load()),
+        Program::TracePoint(p) => retrying(|| p.load()),
+        Program::SocketFilter(p) => retrying(|| p.load()),
+        Program::ReusePortSocketFilter(p) => retrying(|| p.load()),
+        Program::Xdp(p) => retrying(|| p.load()),
+        Program::SkMsg(p) => retrying(|| p.load()),
+        Program::SkSkb(p) => retrying(|| p.load()),
+        Program::SockOps(p) => retrying(|| p.load()),
+        Program::SchedClassifier(p) => retrying(|| p.load()),
+        Program::CgroupSkb(p) => retrying(|| p.load()),
+        Program::CgroupSysctl(p) => retrying(|| p.load()),
+        Program::CgroupSockopt(p) => retrying(|| p.load()),
+        Program::LircMode2(p) => retrying(|| p.load()),
+        Program::PerfEvent(p) => retrying(|| p.load()),
+        Program::RawTracePoint(p) => retrying(|| p.load()),
+        Program::CgroupSockAddr(p) => retrying(|| p.load()),
+        Program::SkLookup(p) => retrying(|| p.load()),
+        Program::SkReuseport(p) => retrying(|| p.load()),
+        Program::CgroupSock(p) => retrying(|| p.load()),
+        Program::CgroupDevice(p) => retrying(|| p.load()),
+        Program::FlowDissector(p) => retrying(|| p.load()),
         other => {
             return Err(NodeError::new(
                 Code::InvalidArgument,

@@ -74,7 +74,7 @@ impl EbpfObject {
                 _ => None,
             })?;
             if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
+                crate::programs::load::retrying(|| prog.load()).context(|| format!("loading program `{program}`"))?;
             }
             let mut links: Vec<Box<dyn ErasedLink>> = Vec::with_capacity(scopes.len());
             for scope in scopes {

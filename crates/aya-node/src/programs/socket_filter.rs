@@ -52,7 +52,7 @@ impl EbpfObject {
                 _ => None,
             })?;
             if prog.fd().is_err() {
-                prog.load().context(|| format!("loading program `{program}`"))?;
+                crate::programs::load::retrying(|| prog.load()).context(|| format!("loading program `{program}`"))?;
             }
             // SAFETY: `socket` is open for the whole call.
             let borrowed = unsafe { BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&socket)) };

@@ -79,7 +79,14 @@ impl EbpfObject {
         if !pages.is_power_of_two() {
             return Err(NodeError::new(Code::InvalidArgument, format!("pageCount must be a power of two, got {pages}")).into());
         }
-        let map = lock(&self.state).take_map(&name)?;
+        let map = {
+            let mut state = lock(&self.state);
+            // Check before taking, so a wrong type leaves the map in the object.
+            if let Some(map) = state.ebpf()?.map(&name).filter(|map| !matches!(map, aya::maps::Map::PerfEventArray(_))) {
+                return Err(NodeError::new(Code::WrongType, format!("map `{name}` is a {} map, not perf_event_array", crate::kinds::map_kind(map))).into());
+            }
+            state.take_map(&name)?
+        };
         let mut array = PerfEventArray::try_from(map).context(|| format!("opening `{name}` as a perf event array"))?;
         let cpus = aya::util::online_cpus().map_err(|(what, e)| NodeError::syscall(what, e))?;
         // SAFETY: epoll_create1 returns a new fd that nothing else owns.

@@ -218,10 +218,10 @@ impl EbpfObject {
     #[napi]
     pub fn take_ring_buf(&self, name: String) -> napi::Result<RingBufReader> {
         let mut state = lock(&self.state);
-        let not_a_ring = || NodeError::new(Code::WrongType, format!("map `{name}` is not a ring buffer"));
+        let not_a_ring = || NodeError::new(Code::WrongType, format!("map `{name}` is not a ringbuf map"));
         // Check before taking, so a wrong name leaves the map in the object.
-        if state.ebpf()?.map(&name).is_some_and(|map| !matches!(map, Map::RingBuf(_))) {
-            return Err(not_a_ring().into());
+        if let Some(map) = state.ebpf()?.map(&name).filter(|map| !matches!(map, Map::RingBuf(_))) {
+            return Err(NodeError::new(Code::WrongType, format!("map `{name}` is a {} map, not ringbuf", crate::kinds::map_kind(map))).into());
         }
         let Map::RingBuf(data) = state.take_map(&name)? else { return Err(not_a_ring().into()) };
         Ok(RingBufReader { stream: Stream::new(RingSource::new(data)?, "ring buffer") })
