@@ -49,7 +49,7 @@ test('a missing name is NOT_FOUND (a NotFoundError) in every API', (t) => {
   const tp = programOf('execsnoop', 'tracepoint');
   const raw = programOf('raw_tracepoint', 'raw_tracepoint');
   const xdp = programOf('xdp_drop_udp', 'xdp');
-  const tc = programOf('tc_drop_udp', 'classifier');
+  const tc = programOf('tc_drop_udp', 'sched_cls');
   const skb = programOf('cgroup_skb', 'cgroup_skb');
   const uprobe = programOf('uprobe', 'uprobe');
   const cases: Array<[string, () => unknown]> = [

@@ -4,6 +4,7 @@
 // `Ebpf.programs[].type`, `loadedMaps()`, `loadedPrograms()`, `MapType`, the feature probes.
 
 import * as native from './native';
+import { integer } from './validate';
 
 const table = native.kernelTypes();
 const byNumber = (list: native.KernelType[]) => new Map(list.map((t) => [t.value, t.name]));
@@ -19,10 +20,12 @@ export const programTypes: ReadonlyMap<string, number> = byName(table.programs);
 
 /** The name of kernel map type number `n` (`type N` for a type newer than this build). */
 export function mapTypeName(n: number): string {
+  integer('n', n, 0, 0xffffffff);
   return mapNames.get(n) ?? `type ${n}`;
 }
 
 /** The name of kernel program type number `n` (`type N` for a type newer than this build). */
 export function programTypeName(n: number): string {
+  integer('n', n, 0, 0xffffffff);
   return programNames.get(n) ?? `type ${n}`;
 }

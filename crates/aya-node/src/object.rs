@@ -163,7 +163,14 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
             ));
         }
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
+    // Aya probes kernel features once, by loading test programs, on the first load: a profiler's
+    // timer signal there (EAGAIN) would make it conclude, for the whole process, that the kernel
+    // lacks a feature such as global data. Held back as around every program load.
+    let loaded = {
+        let _held = crate::programs::load::TimerSignalsHeld::new();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data)))
+    };
+    match loaded {
         Ok(result) => result.context(|| "loading the eBPF object".to_string()),
         Err(panic) => {
             // The panic's text is Aya's internals (slice indexes, todo!()s, source paths): the

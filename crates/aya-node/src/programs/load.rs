@@ -42,12 +42,12 @@ pub fn retrying<T>(mut load: impl FnMut() -> std::result::Result<T, ProgramError
 
 /// Blocks the timer signals (SIGPROF, SIGALRM, SIGVTALRM) for this thread while alive; the
 /// previous mask comes back on drop, and pending signals are delivered then.
-struct TimerSignalsHeld {
+pub struct TimerSignalsHeld {
     previous: libc::sigset_t,
 }
 
 impl TimerSignalsHeld {
-    fn new() -> Self {
+    pub fn new() -> Self {
         // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; pthread_sigmask
         // changes only this thread's mask and writes the previous one into `previous`.
         unsafe {
