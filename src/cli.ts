@@ -11,6 +11,7 @@ import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
 import { Profile } from './tools/profile';
 import { renderHistogram, type Histogram } from './tools/histogram';
+import { projectCommands, projectUsage } from './cli/project';
 
 interface Options {
   pid?: number;
@@ -120,6 +121,7 @@ options:
 
 Needs root, or CAP_BPF and CAP_PERFMON.
 
+${projectUsage}
 examples:
   sudo npx aya-node execsnoop
   sudo npx aya-node opensnoop --comm node --json
@@ -205,6 +207,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return name ? 0 : 1;
   }
+  const project = projectCommands[name];
+  if (project) return project(args);
   const tool = tools[name];
   const periodicTool = periodic[name];
   if (!tool && !periodicTool) {
