@@ -92,6 +92,7 @@ class Emitter {
   readonly structs: Generated['structs'] = [];
   readonly #named = new Map<CType, string>();
   readonly #names = new Set<string>();
+  readonly #bySignature = new Map<string, string>();
   readonly #strings: Set<string>;
 
   constructor(strings: string[] = []) {
@@ -103,10 +104,18 @@ class Emitter {
     const known = this.#named.get(type);
     if (known) return known;
     if (type.kind !== 'struct' && type.kind !== 'enum') return this.codec(type, describe(type), source);
+    // The same type read from BTF and from DWARF is two objects but one codec.
+    const sig = signature(type);
+    const same = this.#bySignature.get(sig);
+    if (same) {
+      this.#named.set(type, same);
+      return same;
+    }
     let name = identifier(type.name || 'Anonymous');
     for (let i = 2; this.#names.has(name); i++) name = `${identifier(type.name)}${i}`;
     this.#names.add(name);
     this.#named.set(type, name);
+    this.#bySignature.set(sig, name);
     if (type.kind === 'enum') {
       const values = type.values.map((v) => `  ${key(v.name)}: ${v.value >= -(2n ** 53n) && v.value <= 2n ** 53n ? String(v.value) : `${v.value}n`},`).join('\n');
       this.decls.push(`/** \`enum ${type.name}\` (${type.size} bytes): its values by name. */\nexport const ${name} = {\n${values}\n} as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
@@ -153,9 +162,14 @@ class Emitter {
   }
 
   #memberCodec(m: CMember, path: string, source: string): string {
-    if (this.#strings.has(path) || this.#strings.has(`${path.split('.').pop()}`)) {
-      if (m.type.kind !== 'array' || m.type.element.kind !== 'int' || m.type.element.size !== 1) unsupported(path, `listed as a string but it is ${describe(m.type)}, not a byte array`);
-      return `codec.cstring(${m.type.length})`;
+    if (this.#strings.has(path)) {
+      // [u8; N] is one string, [[u8; N]; M] an array of M strings.
+      const strings = (type: CType): string => {
+        if (type.kind === 'array' && type.element.kind === 'int' && type.element.size === 1) return `codec.cstring(${type.length})`;
+        if (type.kind === 'array' && type.element.kind === 'array') return `codec.array(${strings(type.element)}, ${type.length})`;
+        return unsupported(path, `listed as a string but it is ${describe(m.type)}, not a byte array`);
+      };
+      return strings(m.type);
     }
     return this.codec(m.type, path, source);
   }
@@ -191,6 +205,13 @@ class Emitter {
         return unsupported(path, type.why);
     }
   }
+}
+
+/** What makes two descriptions of a struct or enum the same type. */
+function signature(type: CType): string {
+  if (type.kind === 'enum') return `enum ${type.name} ${type.size} ${type.values.map((v) => `${v.name}=${v.value}`).join(',')}`;
+  if (type.kind === 'struct') return `struct ${type.name} ${type.size} ${type.members.map((m) => `${m.name}@${m.offset}:${describe(m.type)}`).join(',')}`;
+  return describe(type);
 }
 
 function alignOf(type: CType): number {

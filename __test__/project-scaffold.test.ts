@@ -1,0 +1,105 @@
+// `aya-node new` end to end, as a user runs it: the package is packed, a project is scaffolded
+// into an empty temporary folder, installed (aya-node from the tarball), built with the eBPF
+// toolchain that scripts/setup.sh installs, and its own ava tests run against the kernel.
+// Then the shared Rust struct changes and the generated TypeScript type follows it.
+
+import test from 'ava';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { requirementsUnmet } from '../src/testing';
+import { rustChecks } from '../src/project/toolchain';
+
+const repo = resolve(__dirname, '..');
+const work = realpathSync(mkdtempSync(join(tmpdir(), 'aya-node-scaffold-')));
+const cli = join(repo, 'dist', 'cli.js');
+// The repository's own eBPF target dir: `core` and aya-ebpf are compiled there already with the
+// same profile, so a scaffolded project builds in seconds (a cold one compiles `core`: minutes).
+const cargoTargetDir = join(repo, 'target', 'ebpf');
+
+const unmet = requirementsUnmet({ root: true, programTypes: ['tracepoint', 'xdp'], tracefs: true, commands: ['npm', 'ip'] })
+  ?? (rustChecks().toolchain ? undefined : 'the Rust eBPF toolchain is missing (scripts/setup.sh installs it; aya-node doctor says what)');
+const kernelTest = unmet ? test.skip : test;
+const skipped = unmet ? ` (skipped: ${unmet})` : '';
+
+let tarball = '';
+test.before(() => {
+  if (unmet) return;
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work, '--loglevel=error'], { cwd: repo, encoding: 'utf8' })) as Array<{ filename: string }>;
+  tarball = join(work, packed[0].filename);
+});
+test.after.always(() => rmSync(work, { recursive: true, force: true }));
+
+function sh(file: string, args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync(file, args, { cwd, encoding: 'utf8', env: { ...process.env, CARGO_TARGET_DIR: cargoTargetDir, ...env }, timeout: 8 * 60_000 });
+}
+
+function ok(result: SpawnSyncReturns<string>, what: string): string {
+  if (result.status !== 0) throw new Error(`${what} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout + result.stderr;
+}
+
+/** Scaffolds `template` into work/<name> and installs it; returns its directory. */
+function scaffold(name: string, template: string): string {
+  ok(sh(process.execPath, [cli, 'new', name, '--template', template, '--aya-node', `file:${tarball}`], work), 'aya-node new');
+  const dir = join(work, name);
+  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'], dir), 'npm install');
+  return dir;
+}
+
+kernelTest.serial(`tracepoint template: new, install, npm test passes and sees an event${skipped}`, (t) => {
+  t.timeout(10 * 60_000);
+  const started = Date.now();
+  const dir = scaffold('demo', 'tracepoint');
+  const installed = Date.now();
+  const out = ok(sh('npm', ['test'], dir), 'npm test of the scaffold');
+  const done = Date.now();
+  t.regex(out, /wrote src\/generated\.ts: Event \(32 bytes, DWARF\)/);
+  t.regex(out, /✔ an execution is reported with its command name and counted/);
+  t.regex(out, /2 tests passed/);
+  t.notRegex(out, /skipped/);
+  t.log(`new + npm install: ${((installed - started) / 1000).toFixed(1)} s; npm test (build + gen + tests, first event): ${((done - installed) / 1000).toFixed(1)} s; total ${((done - started) / 1000).toFixed(1)} s`);
+});
+
+kernelTest.serial(`changing the shared Rust struct changes the generated TypeScript type${skipped}`, (t) => {
+  t.timeout(5 * 60_000);
+  const dir = join(work, 'demo');
+  // A user's file that reads a field the struct does not have yet: the type check fails.
+  writeFileSync(join(dir, 'src', 'uses-cpu.ts'), "import type { Event } from './generated';\nexport const cpuOf = (e: Event): number => e.cpu;\n");
+  const before = sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir);
+  t.not(before.status, 0);
+  t.regex(before.stdout, /Property 'cpu' does not exist on type/);
+
+  const lib = join(dir, 'ebpf', 'common', 'src', 'lib.rs');
+  writeFileSync(lib, readFileSync(lib, 'utf8').replace('    pub uid: u32,\n', '    pub uid: u32,\n    /// The CPU the execution happened on.\n    pub cpu: u32,\n'));
+  const main = join(dir, 'ebpf', 'programs', 'src', 'main.rs');
+  writeFileSync(main, readFileSync(main, 'utf8').replace('(*event).uid = uid;', '(*event).uid = uid;\n            (*event).cpu = aya_ebpf::helpers::bpf_get_smp_processor_id();'));
+  ok(sh('npm', ['run', 'build'], dir), 'npm run build after the change');
+
+  const generated = readFileSync(join(dir, 'src', 'generated.ts'), 'utf8');
+  t.regex(generated, /uid: codec\.u32,\n  cpu: codec\.u32,\n  _pad0: codec\.padding\(4\),\n  count: codec\.u64,/);
+  t.regex(generated, /Event: 40,/);
+  ok(sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir), 'the type check after the change');
+  // The program's own tests still pass: events of the new size decode with the new codec.
+  t.regex(ok(sh('npm', ['test'], dir), 'npm test after the change'), /2 tests passed/);
+});
+
+kernelTest.serial(`xdp template: new, install, npm test passes (test run and a real veth)${skipped}`, (t) => {
+  t.timeout(10 * 60_000);
+  const dir = scaffold('demo-xdp', 'xdp');
+  const out = ok(sh('npm', ['test'], dir), 'npm test of the xdp scaffold');
+  t.regex(out, /wrote src\/generated\.ts: Event \(16 bytes, DWARF\)/);
+  t.regex(out, /3 tests passed/);
+});
+
+test('new refuses a directory that is not empty, and an unknown template', (t) => {
+  const dir = mkdtempSync(join(work, 'full-'));
+  writeFileSync(join(dir, 'x'), '');
+  const full = spawnSync(process.execPath, [cli, 'new', dir], { encoding: 'utf8' });
+  t.is(full.status, 1);
+  t.regex(full.stderr, /already exists and is not an empty directory/);
+  const bad = spawnSync(process.execPath, [cli, 'new', join(work, 'nope'), '--template', 'kprobe'], { encoding: 'utf8' });
+  t.is(bad.status, 1);
+  t.regex(bad.stderr, /template: expected one of tracepoint, xdp/);
+});
