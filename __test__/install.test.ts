@@ -65,8 +65,10 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     paths.some((p) => new RegExp(`^aya-node\\.linux-${process.arch}-(gnu|musl)\\.node$`).test(p)),
     `the native module for linux-${process.arch} is in the tarball`,
   );
+  // templates/ is `aya-node new`'s source: Rust, TOML and a lock file on purpose.
   const leftovers = paths.filter(
     (p) =>
+      !p.startsWith('templates/') &&
       /^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
       /^ebpf\/(?!objects\/)/.test(p) ||
       /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||

@@ -21,15 +21,44 @@ export function cgroup2Root(): string {
 export interface TestCgroup extends Disposable {
   /** The cgroup's directory, for attach methods that take a cgroup path. */
   path: string;
-  /**
-   * Starts `file` with `args` inside the cgroup (it joins before it execs) and resolves with
-   * its exit code once it has exited.
-   */
-  run(file: string, args?: string[]): Promise<{ pid: number; code: number | null }>;
+  /** Runs `file` with `args` inside the cgroup (see `runInCgroup`). */
+  run(file: string, args?: string[]): Promise<CgroupRun>;
   /** Starts `file` inside the cgroup and returns at once; `close()` kills it. */
   spawn(file: string, args?: string[]): ChildProcess;
   /** Kills the children still running and removes the cgroup. */
   close(): void;
+}
+
+export interface CgroupRun {
+  pid: number;
+  /** Exit code (null when a signal ended it). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The argv that makes a shell join `cgroup` and then become `file`: no moment outside it. */
+function inCgroupArgv(cgroup: string, file: string, args: string[]): string[] {
+  if (typeof file !== 'string' || file === '') throw new TypeError('file: expected a program to run');
+  return ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, file, ...args];
+}
+
+/**
+ * Runs `file` with `args` inside the cgroup directory `cgroup` (it joins before it execs, so
+ * programs attached to the cgroup see all it does); resolves once it exited and its output
+ * was read.
+ */
+export function runInCgroup(cgroup: string, file: string, args: string[] = []): Promise<CgroupRun> {
+  const child = spawn('/bin/sh', inCgroupArgv(cgroup, file, args), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    // 'close', not 'exit': only then has all of its output been read.
+    child.on('close', (code) => resolve({ pid: child.pid ?? -1, code, stdout, stderr }));
+  });
 }
 
 /** A fresh cgroup v2 directory; removed by `close()`, `using`, or when the test of `owner` ends. */
@@ -38,9 +67,7 @@ export function testCgroup(owner?: TeardownOwner): TestCgroup {
   mkdirSync(path);
   const children = new Set<ChildProcess>();
   const start = (file: string, args: string[] = []) => {
-    if (typeof file !== 'string' || file === '') throw new TypeError('file: expected a program to run');
-    // The shell moves itself into the cgroup, then becomes the program: no moment outside.
-    const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', path, file, ...args], { stdio: 'ignore' });
+    const child = spawn('/bin/sh', inCgroupArgv(path, file, args), { stdio: 'ignore' });
     children.add(child);
     child.on('exit', () => children.delete(child));
     return child;
@@ -61,12 +88,7 @@ export function testCgroup(owner?: TeardownOwner): TestCgroup {
   const cgroup: TestCgroup = {
     path,
     spawn: start,
-    run: (file, args = []) =>
-      new Promise((resolve, reject) => {
-        const child = start(file, args);
-        child.on('error', reject);
-        child.on('exit', (code) => resolve({ pid: child.pid ?? -1, code }));
-      }),
+    run: (file, args = []) => runInCgroup(path, file, args),
     close,
     [Symbol.dispose]: close,
   };

@@ -6,6 +6,6 @@ export { uniqueName, type TeardownOwner } from './owner';
 export { waitForEvent, collectEvents, within, eventually, type WaitOptions } from './events';
 export { udpFrame, basePacket, type UdpPacket, XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT } from './packets';
 export { vethPair, ifIndexIn, udpEchoServer, udpRoundTrip, type VethPair } from './net';
-export { cgroup2Root, testCgroup, type TestCgroup } from './cgroup';
+export { cgroup2Root, testCgroup, runInCgroup, type TestCgroup, type CgroupRun } from './cgroup';
 export { uniqueExecutable, start, run, type UniqueExecutable } from './process';
 export { requirementsUnmet, bpfLsmUnavailableReason, type Requirements } from './probe';
