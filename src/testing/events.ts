@@ -1,7 +1,16 @@
 // Waiting for kernel events in tests: the first matching event within a time limit, or
 // everything that arrives during a while.
 
-import type { EventStream } from '../stream';
+import type { EventStream, StreamReadOptions } from '../stream';
+
+/** A ring buffer or perf event array, or a tool (`Execsnoop`...) with its `stream()`. */
+export type EventSource<T> = EventStream<T> | { stream(options: StreamReadOptions): AsyncIterable<T> };
+
+function iterate<T>(source: EventSource<T>, signal: AbortSignal): AsyncIterable<T> {
+  if ('events' in source && typeof source.events === 'function') return source.events({ signal });
+  if ('stream' in source && typeof source.stream === 'function') return source.stream({ signal });
+  throw new TypeError('source: expected a ring buffer, a perf event array or a tool with stream()');
+}
 
 export interface WaitOptions {
   /** Milliseconds to wait before rejecting (default 5000). */
@@ -11,19 +20,19 @@ export interface WaitOptions {
 }
 
 /**
- * Resolves with the first event of `stream` for which `match` holds; rejects with an error
+ * Resolves with the first event of `source` for which `match` holds; rejects with an error
  * saying how many events went by when none matched within `timeout` ms. Start it before you
  * cause the event: events that arrive before the wait starts are still in the ring, so
  * starting first is not required, but events read by another consumer are gone.
  */
-export async function waitForEvent<T>(stream: EventStream<T>, match: (event: T) => boolean, options: WaitOptions = {}): Promise<T> {
+export async function waitForEvent<T>(source: EventSource<T>, match: (event: T) => boolean, options: WaitOptions = {}): Promise<T> {
   if (typeof match !== 'function') throw new TypeError('match: expected a function');
   const timeout = options.timeout ?? 5000;
   if (!Number.isFinite(timeout) || timeout <= 0) throw new RangeError(`options.timeout: expected a positive number of ms, got ${timeout}`);
   const signals = [AbortSignal.timeout(timeout), ...(options.signal ? [options.signal] : [])];
   let seen = 0;
   try {
-    for await (const event of stream.events({ signal: AbortSignal.any(signals) })) {
+    for await (const event of iterate(source, AbortSignal.any(signals))) {
       seen++;
       if (match(event)) return event;
     }

@@ -3,7 +3,7 @@
 // runs, waiting for events, recognisable processes, and skipping with a probed reason.
 
 export { uniqueName, type TeardownOwner } from './owner';
-export { waitForEvent, collectEvents, within, eventually, type WaitOptions } from './events';
+export { waitForEvent, collectEvents, within, eventually, type WaitOptions, type EventSource } from './events';
 export { udpFrame, basePacket, type UdpPacket, XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT } from './packets';
 export { vethPair, ifIndexIn, udpEchoServer, udpRoundTrip, type VethPair } from './net';
 export { cgroup2Root, testCgroup, runInCgroup, type TestCgroup, type CgroupRun } from './cgroup';
