@@ -1,7 +1,7 @@
 // Waiting for kernel events in tests: the first matching event within a time limit, or
 // everything that arrives during a while.
 
-import type { EventStream, StreamReadOptions } from '../stream';
+import type { EventStream, StreamReadOptions } from '../streams/stream';
 
 /** A ring buffer or perf event array, or a tool (`Execsnoop`...) with its `stream()`. */
 export type EventSource<T> = EventStream<T> | { stream(options: StreamReadOptions): AsyncIterable<T> };
