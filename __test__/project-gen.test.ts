@@ -70,6 +70,7 @@ test('codegen: Rust byte arrays become strings when listed, enums become constan
   const value = { comm: 'bash', args: ['a', 'bc', 'def'], kind: m.Kind.B };
   t.deepEqual(m.Ev.decode(m.Ev.encode(value)), value);
   t.throws(() => generate(fakeObject({ Ev: ev }), { types: ['Ev'], strings: ['Ev.kind'] }), { message: /cannot generate Ev\.kind: listed as a string but it is enum Kind/ });
+  t.throws(() => generate(fakeObject({ Ev: ev }), { types: ['Ev'], strings: ['Ev.comn'] }), { message: /strings: Ev\.comn matched no member of a generated struct/ });
 });
 
 test('codegen: bit fields, unions, packed structs and unknown types fail naming the member', (t) => {
@@ -121,6 +122,17 @@ test("Rust objects: DWARF gives the structs BTF leaves out, matching this reposi
   const m = loadModule(all.source);
   t.is(m.AllTypes.size, AllTypes.size);
   for (const [field, offset] of Object.entries(AllTypes.offsets)) t.is(m.AllTypes.offsets[field], offset, field);
+  // Each map as its class, with codecs from the Rust map's type parameters.
+  for (const line of [
+    'ALL_TYPES: once(() => ebpf.map("ALL_TYPES", aya.ArrayMap, AllTypes))',
+    'PER_CPU_HASH: once(() => ebpf.map("PER_CPU_HASH", aya.PerCpuHashMap, codec.u32, codec.u64))',
+    'ROUTES: once(() => ebpf.map("ROUTES", aya.LpmTrie, codec.bytes(4), codec.u32))',
+    'QUEUE: once(() => ebpf.map("QUEUE", aya.Queue, codec.u32))',
+    'STACKS: once(() => ebpf.map("STACKS", aya.StackTraceMap))',
+    'JUMP_TABLE: once(() => ebpf.map("JUMP_TABLE", aya.ProgramArray))',
+  ]) {
+    t.true(all.source.includes(line), line);
+  }
 
   const exec = readObject(bundledObjectPath('execsnoop'));
   const e = generate(exec, { types: ['ExecEvent'], strings: ['ExecEvent.comm', 'ExecEvent.filename', 'ExecEvent.args'], importFrom: '../../src' });

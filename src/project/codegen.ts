@@ -26,7 +26,8 @@ export interface Generated {
 }
 
 // BPF_MAP_TYPE_* numbers and the class each opens as; `args` is what the class takes.
-const MAP_CLASSES: Record<number, { cls: string; args: 'kv' | 'v' | 'none' }> = {
+// (`lpm`: an LpmTrie's key is a u32 prefix length and the data, and the class takes the data's codec.)
+const MAP_CLASSES: Record<number, { cls: string; args: 'kv' | 'k' | 'v' | 'lpm' | 'none' }> = {
   1: { cls: 'HashMap', args: 'kv' },
   2: { cls: 'ArrayMap', args: 'v' },
   3: { cls: 'ProgramArray', args: 'none' },
@@ -35,8 +36,17 @@ const MAP_CLASSES: Record<number, { cls: string; args: 'kv' | 'v' | 'none' }> = 
   7: { cls: 'StackTraceMap', args: 'none' },
   9: { cls: 'LruHashMap', args: 'kv' },
   10: { cls: 'LruPerCpuHashMap', args: 'kv' },
+  11: { cls: 'LpmTrie', args: 'lpm' },
+  12: { cls: 'ArrayOfMaps', args: 'none' },
+  13: { cls: 'HashOfMaps', args: 'k' },
+  14: { cls: 'DevMap', args: 'none' },
+  15: { cls: 'SockMap', args: 'none' },
+  16: { cls: 'CpuMap', args: 'none' },
+  17: { cls: 'XskMap', args: 'none' },
+  18: { cls: 'SockHash', args: 'k' },
   22: { cls: 'Queue', args: 'v' },
   23: { cls: 'Stack', args: 'v' },
+  25: { cls: 'DevMapHash', args: 'k' },
   30: { cls: 'BloomFilter', args: 'v' },
 };
 const PERF_EVENT_ARRAY = 4;
@@ -94,6 +104,8 @@ class Emitter {
   readonly #names = new Set<string>();
   readonly #bySignature = new Map<string, string>();
   readonly #strings: Set<string>;
+  /** The `strings` entries some member matched: the others are typos, reported. */
+  readonly usedStrings = new Set<string>();
 
   constructor(strings: string[] = []) {
     this.#strings = new Set(strings);
@@ -163,6 +175,7 @@ class Emitter {
 
   #memberCodec(m: CMember, path: string, source: string): string {
     if (this.#strings.has(path)) {
+      this.usedStrings.add(path);
       // [u8; N] is one string, [[u8; N]; M] an array of M strings.
       const strings = (type: CType): string => {
         if (type.kind === 'array' && type.element.kind === 'int' && type.element.size === 1) return `codec.cstring(${type.length})`;
@@ -279,8 +292,13 @@ export function generate(object: ObjectInfo, options: GenOptions = {}): Generate
       if (sizeOf(type) !== size) throw new EbpfError('INVALID_ARGUMENT', `map ${map.name}: its ${what} type ${describe(type)} is ${sizeOf(type)} bytes but the map's ${what} size is ${size}`);
       return expr;
     };
-    if (cls.args === 'kv') args.push(codecFor(map.key, map.keySize, 'key'), codecFor(map.value, map.valueSize, 'value'));
-    if (cls.args === 'v') args.push(codecFor(map.value, map.valueSize, 'value'));
+    if (cls.args === 'kv' || cls.args === 'k') args.push(codecFor(map.key, map.keySize, 'key'));
+    if (cls.args === 'lpm') {
+      // Rust's LpmTrie<K, V> names K, the data; C's key type is the whole { prefixlen; data } struct.
+      const data = map.key?.kind === 'struct' && map.key.members.length === 2 && map.key.members[0].offset === 0 ? map.key.members[1].type : map.key;
+      args.push(codecFor(data, map.keySize - 4, 'key data'));
+    }
+    if (cls.args === 'kv' || cls.args === 'v' || cls.args === 'lpm') args.push(codecFor(map.value, map.valueSize, 'value'));
     mapLines.push(`      /** \`${map.name}\`: ${cls.cls}, up to ${map.maxEntries} entries. */\n      ${prop}: once(() => ebpf.map(${lit}, aya.${cls.cls}${args.map((a) => `, ${a}`).join('')})),`);
   }
 
@@ -296,6 +314,11 @@ export function generate(object: ObjectInfo, options: GenOptions = {}): Generate
     const cls = programClass(p.section);
     return `      /** \`${p.name}\` (section \`${p.section}\`). */\n      get ${key(p.name)}(): aya.${cls} {\n        return ebpf.program(${JSON.stringify(p.name)}${cls === 'Program' ? '' : `, aya.${cls}`});\n      },`;
   });
+
+  const unused = (options.strings ?? []).filter((s) => !emitter.usedStrings.has(s));
+  if (unused.length > 0) {
+    throw new EbpfError('INVALID_ARGUMENT', `strings: ${unused.join(', ')} matched no member of a generated struct (write them as Type.member)`);
+  }
 
   const imp = options.importFrom ?? 'aya-node';
   const source = [

@@ -8,6 +8,8 @@ import { ElfFile, STT_FUNC, STT_OBJECT } from './elf';
 import { ObjectBtf } from './object-btf';
 import { ObjectDwarf } from './object-dwarf';
 
+const SOCKHASH = 18;
+
 export interface ObjectProgram {
   name: string;
   section: string;
@@ -101,8 +103,9 @@ export class ObjectInfo {
       map.typeSource = 'DWARF';
       const sized = params.filter((p) => sizeOf(p) > 0);
       if (sized.length === 2) [map.key, map.value] = sized;
-      else if (sized.length === 1 && map.keySize !== sizeOf(sized[0])) map.value = sized[0];
-      else if (sized.length === 1) map.key = sized[0];
+      // One parameter is the value (Array<T>, PerCpuArray<T>, Queue<T>...), except SockHash<K>.
+      else if (sized.length === 1 && map.mapType === SOCKHASH) map.key = sized[0];
+      else if (sized.length === 1) map.value = sized[0];
       this.maps.push(map);
     }
   }
