@@ -7,6 +7,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EbpfError } from '../errors';
@@ -76,8 +77,7 @@ export function buildProject(dir: string, log: (line: string) => void = () => {}
     const { checks, toolchain } = rustChecks();
     if (!toolchain) throw missing(`the Rust crate ${config.crate}`, checks);
     const crate = at(config.crate!);
-    // Shared target dirs (CARGO_TARGET_DIR) keep the compiled `core` between projects.
-    const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(crate, 'target');
+    const targetDir = cargoTargetDir();
     const [cargo, ...pre] = toolchain.cargo;
     const args = [...pre, 'build', '--release', '--bin', config.bin!, '--target-dir', targetDir];
     log(`cargo build --release --bin ${config.bin} (in ${config.crate}, ${toolchain.rustc})`);
@@ -96,6 +96,17 @@ export function buildProject(dir: string, log: (line: string) => void = () => {}
   return { object, generated: out, compileMs, genMs: Date.now() - genStarted };
 }
 
+/**
+ * Where cargo builds: CARGO_TARGET_DIR when set, else one directory shared by all projects of
+ * this user (~/.cache/aya-node/ebpf-target). Compiling `core` for the eBPF target takes minutes;
+ * shared, only the first project pays it. (Cargo locks the directory, so parallel builds wait.)
+ */
+export function cargoTargetDir(): string {
+  if (process.env.CARGO_TARGET_DIR) return resolve(process.env.CARGO_TARGET_DIR);
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(cache, 'aya-node', 'ebpf-target');
+}
+
 function run(file: string, args: string[], cwd: string, what: string, env: Record<string, string> = {}): void {
   const result = spawnSync(file, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env, PATH: toolPath() } });
   if (result.error) throw new EbpfError('NOT_FOUND', `${what}: cannot run ${file}: ${result.error.message}`);
@@ -106,7 +117,9 @@ const usage = `usage: aya-node build [--dir DIR]
 
 Compiles the eBPF program of the project in DIR (default: here) as its package.json's "aya-node"
 section says (a Rust crate with cargo, or a C file with clang), then generates its TypeScript
-module (codecs, types, typed loader). Set CARGO_TARGET_DIR to share compiled crates between projects.
+module (codecs, types, typed loader). Cargo builds in ~/.cache/aya-node/ebpf-target, shared by all
+projects (the first build compiles \`core\` for the eBPF target: minutes; later ones: seconds), or
+in CARGO_TARGET_DIR when set.
 `;
 
 async function runBuild(args: string[]): Promise<number> {

@@ -2,7 +2,7 @@
 // (templates/common plus one starting point), ready for `npm install && npm test`.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EbpfError } from '../errors';
 
@@ -41,6 +41,15 @@ function ownVersion(): string {
   return (JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/**
+ * `^version` when this aya-node was installed from the registry (it sits in node_modules), else
+ * `file:` this checkout, so that a project made from a clone of the repository installs it.
+ */
+function defaultDependency(): string {
+  const root = resolve(__dirname, '..', '..');
+  return root.split(sep).includes('node_modules') ? `^${ownVersion()}` : `file:${root}`;
+}
+
 /** The npm package name and the Rust binary name for a project directory. */
 export function projectNames(dir: string): { name: string; crate: string } {
   const base = basename(resolve(dir));
@@ -66,7 +75,7 @@ export function scaffold(dir: string, options: NewOptions = {}): string[] {
     crate,
     template,
     startWhat: meta.startWhat,
-    ayaNode: options.ayaNode ?? `^${ownVersion()}`,
+    ayaNode: options.ayaNode ?? defaultDependency(),
     gen: JSON.stringify(meta.gen, null, 2).replace(/\n/g, '\n    '),
   };
   const written: string[] = [];
@@ -106,7 +115,8 @@ ${Object.entries(templates).map(([n, t]) => `  ${n.padEnd(11)} ${t.summary}`).jo
 
 options:
   --template NAME   the starting point (default: tracepoint)
-  --aya-node SPEC   the aya-node dependency to write (default: ^${'{version}'}), e.g. file:../aya-node-0.1.0.tgz
+  --aya-node SPEC   the aya-node dependency to write, e.g. file:../aya-node-0.1.0.tgz (default:
+                    ^{version} when aya-node is installed, file:<checkout> when run from a clone)
 `;
 
 export async function run(args: string[]): Promise<number> {
