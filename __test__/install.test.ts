@@ -57,6 +57,12 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     'dist/index.mjs',
     'dist/index.d.mts',
     'dist/cli.js',
+    'dist/testing/index.js',
+    'dist/testing/index.mjs',
+    'templates/common/package.json',
+    'templates/common/ebpf/Cargo.lock',
+    'templates/tracepoint/ebpf/programs/src/main.rs',
+    'templates/xdp/ebpf/programs/src/main.rs',
     ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
   ]) {
     t.true(paths.includes(needed), `${needed} is in the tarball`);
@@ -69,11 +75,11 @@ test('the tarball holds what users need and no build leftovers', (t) => {
   const leftovers = paths.filter(
     (p) =>
       !p.startsWith('templates/') &&
-      /^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
-      /^ebpf\/(?!objects\/)/.test(p) ||
-      /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||
-      /(^|\/)\.tsbuildinfo$/.test(p) ||
-      /(^|\/)tsconfig\.json$/.test(p),
+      (/^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
+        /^ebpf\/(?!objects\/)/.test(p) ||
+        /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||
+        /(^|\/)\.tsbuildinfo$/.test(p) ||
+        /(^|\/)tsconfig\.json$/.test(p)),
   );
   t.deepEqual(leftovers, []);
 });
