@@ -104,6 +104,7 @@ export class ObjectDwarf implements TypeTable {
       const table = parseAbbrevs(abbrevs, abbrevOffset);
       const unit = { start: unitStart, version, addrSize, strOffsetsBase: 8 };
       const stack: Die[] = [];
+      const unitDies: Die[] = [];
       while (r.at < end) {
         const offset = r.at;
         const code = r.uleb();
@@ -121,12 +122,13 @@ export class ObjectDwarf implements TypeTable {
         if (die.tag === TAG.compileUnit && typeof die.attrs.get(AT.strOffsetsBase) === 'number') unit.strOffsetsBase = die.attrs.get(AT.strOffsetsBase) as number;
         if (this.#dies.size >= MAX_DIES) throw bad(`more than ${MAX_DIES} entries`);
         this.#dies.set(offset, die);
+        unitDies.push(die);
         if (die.parent) die.parent.children.push(die);
         if (die.parent?.tag === TAG.compileUnit) this.#roots.push(die);
         if (abbrev.hasChildren) stack.push(die);
       }
       // Strings by index (DWARF 5) are resolved once the unit's str_offsets_base is known.
-      for (const die of this.#dies.values()) {
+      for (const die of unitDies) {
         for (const [attr, value] of die.attrs) {
           if (typeof value === 'string' && value.startsWith('\0strx:')) die.attrs.set(attr, this.#strx(Number(value.slice(6)), unit.strOffsetsBase));
         }
