@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { clangCheck, clangIncludeArgs, targetArchDefine } from '../src/project/toolchain';
@@ -37,6 +37,21 @@ const clang = clangCheck();
   const usage = aya(['gen', object]);
   t.is(usage.status, 1);
   t.regex(usage.stderr, /usage: aya-node gen <object> -o <file\.ts>/);
+});
+
+(clang.path ? test : test.skip)(`build compiles a C project with clang and generates its module${clang.path ? '' : ' (skipped: clang is not installed)'}`, (t) => {
+  const dir = join(work, 'c-project');
+  mkdirSync(dir);
+  copyFileSync(join(repo, 'ebpf', 'c', 'gen_types.bpf.c'), join(dir, 'prog.bpf.c'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({
+    name: 'c-project',
+    'aya-node': { c: 'prog.bpf.c', object: 'out/prog.bpf.o', gen: { out: 'src/prog.ts', events: { gen_events: 'gen_event' } } },
+  }));
+  const result = aya(['build', '--dir', dir]);
+  t.is(result.status, 0, result.stderr);
+  t.regex(result.stderr, /wrote src\/prog\.ts: .*gen_event \(104 bytes, DWARF\)/);
+  t.true(existsSync(join(dir, 'out', 'prog.bpf.o')));
+  t.regex(readFileSync(join(dir, 'src', 'prog.ts'), 'utf8'), /ebpf\.ringBuf\("gen_events", gen_event, options\)/);
 });
 
 test('doctor lists the toolchain, kernel and permission checks with a verdict', (t) => {
