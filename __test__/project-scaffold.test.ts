@@ -4,7 +4,7 @@
 // Then the shared Rust struct changes and the generated TypeScript type follows it.
 
 import test from 'ava';
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,29 +31,49 @@ test.before(() => {
 });
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-function sh(file: string, args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  return spawnSync(file, args, { cwd, encoding: 'utf8', env: { ...process.env, CARGO_TARGET_DIR: cargoTargetDir, ...env }, timeout: 8 * 60_000 });
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-function ok(result: SpawnSyncReturns<string>, what: string): string {
-  if (result.status !== 0) throw new Error(`${what} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+/** Runs a command without blocking the test's event loop (ava must keep hearing from it). */
+function sh(file: string, args: string[], cwd: string): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd, env: { ...process.env, CARGO_TARGET_DIR: cargoTargetDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 8 * 60_000);
+    child.on('error', (err) => resolve({ status: null, stdout, stderr: `${stderr}${err.message}` }));
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+async function ok(ran: Promise<Ran>, what: string): Promise<string> {
+  const result = await ran;
+  if (result.status !== 0) throw new Error(`${what} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
   return result.stdout + result.stderr;
 }
 
 /** Scaffolds `template` into work/<name> and installs it; returns its directory. */
-function scaffold(name: string, template: string): string {
-  ok(sh(process.execPath, [cli, 'new', name, '--template', template, '--aya-node', `file:${tarball}`], work), 'aya-node new');
+async function scaffold(name: string, template: string): Promise<string> {
+  await ok(sh(process.execPath, [cli, 'new', name, '--template', template, '--aya-node', `file:${tarball}`], work), 'aya-node new');
   const dir = join(work, name);
-  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'], dir), 'npm install');
+  await ok(sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'], dir), 'npm install');
   return dir;
 }
 
-kernelTest(`tracepoint template: new, install, npm test passes and sees an event${skipped}`, (t) => {
+kernelTest(`tracepoint template: new, install, npm test passes and sees an event${skipped}`, async (t) => {
   t.timeout(10 * 60_000);
   const started = Date.now();
-  const dir = scaffold('demo', 'tracepoint');
+  const dir = await scaffold('demo', 'tracepoint');
   const installed = Date.now();
-  const out = ok(sh('npm', ['test'], dir), 'npm test of the scaffold');
+  const out = await ok(sh('npm', ['test'], dir), 'npm test of the scaffold');
   const done = Date.now();
   t.regex(out, /wrote src\/generated\.ts: Event \(32 bytes, DWARF\)/);
   t.regex(out, /✔ an execution is reported with its command name and counted/);
@@ -62,12 +82,12 @@ kernelTest(`tracepoint template: new, install, npm test passes and sees an event
   t.log(`new + npm install: ${((installed - started) / 1000).toFixed(1)} s; npm test (build + gen + tests, first event): ${((done - installed) / 1000).toFixed(1)} s; total ${((done - started) / 1000).toFixed(1)} s`);
 });
 
-kernelTest(`changing the shared Rust struct changes the generated TypeScript type${skipped}`, (t) => {
+kernelTest(`changing the shared Rust struct changes the generated TypeScript type${skipped}`, async (t) => {
   t.timeout(5 * 60_000);
   const dir = join(work, 'demo');
   // A user's file that reads a field the struct does not have yet: the type check fails.
   writeFileSync(join(dir, 'src', 'uses-cpu.ts'), "import type { Event } from './generated';\nexport const cpuOf = (e: Event): number => e.cpu;\n");
-  const before = sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir);
+  const before = await sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir);
   t.not(before.status, 0);
   t.regex(before.stdout, /Property 'cpu' does not exist on type/);
 
@@ -75,21 +95,21 @@ kernelTest(`changing the shared Rust struct changes the generated TypeScript typ
   writeFileSync(lib, readFileSync(lib, 'utf8').replace('    pub uid: u32,\n', '    pub uid: u32,\n    /// The CPU the execution happened on.\n    pub cpu: u32,\n'));
   const main = join(dir, 'ebpf', 'programs', 'src', 'main.rs');
   writeFileSync(main, readFileSync(main, 'utf8').replace('(*event).uid = uid;', '(*event).uid = uid;\n            (*event).cpu = aya_ebpf::helpers::bpf_get_smp_processor_id();'));
-  ok(sh('npm', ['run', 'build'], dir), 'npm run build after the change');
+  await ok(sh('npm', ['run', 'build'], dir), 'npm run build after the change');
 
   const generated = readFileSync(join(dir, 'src', 'generated.ts'), 'utf8');
   // (4 bytes of padding after cpu: alignment puts count at 16, as Rust does.)
   t.regex(generated, /uid: codec\.u32,\n  cpu: codec\.u32,\n  count: codec\.u64,/);
   t.regex(generated, /Event: 40,/);
-  ok(sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir), 'the type check after the change');
+  await ok(sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir), 'the type check after the change');
   // The program's own tests still pass: events of the new size decode with the new codec.
-  t.regex(ok(sh('npm', ['test'], dir), 'npm test after the change'), /2 tests passed/);
+  t.regex(await ok(sh('npm', ['test'], dir), 'npm test after the change'), /2 tests passed/);
 });
 
-kernelTest(`xdp template: new, install, npm test passes (test run and a real veth)${skipped}`, (t) => {
+kernelTest(`xdp template: new, install, npm test passes (test run and a real veth)${skipped}`, async (t) => {
   t.timeout(10 * 60_000);
-  const dir = scaffold('demo-xdp', 'xdp');
-  const out = ok(sh('npm', ['test'], dir), 'npm test of the xdp scaffold');
+  const dir = await scaffold('demo-xdp', 'xdp');
+  const out = await ok(sh('npm', ['test'], dir), 'npm test of the xdp scaffold');
   t.regex(out, /wrote src\/generated\.ts: Event \(16 bytes, DWARF\)/);
   t.regex(out, /3 tests passed/);
 });
