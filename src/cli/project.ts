@@ -1,7 +1,7 @@
 // The project commands of the CLI: `new`, `build`, `gen`, `doctor` (see `aya-node <command> --help`).
 
+// The commands load their modules when called: the tracing tools start no slower for them.
 import { parseArgs } from 'node:util';
-import { genFile, parseEvents } from '../project/gen';
 
 export const projectUsage = `project commands:
   new <dir> [--template tracepoint|xdp]   a new project: eBPF crate, shared types, TypeScript, tests
@@ -48,6 +48,7 @@ async function gen(args: string[]): Promise<number> {
     process.stderr.write(genUsage);
     return 1;
   }
+  const { genFile, parseEvents } = await import('../project/gen');
   const result = genFile(positionals[0], {
     out: values.out,
     types: values.type,
