@@ -2,13 +2,12 @@
 // back as an event with that name, and be counted for its uid in the COUNTS hash map.
 import test from 'ava';
 import { requirementsUnmet, uniqueExecutable, waitForEvent } from 'aya-node/testing';
-import { Event, sizes } from '../src/generated';
-import { start } from '../src/index';
+import { format, start } from '../src/index';
 
 const unmet = requirementsUnmet({ root: true, programTypes: ['tracepoint'], tracefs: true });
 
-test('the generated Event codec has the size of the Rust struct', (t) => {
-  t.is(Event.size, sizes.Event);
+test('an event prints as one line of columns', (t) => {
+  t.is(format({ pid: 42, uid: 1000, count: 3n, comm: 'bash' }), '42      1000  bash             3');
 });
 
 (unmet ? test.skip : test)(`an execution is reported with its command name and counted${unmet ? ` (skipped: ${unmet})` : ''}`, async (t) => {

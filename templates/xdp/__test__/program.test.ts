@@ -2,15 +2,15 @@
 // real veth pair in two network namespaces.
 import test from 'ava';
 import { requirementsUnmet, udpFrame, udpRoundTrip, vethPair, waitForEvent, XDP_DROP, XDP_PASS } from 'aya-node/testing';
-import { Event, sizes } from '../src/generated';
-import { open } from '../src/index';
+import { format, open } from '../src/index';
 
 const unmet = requirementsUnmet({ root: true, programTypes: ['xdp'] });
 const kernelTest = unmet ? test.skip : test;
 const skipped = unmet ? ` (skipped: ${unmet})` : '';
 
-test('the generated Event codec has the size of the Rust struct', (t) => {
-  t.is(Event.size, sizes.Event);
+test('a dropped packet prints with its addresses and ports', (t) => {
+  const event = { saddr: Buffer.from([10, 0, 0, 1]), daddr: Buffer.from([10, 0, 0, 2]), sport: 40000, dport: 9999, len: 52 };
+  t.is(format(event), '10.0.0.1:40000 -> 10.0.0.2:9999 (52 bytes) dropped');
 });
 
 kernelTest(`UDP to the blocked port is dropped and reported, other packets pass${skipped}`, async (t) => {
