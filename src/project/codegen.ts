@@ -220,6 +220,16 @@ class Emitter {
   }
 }
 
+/** The TypeScript type a codec expression decodes to, spelt plainly where it is simple. */
+function tsType(codecExpr: string): string {
+  if (/^codec\.(u|i)(8|16|32)$|^codec\.f(32|64)$/.test(codecExpr)) return 'number';
+  if (/^codec\.(u|i)64$/.test(codecExpr)) return 'bigint';
+  if (codecExpr === 'codec.bool') return 'boolean';
+  if (/^codec\.cstring\(\d+\)$/.test(codecExpr)) return 'string';
+  if (/^codec\.bytes\(\d+\)$/.test(codecExpr)) return 'Buffer';
+  return `aya.Infer<typeof ${codecExpr}>`;
+}
+
 /** What makes two descriptions of a struct or enum the same type. */
 function signature(type: CType): string {
   if (type.kind === 'enum') return `enum ${type.name} ${type.size} ${type.values.map((v) => `${v.name}=${v.value}`).join(',')}`;
@@ -334,7 +344,7 @@ export function generate(object: ObjectInfo, options: GenOptions = {}): Generate
     `export const sizes = {\n${emitter.structs.map((s) => `  ${key(s.name)}: ${s.size},`).join('\n')}\n} as const;`,
     ``,
     `/** The object's global variables, set before its programs load. */`,
-    `export interface Globals {\n${globals.map((g) => `  ${key(g.name)}?: aya.Infer<typeof ${g.codec}>;`).join('\n')}\n}`,
+    `export interface Globals {\n${globals.map((g) => `  ${key(g.name)}?: ${tsType(g.codec)};`).join('\n')}\n}`,
     ``,
     `const globalCodecs: Record<string, aya.Codec<any>> = {\n${globals.map((g) => `  ${key(g.name)}: ${g.codec},`).join('\n')}\n};`,
     ``,
