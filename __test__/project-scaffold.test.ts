@@ -101,6 +101,13 @@ kernelTest(`changing the shared Rust struct changes the generated TypeScript typ
   // (4 bytes of padding after cpu: alignment puts count at 16, as Rust does.)
   t.regex(generated, /uid: codec\.u32,\n  cpu: codec\.u32,\n  count: codec\.u64,/);
   t.regex(generated, /Event: 40,/);
+  // Both ways: the user's file now checks, and the project's test that builds an Event without
+  // the new field fails until it sets it.
+  const after = await sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir);
+  t.notRegex(after.stdout, /uses-cpu\.ts/);
+  t.regex(after.stdout, /__test__\/program\.test\.ts[\s\S]*Property 'cpu' is missing/);
+  const testFile = join(dir, '__test__', 'program.test.ts');
+  writeFileSync(testFile, readFileSync(testFile, 'utf8').replace("comm: 'bash' }", "comm: 'bash', cpu: 0 }"));
   await ok(sh(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir), 'the type check after the change');
   // The program's own tests still pass: events of the new size decode with the new codec.
   t.regex(await ok(sh('npm', ['test'], dir), 'npm test after the change'), /2 tests passed/);
