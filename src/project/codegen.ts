@@ -162,7 +162,9 @@ class Emitter {
         if (m.offset % a !== 0) unsupported(path, `member at offset ${m.offset} is not ${a}-byte aligned (packed structs are not supported)`);
         out.push(`_pad${pads++}: codec.padding(${m.offset - at})`);
       }
-      out.push(`${key(m.name || `_anon${m.offset}`)}: ${expr}`);
+      // An enum field decodes as its integer; say which constants it takes.
+      const doc = m.type.kind === 'enum' ? `/** One of ${this.#named.get(m.type)} (a value of the enum). */\n  ` : '';
+      out.push(`${doc}${key(m.name || `_anon${m.offset}`)}: ${expr}`);
       at = m.offset + sizeOf(m.type);
       align = Math.max(align, a);
     }
@@ -287,7 +289,7 @@ export function generate(object: ObjectInfo, options: GenOptions = {}): Generate
       const eventName = events[map.name];
       const codecName = eventName ? emitter.named(find(eventName, `event of ${map.name}`).type, object.type(eventName)!.source.toUpperCase()) : undefined;
       const doc = codecName ? `events decoded as ${codecName}` : 'raw Buffers (name its event type with --event to decode)';
-      openers.push(`      /** ${method === 'ringBuf' ? 'Ring buffer' : 'Perf event array'} \`${map.name}\`: ${doc}. Each call opens it anew. */\n      ${prop}: (options?: ${optionsType}) => ebpf.${method}(${lit}${codecName ? `, ${codecName}` : ', undefined'}, options),`);
+      openers.push(`      /** ${method === 'ringBuf' ? 'Ring buffer' : 'Perf event array'} \`${map.name}\`: ${doc}. Call it once: it takes the map from the object. */\n      ${prop}: (options?: ${optionsType}) => ebpf.${method}(${lit}${codecName ? `, ${codecName}` : ', undefined'}, options),`);
       continue;
     }
     const cls = MAP_CLASSES[map.mapType];
