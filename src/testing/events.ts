@@ -59,6 +59,7 @@ export async function collectEvents<T>(stream: EventStream<T>, ms: number): Prom
 
 /** Rejects after `ms` with a message naming `what`; for bounding any wait on the kernel. */
 export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`ms: expected a positive number, got ${ms}`);
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);

@@ -106,6 +106,8 @@ function waitForLine(child: ChildProcess, line: string, ms: number): Promise<voi
 
 /** Sends a datagram from inside `ns` to `addr:port`; resolves whether a reply came within `ms`. */
 export function udpRoundTrip(ns: string, addr: string, port: number, ms = 500): Promise<boolean> {
+  if (!Number.isInteger(port) || port < 1 || port > 0xffff) throw new RangeError(`port: expected 1-65535, got ${port}`);
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`ms: expected a positive number, got ${ms}`);
   const script = `
     const s = require('node:dgram').createSocket('udp4');
     setTimeout(() => process.exit(1), ${Number(ms)});

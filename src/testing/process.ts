@@ -19,6 +19,7 @@ export interface UniqueExecutable extends Disposable {
 
 /** A uniquely named link to `target` (default /bin/true) in a temporary directory. */
 export function uniqueExecutable(target = '/bin/true'): UniqueExecutable {
+  if (typeof target !== 'string' || target === '') throw new TypeError('target: expected the path of an executable');
   const dir = mkdtempSync(join(tmpdir(), 'aya-node-exe-'));
   const name = `t${process.pid % 100000}${Math.random().toString(36).slice(2, 8)}`;
   const path = join(dir, name);
