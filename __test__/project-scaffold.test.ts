@@ -79,6 +79,8 @@ kernelTest(`tracepoint template: new, install, npm test passes and sees an event
   t.regex(out, /✔ an execution is reported with its command name and counted/);
   t.regex(out, /2 tests passed/);
   t.notRegex(out, /skipped/);
+  // The template's lock file was complete: cargo resolved nothing new (nothing needing rustc 1.98).
+  t.is(readFileSync(join(dir, 'ebpf', 'Cargo.lock'), 'utf8'), readFileSync(join(repo, 'templates', 'common', 'ebpf', 'Cargo.lock'), 'utf8'));
   t.log(`new + npm install: ${((installed - started) / 1000).toFixed(1)} s; npm test (build + gen + tests, first event): ${((done - installed) / 1000).toFixed(1)} s; total ${((done - started) / 1000).toFixed(1)} s`);
 });
 
