@@ -1,9 +1,10 @@
 // Shared test helpers. Tests run as root against the real kernel. What users' suites need too
 // lives in the public kit (src/testing, `aya-node/testing`); this file adds the repository's own.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { uniqueExecutable } from '../src/testing';
+import { join } from 'node:path';
+import { uniqueExecutable, within } from '../src/testing';
 
 /** Links the kernel currently has, as bpftool reports them (the kernel's own view). */
 export function kernelLinks(): Array<{ id: number; prog_id: number; type: string }> {
@@ -42,4 +43,25 @@ export function openBpfFds(): number {
     }
   }
   return count;
+}
+
+/**
+ * Runs the CLI (from source) with `args` while `workload` runs (started once the CLI says it
+ * is tracing); resolves with its stdout and stderr once it exits.
+ */
+export async function runCli(args: string[], workload: () => void | Promise<void>): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import=tsx', join(__dirname, '..', 'src', 'cli.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  await within(20_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (stderr.includes('Tracing...')) resolve();
+    });
+  }));
+  await workload();
+  await within(30_000, `aya-node ${args.join(' ')} to finish`, exited);
+  return { stdout, stderr };
 }

@@ -63,7 +63,7 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     'templates/common/ebpf/Cargo.lock',
     'templates/tracepoint/ebpf/programs/src/main.rs',
     'templates/xdp/ebpf/programs/src/main.rs',
-    ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
+    ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile', 'offcpu', 'usdt_calls'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
   ]) {
     t.true(paths.includes(needed), `${needed} is in the tarball`);
   }
