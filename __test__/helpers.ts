@@ -1,7 +1,7 @@
 // Shared test helpers. Tests run as root against the real kernel. What users' suites need too
 // lives in the public kit (src/testing, `aya-node/testing`); this file adds the repository's own.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ExecFileSyncOptions } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueExecutable, within } from '../src/testing';
@@ -44,6 +44,19 @@ export function openBpfFds(): number {
   }
   return count;
 }
+
+/** Runs a command, returning its stdout; on failure the error carries stdout and stderr. */
+export function sh(file: string, args: string[], options: ExecFileSyncOptions = {}): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: 'pipe', ...options }) as string;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** `npm` quietly (no audit, no funding notes), in `cwd`. */
+export const npm = (args: string[], cwd: string) => sh('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
 /**
  * Runs the CLI (from source) with `args` while `workload` runs (started once the CLI says it

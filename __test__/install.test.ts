@@ -3,10 +3,10 @@
 // TypeScript). Needs the build (`npm run build`), which `npm test` runs first.
 
 import test from 'ava';
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { npm, sh } from './helpers';
 
 const repo = resolve(__dirname, '..');
 
@@ -14,18 +14,6 @@ interface PackResult {
   filename: string;
   files: Array<{ path: string; size: number }>;
 }
-
-/** Runs a command, returning its stdout; on failure the error carries stdout and stderr. */
-function sh(file: string, args: string[], options: ExecFileSyncOptions = {}): string {
-  try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: 'pipe', ...options }) as string;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  }
-}
-
-const npm = (args: string[], cwd: string) => sh('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
 // One tarball and one consumer project for all tests in this file.
 const work = realpathSync(mkdtempSync(join(tmpdir(), 'aya-node-install-')));

@@ -1,6 +1,7 @@
 // Writes the ESM entry point next to tsc's CommonJS output:
 //   dist/index.mjs   imports dist/index.js and re-exports each of its runtime exports by name
 //   dist/index.d.mts re-exports the declarations of dist/index.d.ts
+// (and the same for dist/metrics/index, the `aya-node/metrics` entry point).
 // Both entry points share one instance of the CommonJS build (one native binding, one
 // `EbpfError` class), so `instanceof` works whichever way a program imports the package.
 //
@@ -15,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ts = createRequire(import.meta.url)('typescript');
 
-// One ESM entry per public entry point: the package root and `aya-node/testing`.
-for (const entry of ['index', 'testing/index']) writeEsmEntry(entry);
+// One ESM entry per public entry point: `aya-node`, `aya-node/testing` and `aya-node/metrics`.
+for (const entry of ['index', 'testing/index', 'metrics/index']) writeEsmEntry(entry);
 
 function writeEsmEntry(entry) {
   const declarations = join(root, 'dist', `${entry}.d.ts`);

@@ -54,8 +54,8 @@ export { Execsnoop, ExecEvent, type Exec, type ExecsnoopOptions } from './tools/
 export { Tcplife, TcpLifeEvent, type TcpLife, type TcplifeOptions } from './tools/tcplife';
 export { Opensnoop, OpenEvent, type Open, type OpensnoopOptions } from './tools/opensnoop';
 export { bundledObjectPath } from './tools/objects';
-export { Syscount, type SyscallCount, type SyscountOptions } from './tools/syscount';
-export { Biolatency, Runqlat } from './tools/latency';
+export { Syscount, type SyscallCount, type CommSyscallCount, type SyscountOptions } from './tools/syscount';
+export { Biolatency, Runqlat, type LatencyTotals } from './tools/latency';
 export { Profile, type ProfileOptions, type StackSample } from './tools/profile';
 export { renderHistogram, log2Histogram, type Histogram, type Bucket } from './tools/histogram';
 export {
