@@ -3,7 +3,7 @@
 // TypeScript). Needs the build (`npm run build`), which `npm test` runs first.
 
 import test from 'ava';
-import { mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { npm, sh } from './helpers';
@@ -51,7 +51,8 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     'templates/common/ebpf/Cargo.lock',
     'templates/tracepoint/ebpf/programs/src/main.rs',
     'templates/xdp/ebpf/programs/src/main.rs',
-    ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile', 'offcpu', 'usdt_calls'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
+    // Every tool's object (ebpf/tools/src/bin/), and no test fixture (ebpf/programs/src/bin/).
+    ...readdirSync(join(repo, 'ebpf', 'tools', 'src', 'bin')).map((f) => `ebpf/objects/tools/${f.replace(/\.rs$/, '.bpf.o')}`),
   ]) {
     t.true(paths.includes(needed), `${needed} is in the tarball`);
   }
@@ -64,7 +65,7 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     (p) =>
       !p.startsWith('templates/') &&
       (/^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
-        /^ebpf\/(?!objects\/)/.test(p) ||
+        /^ebpf\/(?!objects\/tools\/)/.test(p) ||
         /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||
         /(^|\/)\.tsbuildinfo$/.test(p) ||
         /(^|\/)tsconfig\.json$/.test(p)),
@@ -124,7 +125,7 @@ function assertInstalledUse(t: import('ava').ExecutionContext, result: ScriptRes
   t.is(result.pid, result.childPid, 'the event is the exec of the spawned child');
   t.true(result.ppid > 0);
   t.true(result.resolved.startsWith(installed + '/'), `resolved from the installed package (${result.resolved})`);
-  t.is(result.object, join(installed, 'ebpf', 'objects', 'execsnoop.bpf.o'));
+  t.is(result.object, join(installed, 'ebpf', 'objects', 'tools', 'execsnoop.bpf.o'));
   t.false(result.resolved.startsWith(repo + '/'), 'not from the source tree');
   t.true(result.errorClass);
 }

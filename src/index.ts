@@ -96,6 +96,7 @@ export { type TestRunOptions, type TestRunResult } from './test-run';
 export { loadedPrograms, loadedMaps, loadedLinks, loadedProgram, enableStats, StatsScope, type LoadedProgram, type LoadedMap, type LoadedLink } from './info';
 export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
 export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';
+export { mapTypes, programTypes, mapTypeName, programTypeName } from './kinds';
 export { Usdt, UsdtLink, parseUsdtArg, parseUsdtArgs, usdtProbes, resolveUsdtTarget, type UsdtArgSpec, type UsdtProbe, type UsdtTarget, type UsdtArch } from './programs/usdt';
 export { OffCpu, type OffCpuOptions } from './tools/offcpu';
 export { StackCounts, type ProfileKeyValue } from './tools/profile';

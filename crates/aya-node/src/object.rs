@@ -4,6 +4,7 @@
 
 use std::{
     collections::HashMap,
+    os::fd::AsFd,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -14,7 +15,7 @@ use napi_derive::napi;
 use crate::{
     btf::kernel_btf,
     error::{AyaContext, Code, NodeError, Result},
-    kinds::{map_data, map_kind, program_kind},
+    kinds::{map_data, map_type_name, program_kind, program_type},
     link::erased::ErasedLink,
     panic::{panic_message, quiet_panic_hook},
 };
@@ -75,13 +76,17 @@ pub struct LoadOptions {
 #[napi(object)]
 pub struct ProgramDescriptor {
     pub name: String,
-    /// Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`.
+    /// How the program attaches, e.g. `tracepoint`, `xdp`, `uprobe`, `fentry`, `sched_cls`.
     pub kind: String,
+    /// The kernel's program type, as bpftool names it, e.g. `kprobe` for a uprobe, `tracing`
+    /// for fentry (what `loadedPrograms()` and `isProgramTypeSupported` say).
+    pub r#type: String,
 }
 
 #[napi(object)]
 pub struct MapDescriptor {
     pub name: String,
+    /// The kernel's map type, as bpftool names it, e.g. `hash`, `devmap_hash`, `ringbuf`.
     pub kind: String,
     pub key_size: u32,
     pub value_size: u32,
@@ -92,6 +97,8 @@ pub struct MapDescriptor {
 pub struct ProgramDetails {
     pub name: String,
     pub kind: String,
+    /// The kernel's program type (see `ProgramDescriptor`).
+    pub r#type: String,
     pub loaded: bool,
     /// Kernel program id, once loaded.
     pub id: Option<u32>,
@@ -180,7 +187,11 @@ impl EbpfObject {
         Ok(state
             .ebpf()?
             .programs()
-            .map(|(name, program)| ProgramDescriptor { name: name.to_string(), kind: program_kind(program).to_string() })
+            .map(|(name, program)| ProgramDescriptor {
+                name: name.to_string(),
+                kind: program_kind(program).to_string(),
+                r#type: program_type(program),
+            })
             .collect())
     }
 
@@ -189,13 +200,17 @@ impl EbpfObject {
         let mut state = lock(&self.state);
         let mut out = Vec::new();
         for (name, map) in state.ebpf()?.maps() {
-            let info = map_data(map).info().context(|| format!("reading info of map `{name}`"))?;
+            let info = crate::sys::map::map_info(map_data(map).fd().as_fd()).map_err(|e| {
+                let mut err = NodeError::from(e);
+                err.message = format!("reading info of map `{name}`: {}", err.message);
+                err
+            })?;
             out.push(MapDescriptor {
                 name: name.to_string(),
-                kind: map_kind(map).to_string(),
-                key_size: info.key_size(),
-                value_size: info.value_size(),
-                max_entries: info.max_entries(),
+                kind: map_type_name(info.type_),
+                key_size: info.key_size,
+                value_size: info.value_size,
+                max_entries: info.max_entries,
             });
         }
         Ok(out)
@@ -207,7 +222,9 @@ impl EbpfObject {
         let program = state.program(&name)?;
         let info = program.info().ok();
         let kind = program_kind(program).to_string();
+        let r#type = program_type(program);
         Ok(ProgramDetails {
+            r#type,
             section: state.sections.get(&name).cloned(),
             name,
             kind,

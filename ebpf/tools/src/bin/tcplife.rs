@@ -143,11 +143,4 @@ fn read_u64(sk: u64, offset: u32) -> u64 {
     unsafe { bpf_probe_read_kernel((sk + u64::from(offset)) as *const u64) }.unwrap_or(0)
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");
