@@ -9,10 +9,12 @@
 
 import test from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { rustChecks } from '../src/project/toolchain';
+import { requirementsUnmet } from '../src/testing';
 
 const repo = resolve(__dirname, '..');
 const docs = join(repo, 'docs');
@@ -94,13 +96,13 @@ test.after.always(() => {
 });
 
 test('every docs page of an area exists and has runnable examples', (t) => {
-  for (const area of ['getting-started', 'programs', 'maps', 'streams', 'testing', 'tools', 'metrics']) {
+  for (const area of ['getting-started', 'programs', 'maps', 'streams', 'testing', 'tools', 'metrics', 'own-program']) {
     t.true(pages.includes(`${area}.md`), `docs/${area}.md exists`);
   }
   t.true(examples.length >= pages.length, `${examples.length} examples in ${pages.length} pages`);
   t.true(examples.some((ex) => ex.file.endsWith('.cjs')), 'a CommonJS example too');
   for (const ex of examples) {
-    t.regex(ex.code, /'aya-node(\/package\.json|\/metrics)?'/, `${ex.page}:${ex.line} uses the package by name, as users do`);
+    t.regex(ex.code, /'aya-node(\/package\.json|\/testing|\/metrics)?'/, `${ex.page}:${ex.line} uses the package by name, as users do`);
     t.notRegex(ex.code, /from '\.{1,2}\//, `${ex.page}:${ex.line} imports nothing from the source tree`);
     t.notRegex(ex.code, /^\s*(await\s+)?using\s/m, `${ex.page}:${ex.line}: \`using\` is not JavaScript on Node.js 20/22`);
   }
@@ -136,3 +138,52 @@ for (const ex of examples) {
     t.is(stderr.replace(/^.*ExperimentalWarning.*\n?/gm, '').trim(), '', 'nothing on stderr');
   });
 }
+
+// docs/own-program.md: its ```ts project:<file> blocks are files of a project made by
+// `aya-node new hello`, built with `aya-node build` (the Rust toolchain), type-checked and run.
+const projectBlocks = (() => {
+  const lines = readFileSync(join(docs, 'own-program.md'), 'utf8').split('\n');
+  const out: Array<{ file: string; code: string }> = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^```ts\s+project:(\S+)\s*$/.exec(lines[i]);
+    if (!m) continue;
+    let end = i + 1;
+    while (end < lines.length && !/^```\s*$/.test(lines[end])) end++;
+    out.push({ file: m[1], code: lines.slice(i + 1, end).join('\n') + '\n' });
+    i = end;
+  }
+  return out;
+})();
+const projectUnmet =
+  requirementsUnmet({ root: true, programTypes: ['tracepoint'], tracefs: true }) ??
+  (rustChecks().toolchain ? undefined : 'the Rust eBPF toolchain is missing (scripts/setup.sh installs it)');
+
+(projectUnmet ? test.serial.skip : test.serial)(`own-program.md: the project example builds and runs${projectUnmet ? ` (skipped: ${projectUnmet})` : ''}`, async (t) => {
+  t.timeout(8 * 60_000);
+  t.true(projectBlocks.length > 0, 'the page has project blocks');
+  const dir = join(mkdtempSync(join(tmpdir(), 'aya-node-docs-')), 'hello');
+  t.teardown(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+  const cli = join(repo, 'dist', 'cli.js');
+  await run(process.execPath, [cli, 'new', dir]);
+  for (const block of projectBlocks) writeFileSync(join(dir, block.file), block.code);
+  // The project's dependencies are this package and the repository's own dev tools.
+  mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
+  for (const name of readdirSync(join(repo, 'node_modules'))) {
+    if (name === '@types' || name.startsWith('.')) continue;
+    symlinkSync(join(repo, 'node_modules', name), join(dir, 'node_modules', name));
+  }
+  symlinkSync(join(repo, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
+  symlinkSync(repo, join(dir, 'node_modules', 'aya-node'));
+  // The repository's eBPF target dir has `core` compiled already: the build takes seconds.
+  await run(process.execPath, [cli, 'build', '--dir', dir], { env: { ...process.env, CARGO_TARGET_DIR: join(repo, 'target', 'ebpf') } }).catch((err) => {
+    throw new Error(`aya-node build failed:\n${err.stdout}\n${err.stderr}`);
+  });
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  const checked = await run(process.execPath, [tsc, '-p', dir]).then(() => '', (err: { stdout?: string; message: string }) => err.stdout || err.message);
+  t.is(checked, '', 'the project type-checks with the generated module');
+  for (const block of projectBlocks) {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, block.file)], { cwd: dir, timeout: 60_000, killSignal: 'SIGKILL' });
+    t.regex(stdout, /ran as pid \d+ .*Event is 32 bytes/);
+    t.log(stdout.trim());
+  }
+});

@@ -1,9 +1,10 @@
-// Shared test helpers. Tests run as root against the real kernel.
+// Shared test helpers. Tests run as root against the real kernel. What users' suites need too
+// lives in the public kit (src/testing, `aya-node/testing`); this file adds the repository's own.
 
 import { execFileSync, spawn, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { uniqueExecutable, within } from '../src/testing';
 
 /** Links the kernel currently has, as bpftool reports them (the kernel's own view). */
 export function kernelLinks(): Array<{ id: number; prog_id: number; type: string }> {
@@ -22,33 +23,11 @@ export function kernelHasProgram(id: number): boolean {
 
 /** A uniquely named symlink to /bin/true, so an exec of it is recognisable among others. */
 export function uniqueTrue(): { path: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'aya-node-'));
-  const path = join(dir, `true-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  symlinkSync('/bin/true', path);
-  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const exe = uniqueExecutable();
+  return { path: exe.path, cleanup: () => exe.close() };
 }
 
-/**
- * Starts `path` and returns its pid at once (before any event of it can be consumed, since
- * consumers run on this thread), with a promise for its exit.
- */
-export function start(path: string, args: string[] = []): { pid: number; exited: Promise<void> } {
-  const child = spawn(path, args, { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', () => resolve());
-  });
-  return { pid: child.pid ?? -1, exited };
-}
-
-/** Runs `path` and resolves with the child's pid once it has exited. */
-export function run(path: string, args: string[] = []): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('exit', () => resolve(child.pid ?? -1));
-  });
-}
+export { start, run, within } from '../src/testing';
 
 /**
  * The number of eBPF-related fds this process has open: programs, maps, links, BTF and
@@ -64,15 +43,6 @@ export function openBpfFds(): number {
     }
   }
   return count;
-}
-
-/** Rejects after `ms` with a message; for bounding waits on kernel events. */
-export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Runs a command, returning its stdout; on failure the error carries stdout and stderr. */

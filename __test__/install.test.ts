@@ -45,6 +45,12 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     'dist/index.mjs',
     'dist/index.d.mts',
     'dist/cli.js',
+    'dist/testing/index.js',
+    'dist/testing/index.mjs',
+    'templates/common/package.json',
+    'templates/common/ebpf/Cargo.lock',
+    'templates/tracepoint/ebpf/programs/src/main.rs',
+    'templates/xdp/ebpf/programs/src/main.rs',
     // Every tool's object (ebpf/tools/src/bin/), and no test fixture (ebpf/programs/src/bin/).
     ...readdirSync(join(repo, 'ebpf', 'tools', 'src', 'bin')).map((f) => `ebpf/objects/tools/${f.replace(/\.rs$/, '.bpf.o')}`),
   ]) {
@@ -54,13 +60,15 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     paths.some((p) => new RegExp(`^aya-node\\.linux-${process.arch}-(gnu|musl)\\.node$`).test(p)),
     `the native module for linux-${process.arch} is in the tarball`,
   );
+  // templates/ is `aya-node new`'s source: Rust, TOML and a lock file on purpose.
   const leftovers = paths.filter(
     (p) =>
-      /^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
-      /^ebpf\/(?!objects\/tools\/)/.test(p) ||
-      /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||
-      /(^|\/)\.tsbuildinfo$/.test(p) ||
-      /(^|\/)tsconfig\.json$/.test(p),
+      !p.startsWith('templates/') &&
+      (/^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
+        /^ebpf\/(?!objects\/tools\/)/.test(p) ||
+        /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||
+        /(^|\/)\.tsbuildinfo$/.test(p) ||
+        /(^|\/)tsconfig\.json$/.test(p)),
   );
   t.deepEqual(leftovers, []);
 });

@@ -23,28 +23,11 @@ import {
   structMemberOffset,
 } from '../src';
 import { udpFrame } from './loader-packets';
+import { runInCgroup as kitRunInCgroup } from '../src/testing';
 import { collect, eventually, noLinksOf, testCgroup, TestEvent, u16, u32, uniqueName, vethPair } from './programs-helpers';
 
-interface ChildResult {
-  pid: number;
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `command args...` as a process of `cgroup` (it moves itself in, then execs). */
-async function runInCgroup(cgroup: string, command: string, args: string[] = []): Promise<ChildResult> {
-  const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(cgroup, 'cgroup.procs')} && exec "$@"`, 'sh', command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // 'close', not 'exit': only then has all of its output been read.
-  const [code] = (await once(child, 'close')) as [number];
-  return { pid: child.pid!, code, stdout, stderr };
-}
+const runInCgroup = kitRunInCgroup;
 
 /** Runs `node -e script` in `cgroup`. */
 const nodeInCgroup = (cgroup: string, script: string) => runInCgroup(cgroup, process.execPath, ['-e', script]);

@@ -1,10 +1,9 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { bundledObjectPath, CgroupSkb, CgroupSockAddr, Ebpf, EbpfError, NotFoundError, SocketFilter } from '../src';
 import { collect, noLinksOf, testCgroup, TestEvent, u16, u32 } from './programs-helpers';
+import { runInCgroup as kitRunInCgroup } from '../src/testing';
 
 /** A UDP socket on 127.0.0.1 that records the payloads it receives. */
 async function receiver(): Promise<{ socket: dgram.Socket; port: number; received: string[] }> {
@@ -55,14 +54,8 @@ test('a socket filter on something that is not a socket is a typed error', (t) =
   t.is((err as EbpfError).code, 'INVALID_ARGUMENT');
 });
 
-/** Runs `node -e script` inside `cgroup`, resolving when it exits. */
-async function runInCgroup(cgroup: string, script: string): Promise<number> {
-  const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(cgroup, 'cgroup.procs')} && exec "$0" -e "$1"`, process.execPath, script], {
-    stdio: 'inherit',
-  });
-  const [code] = (await once(child, 'exit')) as [number];
-  return code;
-}
+/** Runs `node -e script` inside `cgroup`, resolving with its exit code when it exits. */
+const runInCgroup = async (cgroup: string, script: string) => (await kitRunInCgroup(cgroup, process.execPath, ['-e', script])).code;
 
 const sendFromChild = (port: number, n: number) => `
   const s = require('node:dgram').createSocket('udp4');

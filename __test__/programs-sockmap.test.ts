@@ -2,10 +2,8 @@
 // programs count, drop and redirect, and that detach (or closing the object) stops it.
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { join } from 'node:path';
 import {
   ArrayMap,
   BpfMap,
@@ -21,6 +19,7 @@ import {
   SockOps,
 } from '../src';
 import { kernelLinks } from './helpers';
+import { runInCgroup as kitRunInCgroup } from '../src/testing';
 import { eventually, noLinksOf, testCgroup } from './programs-helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -271,15 +270,7 @@ test('sk_msg/sk_skb on a map that is not a socket map is a WRONG_TYPE error, and
 });
 
 /** Runs `node -e script` inside `cgroup`; resolves with its exit code and stdout. */
-async function runInCgroup(cgroup: string, script: string): Promise<{ code: number; stdout: string }> {
-  const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(cgroup, 'cgroup.procs')} && exec "$0" -e "$1"`, process.execPath, script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, stdout };
-}
+const runInCgroup = (cgroup: string, script: string) => kitRunInCgroup(cgroup, process.execPath, ['-e', script]);
 
 /** A child that listens on loopback, connects to itself once, and prints the port. */
 const connectToSelf = `

@@ -12,6 +12,7 @@ import { Biolatency, Runqlat } from './tools/latency';
 import { openStackTool } from './tools/stack-cli';
 import { PyCalls } from './tools/pycalls';
 import { renderHistogram, type Histogram } from './tools/histogram';
+import { projectCommands, projectUsage } from './cli/project';
 
 interface Options {
   pid?: number;
@@ -162,6 +163,7 @@ ${Object.values(optionHelp).map((line) => `  ${line}`).join('\n')}
 
 ${PRIVILEGES}
 
+${projectUsage}
 examples:
   sudo npx aya-node execsnoop
   sudo npx aya-node opensnoop --comm node --json
@@ -324,6 +326,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // The metrics exporter lives in its own module (loaded only for this subcommand).
   if (name === 'exporter') return (require('./metrics/exporter') as typeof import('./metrics/exporter')).exporterMain(args);
+  const project = Object.hasOwn(projectCommands, name) ? projectCommands[name] : undefined;
+  if (project) return project(args);
   const tool = Object.hasOwn(tools, name) ? tools[name] : undefined;
   const periodicTool = Object.hasOwn(periodic, name) ? periodic[name] : undefined;
   if (!tool && !periodicTool) {

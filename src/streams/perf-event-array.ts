@@ -52,8 +52,9 @@ export class PerfEventArray<T = Buffer> extends EventStream<PerfSample<T>> {
     }
     const decode = decoderFor(codec, batch.data);
     batch.forEach((_data, start, length, cpu) => {
-      if (length < codec.size) {
-        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample is smaller than ${codec.name} (${codec.size} bytes)`);
+      // The kernel pads a sample's raw data to 8 bytes with its length field: up to 7 bytes more.
+      if (length < codec.size || length >= codec.size + 8) {
+        throw new EbpfError('INVALID_ARGUMENT', `perf event array \`${this.name}\`: a ${length}-byte sample does not match its codec ${codec.name} (${codec.size} bytes, padded to at most ${codec.size + 7})`);
       }
       out.push({ cpu, data: decode(start) });
     });

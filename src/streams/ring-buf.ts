@@ -54,12 +54,20 @@ export class RingBuf<T = Buffer> extends EventStream<T> {
     const out: T[] = new Array(count);
     for (let i = 0, offset = 0; i < count; i++) {
       const length = header(offset);
-      if (length < codec.size) {
-        throw new EbpfError('INVALID_ARGUMENT', `ring buffer \`${this.name}\`: a ${length}-byte event is smaller than ${codec.name} (${codec.size} bytes)`);
-      }
+      // Exactly the codec's size: a larger event would decode silently with fields missing.
+      if (length !== codec.size) throw sizeMismatch(this.name, length, codec);
       out[i] = decode(offset + RECORD_HEADER);
       offset = nextRecord(offset, length);
     }
     return out;
   }
+}
+
+/** The guard's error: names both sizes, so a struct that changed on one side is found at once. */
+function sizeMismatch(name: string, length: number, codec: Codec<unknown>): EbpfError {
+  return new EbpfError(
+    'INVALID_ARGUMENT',
+    `ring buffer \`${name}\`: a ${length}-byte event does not match its codec ${codec.name} (${codec.size} bytes); ` +
+      'the struct differs between the eBPF program and TypeScript (regenerate the types: aya-node build)',
+  );
 }
