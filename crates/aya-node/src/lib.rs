@@ -12,6 +12,7 @@ mod link;
 mod logs;
 mod maps;
 mod object;
+mod object_fixup;
 mod programs;
 mod stream;
 mod stream_bench;

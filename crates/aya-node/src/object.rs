@@ -61,6 +61,12 @@ pub struct LoadOptions {
     pub globals: Option<HashMap<String, Buffer>>,
     /// Overrides of `max_entries` by map name.
     pub max_entries: Option<HashMap<String, u32>>,
+    /// Value sizes by map name (maps whose loader picks it, e.g. stack traces).
+    pub value_size: Option<HashMap<String, u32>>,
+    /// Key sizes by map name.
+    pub key_size: Option<HashMap<String, u32>>,
+    /// `map_flags` by map name.
+    pub map_flags: Option<HashMap<String, u32>>,
     /// Where to find the kernel's BTF (default: /sys/kernel/btf/vmlinux).
     pub btf_path: Option<String>,
     /// Directory where maps that ask to be pinned are pinned (and reused from).
@@ -107,10 +113,15 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
         max_entries: None,
+        value_size: None,
+        key_size: None,
+        map_flags: None,
         btf_path: None,
         map_pin_directory: None,
         verifier_log_level: None,
     });
+    let data = fixup(data, &options)?;
+    let data: &[u8] = &data;
     let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
         None => None,
@@ -140,6 +151,27 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
         Ok(result) => result.context(|| "loading the eBPF object".to_string()),
         Err(panic) => Err(NodeError::new(Code::Parse, format!("loading the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
+    }
+}
+
+/// Runs the pre-pass for what C objects need and Aya does not do (see `object_fixup`).
+fn fixup<'d>(data: &'d [u8], options: &LoadOptions) -> Result<std::borrow::Cow<'d, [u8]>> {
+    let mut map_sizes: HashMap<String, crate::object_fixup::MapSizes> = HashMap::new();
+    for (field, table) in [(0, &options.key_size), (1, &options.value_size), (2, &options.map_flags)] {
+        for (name, value) in table.iter().flatten() {
+            let entry = map_sizes.entry(name.clone()).or_default();
+            match field {
+                0 => entry.key_size = Some(*value),
+                1 => entry.value_size = Some(*value),
+                _ => entry.map_flags = Some(*value),
+            }
+        }
+    }
+    let request = crate::object_fixup::Request { btf_path: options.btf_path.as_deref(), map_sizes: map_sizes.into_iter().collect() };
+    quiet_panic_hook();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::object_fixup::prepare(data, &request))) {
+        Ok(result) => result,
+        Err(panic) => Err(NodeError::new(Code::Parse, format!("preparing the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
     }
 }
 
