@@ -27,6 +27,18 @@ export function cleanupCObjects(): void {
 
 /** Compiles ebpf/c/<name>.bpf.c (once) and returns the object's path. */
 export function buildCObject(name: string): string {
+  return compileC(join(__dirname, '..', 'ebpf', 'c', `${name}.bpf.c`), `${name}.bpf.o`);
+}
+
+/** Compiles C source text (a test's own small program) into `<name>.bpf.o`. */
+export function buildCSource(name: string, source: string): string {
+  const dir = compileDir();
+  const path = join(dir, `${name}.bpf.c`);
+  writeFileSync(path, source);
+  return compileC(path, `${name}.bpf.o`);
+}
+
+function compileDir(): string {
   if (!work) {
     work = mkdtempSync(join(tmpdir(), 'aya-node-c-'));
     const vmlinux = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], {
@@ -34,10 +46,14 @@ export function buildCObject(name: string): string {
     });
     writeFileSync(join(work, 'vmlinux.h'), vmlinux);
   }
-  const object = join(work, `${name}.bpf.o`);
+  return work;
+}
+
+function compileC(source: string, objectName: string): string {
+  const dir = compileDir();
+  const object = join(dir, objectName);
   if (existsSync(object)) return object;
   const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
-  execFileSync(clang!, ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${work}`, '-c',
-    join(__dirname, '..', 'ebpf', 'c', `${name}.bpf.c`), '-o', object]);
+  execFileSync(clang!, ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${dir}`, '-c', source, '-o', object]);
   return object;
 }

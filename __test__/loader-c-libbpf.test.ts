@@ -1,10 +1,11 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, fchmodSync, readFileSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayMap, codec, Ebpf, EbpfError, StackTraceMap, TracePoint } from '../src';
-import { buildCObject, cleanupCObjects, cSkipReason } from './c-objects';
+import { ArrayMap, codec, Ebpf, EbpfError, StackTraceMap, TracePoint, VerifierError } from '../src';
+import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 
 // C objects that use what libbpf accepts and Aya 0.14 alone does not (issue 15), loaded the
 // way libbpf-tools use them, each checked against the running kernel.
@@ -28,7 +29,7 @@ ctest('CO-RE reads of a flexible array element (ctx->args[i] of syscall_trace_en
   } finally {
     closeSync(fd);
   }
-  const seen = obj.map('.bss', ArrayMap, codec.struct({ mode: codec.u64, local: codec.u64, fd: codec.u64 })).get(0);
+  const seen = obj.map('.bss', ArrayMap, codec.struct({ mode: codec.u64, local: codec.u64, fd: codec.u64 })).get(0)!;
   t.is(seen.fd, BigInt(fd), 'args[0] is the fd');
   t.is(seen.mode, 0o604n, 'args[1] is the mode (libbpf-tools style, kernel type)');
   // The ___local flavour puts args at a made-up offset: right only if relocated against the kernel.
@@ -76,4 +77,101 @@ ctest('map size options are checked: unknown map, bad numbers', (t) => {
   t.true(missing instanceof EbpfError && missing.code === 'NOT_FOUND', String(missing));
   t.throws(() => Ebpf.load(object, { valueSize: { stackmap: -1 } }), { instanceOf: RangeError, message: /valueSize\.stackmap/ });
   t.throws(() => Ebpf.load(object, { keySize: { sized: '8' as unknown as number } }), { instanceOf: TypeError, message: /keySize\.sized/ });
+});
+
+/** This kernel's config as the tests read it themselves (not through the code under test). */
+function kernelConfig(): Map<string, string> {
+  const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  let text: string;
+  try {
+    text = readFileSync(`/boot/config-${release}`, 'utf8');
+  } catch {
+    text = gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+  }
+  return new Map(text.split('\n').filter((l) => l.startsWith('CONFIG_')).map((l) => l.split('=', 2) as [string, string]));
+}
+
+function kallsyms(name: string): bigint | undefined {
+  const line = readFileSync('/proc/kallsyms', 'utf8').split('\n').find((l) => l.endsWith(` ${name}`));
+  return line ? BigInt(`0x${line.split(' ')[0]}`) : undefined;
+}
+
+const Seen = codec.struct({
+  version: codec.u64,
+  hasWrapper: codec.u64,
+  bpfSyscall: codec.u64,
+  hz: codec.u64,
+  jit: codec.u64,
+  missing: codec.u64,
+  schedule: codec.u64,
+  missingAddress: codec.u64,
+  localVersion: codec.cstring(16),
+  rqIsThisCpu: codec.i64,
+});
+
+ctest('__kconfig externs read this kernel\'s version and config; __ksym externs resolve (address, kfunc)', (t) => {
+  const configReadable = ['/proc/config.gz', `/boot/config-${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`].some((p) => {
+    try {
+      readFileSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!configReadable) {
+    t.log('skip: neither /proc/config.gz nor /boot/config-$(uname -r) is readable');
+    t.pass();
+    return;
+  }
+  using obj = Ebpf.load(buildCObject('externs'), { globals: mine });
+  t.true(obj.maps.some((m) => m.name === '.rodata.kconfig'), 'the kconfig values are a read-only data map');
+  obj.program('read_kconfig', TracePoint).attach('syscalls', 'sys_enter_getppid');
+  void process.ppid;
+  const seen = obj.map('.bss', ArrayMap, Seen).get(0)!;
+
+  const [major, minor, patch] = readFileSync('/proc/sys/kernel/osrelease', 'utf8').split(/[^0-9]+/).map(Number);
+  t.is(seen.version, BigInt((major << 16) | (minor << 8) | Math.min(patch, 255)), 'LINUX_KERNEL_VERSION');
+  const config = kernelConfig();
+  t.is(seen.bpfSyscall, config.get('CONFIG_BPF_SYSCALL') === 'y' ? 1n : 0n, 'CONFIG_BPF_SYSCALL (bool)');
+  t.is(seen.hz, BigInt(config.get('CONFIG_HZ') ?? 0), 'CONFIG_HZ (int, weak)');
+  t.is(seen.jit, { y: 1n, m: 2n }[config.get('CONFIG_BPF_JIT') ?? 'n'] ?? 0n, 'CONFIG_BPF_JIT (tristate, weak)');
+  t.is(seen.missing, 0n, 'a weak option the kernel does not have reads 0');
+  t.is(seen.localVersion, (config.get('CONFIG_LOCALVERSION') ?? '""').slice(1, -1).slice(0, 15), 'CONFIG_LOCALVERSION (string)');
+  t.is(seen.hasWrapper, kallsyms('__x64_sys_bpf') !== undefined || kallsyms('__arm64_sys_bpf') !== undefined ? 1n : 0n, 'LINUX_HAS_SYSCALL_WRAPPER');
+  t.is<bigint | undefined>(seen.schedule, kallsyms('schedule'), 'an untyped ksym is the kernel symbol\'s address');
+  t.is(seen.missingAddress, 0n, 'a weak ksym the kernel lacks is 0');
+
+  // A kfunc (typed ksym function): bpf_task_from_pid finds this process, not a pid that cannot exist.
+  t.is(obj.program('find_task').testRun({ data: Buffer.alloc(64) }).returnValue, 1, 'bpf_task_from_pid(this pid) found the task');
+  using other = Ebpf.load(buildCObject('externs'), { globals: { target_tgid: { codec: codec.u32, value: 0x3fffffff } } });
+  t.is(other.program('find_task').testRun({ data: Buffer.alloc(64) }).returnValue, 0, 'and not a pid that does not exist');
+});
+
+ctest('typed per-CPU ksyms get their BTF ids; the kernel resolves them only when kallsyms has data symbols', (t) => {
+  using obj = Ebpf.load(buildCObject('externs'), { globals: mine });
+  const program = obj.program('read_percpu_ksyms', TracePoint);
+  if (kallsyms('runqueues') === undefined) {
+    // CONFIG_KALLSYMS_ALL is off: the verifier cannot find the variable's address, under libbpf too.
+    const err = t.throws(() => program.load());
+    t.true(err instanceof EbpfError, String(err));
+    t.regex(err!.message + (err instanceof VerifierError ? err.verifierLog : ''), /runqueues/);
+    return;
+  }
+  program.attach('syscalls', 'sys_enter_getppid');
+  void process.ppid;
+  t.is(obj.map('.bss', ArrayMap, Seen).get(0)!.rqIsThisCpu, 1n, 'runqueues of this CPU names this CPU');
+});
+
+ctest('a non-weak extern the kernel lacks is a NOT_FOUND error at load, as under libbpf', (t) => {
+  const object = buildCSource('missing_extern', [
+    '#include "vmlinux.h"',
+    '#include <bpf/bpf_helpers.h>',
+    'extern const void aya_node_absent_symbol __ksym;',
+    '__u64 out = 0;',
+    'SEC("tracepoint/syscalls/sys_enter_getppid") int p(void *ctx) { out = (__u64)&aya_node_absent_symbol; return 0; }',
+    'char LICENSE[] SEC("license") = "GPL";',
+  ].join('\n'));
+  const err = t.throws(() => Ebpf.load(object));
+  t.true(err instanceof EbpfError && err.code === 'NOT_FOUND', String(err));
+  t.regex(err!.message, /aya_node_absent_symbol/);
 });

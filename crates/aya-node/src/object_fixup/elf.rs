@@ -17,7 +17,7 @@ pub const SHT_SYMTAB: u32 = 2;
 pub const SHT_NOBITS: u32 = 8;
 pub const SHT_REL: u32 = 9;
 pub const SHF_ALLOC: u64 = 2;
-pub const SHF_WRITE: u64 = 1;
+pub const SHF_EXECINSTR: u64 = 4;
 pub const SHN_UNDEF: u16 = 0;
 
 #[derive(Clone, Debug)]

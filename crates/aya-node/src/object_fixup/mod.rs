@@ -7,6 +7,7 @@ mod btf;
 mod btf_ext;
 mod core_flex;
 mod elf;
+mod externs;
 mod map_sizes;
 
 use std::borrow::Cow;
@@ -68,6 +69,9 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Cow<'d, [u8]>> {
         relocate_flex_arrays(&mut elf, local, &mut kernel)?;
     }
     map_sizes::apply(&mut elf, local.as_mut(), &request.map_sizes)?;
+    if let Some(local) = local.as_mut() {
+        externs::resolve(&mut elf, local, &mut kernel, &mut externs::KernelFacts::default())?;
+    }
 
     if let Some(local) = local.filter(|l| l.changed) {
         elf.set_data(local.section, local.btf.write());
