@@ -54,6 +54,8 @@ function compileC(source: string, objectName: string): string {
   const object = join(dir, objectName);
   if (existsSync(object)) return object;
   const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
-  execFileSync(clang!, ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${dir}`, '-c', source, '-o', object]);
+  // The multiarch include dir has asm/errno.h, which libbpf's usdt.bpf.h needs (libbpf-tools add it too).
+  const multiarch = `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+  execFileSync(clang!, ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${dir}`, `-I${multiarch}`, '-c', source, '-o', object]);
   return object;
 }

@@ -120,8 +120,8 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         map_pin_directory: None,
         verifier_log_level: None,
     });
-    let data = fixup(data, &options)?;
-    let data: &[u8] = &data;
+    let prepared = fixup(data, &options)?;
+    let data: &[u8] = &prepared.data;
     let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
         None => None,
@@ -155,7 +155,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
 }
 
 /// Runs the pre-pass for what C objects need and Aya does not do (see `object_fixup`).
-fn fixup<'d>(data: &'d [u8], options: &LoadOptions) -> Result<std::borrow::Cow<'d, [u8]>> {
+fn fixup<'d>(data: &'d [u8], options: &LoadOptions) -> Result<crate::object_fixup::Prepared<'d>> {
     let mut map_sizes: HashMap<String, crate::object_fixup::MapSizes> = HashMap::new();
     for (field, table) in [(0, &options.key_size), (1, &options.value_size), (2, &options.map_flags)] {
         for (name, value) in table.iter().flatten() {

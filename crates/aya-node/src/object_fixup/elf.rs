@@ -40,6 +40,7 @@ pub struct Symbol {
     pub index: usize,
     pub name: String,
     pub info: u8,
+    pub other: u8,
     pub shndx: u16,
     pub value: u64,
     pub size: u64,
@@ -128,6 +129,11 @@ impl Elf {
 
     pub fn changed(&self) -> bool {
         self.changed
+    }
+
+    /// Records an edit made directly to `sections`.
+    pub fn mark_changed(&mut self) {
+        self.changed = true;
     }
 
     pub fn section_name(&self, index: usize) -> &str {
@@ -235,6 +241,7 @@ impl Elf {
                 index,
                 name: cstr(strtab, name as usize).unwrap_or("").to_string(),
                 info: table[at + 4],
+                other: table[at + 5],
                 shndx,
                 value,
                 size,

@@ -9,6 +9,7 @@ mod core_flex;
 mod elf;
 mod externs;
 mod map_sizes;
+mod sections;
 
 use std::borrow::Cow;
 
@@ -57,9 +58,40 @@ pub struct LocalBtf {
     pub changed: bool,
 }
 
+/// A global or map that a hidden program's instruction loads.
+#[derive(Clone, Debug)]
+pub struct MapRef {
+    /// Byte offset of the `ld_imm64` in the program's instructions.
+    pub at: usize,
+    /// Aya's name of the map: the map's symbol, or the data section's name for globals.
+    pub map: String,
+    /// For globals: the offset in the data map's value (`None`: the map itself).
+    pub value_offset: Option<u32>,
+}
+
+/// A program whose type Aya does not have (see `sections`), ready for aya-node to load.
+#[derive(Clone, Debug)]
+pub struct HiddenProgram {
+    pub name: String,
+    pub section: String,
+    /// `syscall` or `struct_ops`.
+    pub kind: &'static str,
+    pub insns: Vec<u8>,
+    pub map_refs: Vec<MapRef>,
+    /// Why it cannot be loaded by aya-node, when it cannot (e.g. it calls other functions).
+    pub unsupported: Option<String>,
+    pub license: String,
+}
+
+/// The pass's result: the bytes for Aya and the programs Aya will not see.
+pub struct Prepared<'d> {
+    pub data: Cow<'d, [u8]>,
+    pub hidden: Vec<HiddenProgram>,
+}
+
 /// Runs every step over `data`; borrowed bytes come back when nothing had to change.
-pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Cow<'d, [u8]>> {
-    let Some(mut elf) = Elf::parse(data) else { return Ok(Cow::Borrowed(data)) };
+pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
+    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new() }) };
     let mut local = elf.find(".BTF").and_then(|section| {
         Btf::parse(elf.data_of(section)).map(|btf| LocalBtf { btf, section, changed: false })
     });
@@ -73,10 +105,93 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Cow<'d, [u8]>> {
         externs::resolve(&mut elf, local, &mut kernel, &mut externs::KernelFacts::default())?;
     }
 
+    if let Some(local) = local.as_mut() {
+        hidden_functions_static(&elf, local);
+    }
+    let hidden_sections = sections::apply(&mut elf, local.as_mut(), &mut kernel)?;
+    let hidden = hidden_sections.iter().flat_map(|h| hidden_programs(&elf, h)).collect();
+
     if let Some(local) = local.filter(|l| l.changed) {
         elf.set_data(local.section, local.btf.write());
     }
-    Ok(if elf.changed() { Cow::Owned(elf.finish()) } else { Cow::Borrowed(data) })
+    let data = if elf.changed() { Cow::Owned(elf.finish()) } else { Cow::Borrowed(data) };
+    Ok(Prepared { data, hidden })
+}
+
+/// Functions declared `__hidden` (visibility hidden: not callable from other objects, like
+/// usdt.bpf.h's `bpf_usdt_arg`) become static in BTF, as libbpf does, so the verifier checks
+/// them with their callers' argument types instead of as separately verified global functions.
+fn hidden_functions_static(elf: &Elf, local: &mut LocalBtf) {
+    const STV_HIDDEN: u8 = 2;
+    let hidden: Vec<String> = elf
+        .symbols()
+        .into_iter()
+        .filter(|s| s.info & 0xf == 2 && matches!(s.info >> 4, 1 | 2) && s.other & 3 == STV_HIDDEN)
+        .map(|s| s.name)
+        .collect();
+    for name in hidden {
+        for id in local.btf.find(btf::FUNC, &name) {
+            if let Some(t) = local.btf.types.get_mut(id as usize) {
+                if t.vlen() == 1 {
+                    t.info &= !0xffff;
+                    local.changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// The functions of a hidden section, each with its instructions and the maps it loads.
+fn hidden_programs(elf: &Elf, hidden: &sections::HiddenSection) -> Vec<HiddenProgram> {
+    let symbols = elf.symbols();
+    let code = elf.data_of(hidden.index);
+    let license = elf.find("license").map_or(String::new(), |l| {
+        let bytes = elf.data_of(l);
+        String::from_utf8_lossy(&bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())]).into_owned()
+    });
+    let rels: Vec<elf::Rel> = elf
+        .rel_sections()
+        .into_iter()
+        .filter(|&(_, target)| target == hidden.index)
+        .flat_map(|(rel, _)| elf.rels(rel))
+        .collect();
+    let mut out = Vec::new();
+    for function in symbols.iter().filter(|s| s.shndx as usize == hidden.index && s.info & 0xf == 2) {
+        let start = function.value as usize;
+        let Some(insns) = code.get(start..start + function.size as usize) else { continue };
+        let mut map_refs = Vec::new();
+        let mut unsupported = None;
+        for rel in rels.iter().filter(|r| (r.offset as usize) >= start && (r.offset as usize) < start + insns.len()) {
+            let at = rel.offset as usize - start;
+            let Some(symbol) = symbols.get(rel.symbol) else { continue };
+            let target = elf.section_name(symbol.shndx as usize);
+            let is_call = insns.get(at) == Some(&0x85);
+            if is_call || elf.sections.get(symbol.shndx as usize).is_some_and(|h| h.flags & elf::SHF_EXECINSTR != 0) {
+                unsupported = Some(format!("it calls other functions ({}), which aya-node does not link for {} programs", symbol.name, hidden.kind));
+                continue;
+            }
+            let imm = insns.get(at + 4..at + 8).map_or(0, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            if target == ".maps" || target.starts_with("maps") {
+                map_refs.push(MapRef { at, map: symbol.name.clone(), value_offset: None });
+            } else if target.starts_with(".data") || target.starts_with(".bss") || target.starts_with(".rodata") {
+                // A section symbol carries the offset in the instruction; a variable's symbol in its value.
+                let base = if symbol.info & 0xf == 3 { 0 } else { symbol.value as i64 };
+                map_refs.push(MapRef { at, map: target.to_string(), value_offset: Some((base + imm as i64) as u32) });
+            } else {
+                unsupported = Some(format!("it refers to {} in section {target}", symbol.name));
+            }
+        }
+        out.push(HiddenProgram {
+            name: function.name.clone(),
+            section: hidden.section.clone(),
+            kind: hidden.kind,
+            insns: insns.to_vec(),
+            map_refs,
+            unsupported,
+            license: license.clone(),
+        });
+    }
+    out
 }
 
 /// Step 1: CO-RE relocations through flexible arrays (see `core_flex`).
