@@ -10,17 +10,6 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class EbpfObject {
-  /** Takes the object's `AYA_LOGS` map into a reader of formatted log records. */
-  takeLogs(): LogReader
-  /**
-   * Takes the perf event array `name` out of the object and opens a buffer of
-   * `pageCount` pages (a power of two, default 64) for every online CPU.
-   */
-  takePerfEventArray(name: string, pageCount?: number | undefined | null): PerfEventArrayReader
-  /** Takes the ring buffer map `name` out of the object into a reader. */
-  takeRingBuf(name: string): RingBufReader
-  /** Sum over CPUs of entry 0 of the per-CPU `u64` array `name` (a drop counter). */
-  perCpuCounterSum(name: string): bigint
   /** A new handle on the object's map `name` (a duplicate fd: the object keeps its own). */
   openMap(name: string): MapHandle
   /** Puts program `program` (loading it first if needed) at `index` of the program array `map`. */
@@ -35,6 +24,15 @@ export declare class EbpfObject {
   /** Detaches every link, unloads every program and closes every map still owned by the object. */
   close(): void
   get closed(): boolean
+  /** Pins the program `name` (loading it first if needed) at `path`. */
+  pinProgram(name: string, path: string): void
+  /** Pins the map `name` at `path`. */
+  pinMap(name: string, path: string): void
+  /**
+   * Pins the one link that attaches program `name` at `path`. The pinned link keeps the
+   * program attached after the object is closed, until it is unpinned.
+   */
+  pinProgramLink(name: string, path: string): void
   /**
    * Loads the tracepoint program `program` (if not loaded yet) and attaches it to
    * `category/name`.
@@ -164,26 +162,17 @@ export declare class EbpfObject {
   attachIter(program: string, target: string): Link
   /** Runs the iterator of `link` once and returns everything it wrote. */
   readIter(link: Link): Buffer
+  /** Takes the object's `AYA_LOGS` map into a reader of formatted log records. */
+  takeLogs(): LogReader
   /**
-   * The same drain with Aya's own `RingBuf` iterator (one record at a time, no copy), for
-   * reference: takes the ring `ring`, then `rounds` times fills it with `fill` runs of
-   * program `producer` and drains it.
+   * Takes the perf event array `name` out of the object and opens a buffer of
+   * `pageCount` pages (a power of two, default 64) for every online CPU.
    */
-  benchAyaDrain(ring: string, producer: string, data: Buffer, fill: number, rounds: number): Array<DrainBench>
-  /**
-   * Test-runs program `name` on `data` `runs` times, `repeat` runs per syscall, on a
-   * blocking thread; the JavaScript thread stays free to consume what it produces.
-   */
-  benchProduce(name: string, data: Buffer, runs: number, repeat: number): Promise<ProduceBench>
-  /** Pins the program `name` (loading it first if needed) at `path`. */
-  pinProgram(name: string, path: string): void
-  /** Pins the map `name` at `path`. */
-  pinMap(name: string, path: string): void
-  /**
-   * Pins the one link that attaches program `name` at `path`. The pinned link keeps the
-   * program attached after the object is closed, until it is unpinned.
-   */
-  pinProgramLink(name: string, path: string): void
+  takePerfEventArray(name: string, pageCount?: number | undefined | null): PerfEventArrayReader
+  /** Takes the ring buffer map `name` out of the object into a reader. */
+  takeRingBuf(name: string): RingBufReader
+  /** Sum over CPUs of entry 0 of the per-CPU `u64` array `name` (a drop counter). */
+  perCpuCounterSum(name: string): bigint
 }
 
 export declare class Link {
@@ -224,12 +213,6 @@ export declare class MapHandle {
   clear(): number
   /** Counts the elements (one pass over the map, in batches where possible). */
   count(): number
-  /** Looks `key` up `iterations` times; returns the elapsed ns. */
-  benchLookup(key: Buffer, iterations: number): number
-  /** Writes `value` at `key` `iterations` times; returns the elapsed ns. */
-  benchUpdate(key: Buffer, value: Buffer, iterations: number): number
-  /** Reads the whole map in chunks of `batch_size` (as `entries()` does); elapsed ns and count. */
-  benchIterate(batchSize: number): IterateBench
   /** Whether `value` may be in the filter (false means it surely is not). */
   bloomContains(value: Buffer): boolean
   /** Opens a map pinned in bpffs. */
@@ -326,12 +309,6 @@ export declare class RingBufReader {
   /** Closes the fd (now, or as soon as a pending read returns). */
   close(): void
   get closed(): boolean
-  /**
-   * Drains every waiting record as a read from JavaScript would (batches of up to
-   * `max_events` in one reused buffer of `buffer_bytes`), then walks each batch reading
-   * every record's sequence number, all in Rust.
-   */
-  benchDrain(maxEvents: number, bufferBytes: number): DrainBench
 }
 
 /**
@@ -394,14 +371,6 @@ export interface CreateMapOptions {
   mapExtra?: bigint
 }
 
-export interface DrainBench {
-  events: number
-  bytes: number
-  elapsedNs: number
-  /** Events whose leading `u64` was not the previous one's plus one. */
-  outOfOrder: number
-}
-
 /**
  * Whether programs of type `program_type` may call helper number `helper` (see
  * `enum bpf_func_id`, e.g. 1 = map_lookup_elem, 130 = ringbuf_output). Loads a two-instruction
@@ -414,11 +383,6 @@ export declare function isMapTypeSupported(name: string): boolean
 
 /** Whether the kernel can load programs of type `name` (e.g. `xdp`). */
 export declare function isProgramTypeSupported(name: string): boolean
-
-export interface IterateBench {
-  elapsedNs: number
-  entries: number
-}
 
 /** Probes the named features at once. */
 export declare function kernelFeatures(): KernelFeatures
@@ -552,14 +516,6 @@ export interface PerfEventTarget {
 
 /** The number of possible CPUs: the length of a per-CPU map's value array. */
 export declare function possibleCpus(): number
-
-export interface ProduceBench {
-  /** Program runs made (each may have emitted one event, or counted a drop). */
-  runs: number
-  elapsedNs: number
-  /** CPU time of the producer thread, so a benchmark can leave it out of the process's. */
-  cpuNs: number
-}
 
 export interface ProgramDescriptor {
   name: string

@@ -1,8 +1,10 @@
 // Map operations from TypeScript against the same operations in a Rust loop (no JS) in the same
 // run: get/set ops per second on a hash map (the same key on both sides), and entries per
 // second of batch iteration.
-// Needs root (creates kernel maps). Run: node --import=tsx bench/maps.bench.ts
+// Needs root (creates kernel maps). Run: npm run bench (builds the native hooks it drives)
 
+import './native'; // first: loads the native module built with the benchmark hooks
+import type * as bench from './native';
 import { bpfSyscallCount, codec, HashMap } from '../src';
 
 const ENTRIES = 100_000;
@@ -22,7 +24,7 @@ function report(name: string, jsRate: number, nativeRate: number, unit: string):
 
 using map = HashMap.create({ maxEntries: ENTRIES, name: 'bench_hash' }, codec.u32, codec.u64);
 map.setMany(Array.from({ length: ENTRIES }, (_, i) => [i, BigInt(i)] as const));
-const handle = map.nativeHandle;
+const handle = map.nativeHandle as unknown as bench.MapHandle;
 const key = codec.u32.encode(12345);
 const value = codec.u64.encode(777n);
 

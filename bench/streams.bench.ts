@@ -8,8 +8,10 @@
 // 3. CPU time of the Node process per million events (the producer thread's own CPU time is
 //    measured on that thread and left out).
 //
-// Needs root. Run: node --import=tsx bench/streams.bench.ts
+// Needs root. Run: npm run bench (builds the native hooks it drives)
 
+import './native'; // first: loads the native module built with the benchmark hooks
+import type * as bench from './native';
 import { cpus, release } from 'node:os';
 import { bundledObjectPath, codec, Ebpf, type RingBuf } from '../src';
 
@@ -69,7 +71,7 @@ function summarize(samples: { events: number; ns: number; cpu: number }[]): Meas
 /** Aya's own per-record iterator over the same fill, for reference. */
 function ayaDrainRate(size: Size, n: number): number {
   using object = Ebpf.load(bundledObjectPath('stream_producers'));
-  const rounds = object.nativeObject.benchAyaDrain('EVENTS', `produce${size}`, PACKET, n, ROUNDS);
+  const rounds = (object.nativeObject as unknown as bench.EbpfObject).benchAyaDrain('EVENTS', `produce${size}`, PACKET, n, ROUNDS);
   for (const r of rounds) if (r.events !== n || r.outOfOrder !== 0) throw new Error(`aya drain saw ${r.events}/${n}`);
   return median(rounds.map((r) => (r.events / r.elapsedNs) * 1e9));
 }
@@ -77,7 +79,7 @@ function ayaDrainRate(size: Size, n: number): number {
 function nativeDrain(size: Size, n: number): Measured {
   const { object, fill } = open(size);
   using _ = object;
-  const reader = object.nativeObject.takeRingBuf('EVENTS');
+  const reader = object.nativeObject.takeRingBuf('EVENTS') as unknown as bench.RingBufReader;
   const samples = [];
   for (let round = 0; round < ROUNDS; round++) {
     fill(n);
@@ -173,7 +175,7 @@ async function producerBound(size: Size, runs: number, decoded: boolean): Promis
   })();
   const cpu0 = cpuNs();
   const start = process.hrtime.bigint();
-  const produced = await object.nativeObject.benchProduce(`produce${size}`, PACKET, runs, 1000);
+  const produced = await (object.nativeObject as unknown as bench.EbpfObject).benchProduce(`produce${size}`, PACKET, runs, 1000);
   const dropped = ring.drops();
   target = runs - Number(dropped);
   // The consumer may already hold everything (then no batch will come to end its loop).

@@ -3,11 +3,11 @@
 export { Ebpf, type LoadOptions, type GlobalValue, type ProgramDescriptor, type MapDescriptor } from './object';
 export { Link } from './link';
 export { Program, TracePoint, type ProgramClass } from './programs';
-export { RingBuf, type RingBufOptions } from './maps/ring-buf';
-export { PerfEventArray, type PerfEventArrayOptions, type PerfSample } from './maps/perf-event-array';
-export { EventStream, RecordBatch, type StreamReadOptions } from './stream';
-export { EbpfLogs, type LogRecord, type LogLevel, type Logger } from './logs';
-export { TracePipe, parseTraceLine, type TraceLine } from './trace-pipe';
+export { RingBuf, type RingBufOptions } from './streams/ring-buf';
+export { PerfEventArray, type PerfEventArrayOptions, type PerfSample } from './streams/perf-event-array';
+export { EventStream, RecordBatch, type StreamReadOptions } from './streams/stream';
+export { EbpfLogs, type LogRecord, type LogLevel, type Logger } from './streams/logs';
+export { TracePipe, parseTraceLine, type TraceLine } from './streams/trace-pipe';
 export {
   RawTracePoint,
   BtfTracePoint,

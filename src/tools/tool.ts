@@ -4,10 +4,10 @@
 import { existsSync } from 'node:fs';
 import type { Codec } from '../codec';
 import { Ebpf, type LoadOptions } from '../object';
-import type { RingBuf } from '../maps/ring-buf';
+import type { RingBuf } from '../streams/ring-buf';
 import { TracePoint } from '../programs';
-import type { StreamReadOptions } from '../stream';
-import { ensureTracefs } from '../trace-pipe';
+import type { StreamReadOptions } from '../streams/stream';
+import { ensureTracefs } from '../streams/trace-pipe';
 import { bundledObjectPath } from './objects';
 
 export interface TracepointAttachment {

@@ -1,12 +1,16 @@
-//! Just enough of a BTF reader to find where a member lives in a kernel struct.
+//! The kernel's BTF: Aya's parse of it (what objects load against), and just enough of a BTF
+//! reader of our own to find where a member lives in a kernel struct.
 //!
 //! Rust eBPF objects carry no CO-RE relocations, so programs that read kernel structs
 //! (e.g. `task_struct.real_parent`) take the offsets as globals that user space looks up
 //! here in `/sys/kernel/btf/vmlinux` before loading.
 
+use std::sync::OnceLock;
+
+use aya::Btf;
 use napi_derive::napi;
 
-use crate::error::{Code, NodeError, Result};
+use crate::error::{AyaContext, Code, NodeError, Result};
 
 const BTF_MAGIC: u16 = 0xeb9f;
 const KIND_INT: u32 = 1;
@@ -126,4 +130,25 @@ pub fn struct_member_offset(path: &str, name: &str, member: &str) -> Result<u32>
 pub fn btf_struct_member_offset(name: String, member: String, btf_path: Option<String>) -> napi::Result<u32> {
     let path = btf_path.unwrap_or_else(|| "/sys/kernel/btf/vmlinux".to_string());
     Ok(struct_member_offset(&path, &name, &member)?)
+}
+
+static KERNEL_BTF: OnceLock<Btf> = OnceLock::new();
+
+/// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once per process.
+pub fn kernel_btf() -> Result<&'static Btf> {
+    if let Some(btf) = KERNEL_BTF.get() {
+        return Ok(btf);
+    }
+    let btf = Btf::from_sys_fs().context(|| "reading the kernel's BTF from /sys/kernel/btf/vmlinux".to_string())?;
+    Ok(KERNEL_BTF.get_or_init(|| btf))
+}
+
+/// A BTF lookup that failed because the name is not in the kernel's BTF is a NOT_FOUND error.
+pub fn btf_target_error(err: NodeError, what: &str, name: &str) -> NodeError {
+    if err.message.contains("Unknown BTF type") || err.message.contains("unknown BTF type") {
+        let mut e = NodeError::new(Code::NotFound, format!("the kernel has no {what} `{name}` (not in its BTF)"));
+        e.errno = err.errno;
+        return e;
+    }
+    err
 }

@@ -3,22 +3,37 @@
 //! The TypeScript layer in `src/` is the public API; what this crate exports is internal and
 //! kept small: handles to loaded objects, programs, links and maps, plus raw byte access.
 //! Every failure leaves through [`error::NodeError`], never through a panic.
+//!
+//! Rooms, from the bottom up (a module only uses the ones above it in this list):
+//! - `error`, `panic`: how failures and caught panics become JavaScript errors;
+//! - `sys`: the raw `bpf()` commands aya-node issues itself (map commands in `sys::map`);
+//! - `kinds`: the name of every program and map kind;
+//! - `btf`: the kernel's BTF;
+//! - `object`: a loaded object (`EbpfObject`) and its registry of links;
+//! - `link`: the `Link` handle and the link types the registry holds;
+//! - `programs`: one file per program type, each adding `attach…` methods to `EbpfObject`;
+//! - `maps`: map handles, one file per map family;
+//! - `streams`: kernel event sources read in batches (ring and perf buffers, logs, trace pipe);
+//! - `pin`, `info`, `probe`, `sections`: pinning, system-wide listings, feature probes, ELF
+//!   section names.
+//!
+//! Benchmark hooks (`bench…` methods) exist only with the cargo feature `bench`, so the shipped
+//! module and its `index.d.ts` have none.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod btf;
 mod error;
+mod info;
+mod kinds;
 mod link;
-mod logs;
 mod maps;
 mod object;
 mod object_fixup;
-mod programs;
-mod stream;
-mod stream_bench;
-mod trace_pipe;
-mod info;
+mod panic;
 mod pin;
 mod probe;
-mod sys;
+mod programs;
 mod sections;
+mod streams;
+mod sys;

@@ -12,8 +12,11 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
 use crate::{
+    btf::kernel_btf,
     error::{AyaContext, Code, NodeError, Result},
-    link::{ErasedLink, Link},
+    kinds::{map_data, map_kind, program_kind},
+    link::erased::ErasedLink,
+    panic::{panic_message, quiet_panic_hook},
 };
 
 pub struct ObjectState {
@@ -127,7 +130,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         None => None,
     };
     let mut loader = EbpfLoader::new();
-    loader.btf(custom_btf.as_ref().or_else(|| crate::programs::support::kernel_btf().ok()));
+    loader.btf(custom_btf.as_ref().or_else(|| kernel_btf().ok()));
     if let Some(globals) = &options.globals {
         for (name, value) in globals {
             loader.override_global(name.as_str(), value.as_ref(), true);
@@ -175,51 +178,6 @@ fn fixup<'d>(data: &'d [u8], options: &LoadOptions) -> Result<crate::object_fixu
     }
 }
 
-thread_local! {
-    /// Where the last panic on this thread happened, recorded by [`quiet_panic_hook`].
-    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Replaces the default panic hook (which prints the payload, possibly kilobytes of it, to
-/// stderr) with one that only records a short description; the panic is caught at the FFI
-/// boundary and becomes an `EbpfError` that carries it.
-pub fn quiet_panic_hook() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let mut text = payload_text(info.payload());
-            if text.len() > 300 {
-                let mut end = 300;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text.truncate(end);
-                text.push('…');
-            }
-            if let Some(location) = info.location() {
-                text = format!("{text} at {}:{}", location.file(), location.line());
-            }
-            LAST_PANIC.with(|last| *last.borrow_mut() = Some(text));
-        }));
-    });
-}
-
-/// The text of a caught panic: what the hook recorded, else the payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(recorded) = LAST_PANIC.with(|last| last.borrow_mut().take()) {
-        return format!("internal error: {recorded}");
-    }
-    payload_text(payload)
-}
-
-fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "internal panic".to_string())
-}
-
 #[napi]
 impl EbpfObject {
     /// Parses an ELF object from memory and creates its maps.
@@ -263,10 +221,10 @@ impl EbpfObject {
         let mut state = lock(&self.state);
         let mut out = Vec::new();
         for (name, map) in state.ebpf()?.maps() {
-            let info = crate::maps::map_data(map).info().context(|| format!("reading info of map `{name}`"))?;
+            let info = map_data(map).info().context(|| format!("reading info of map `{name}`"))?;
             out.push(MapDescriptor {
                 name: name.to_string(),
-                kind: crate::maps::map_kind(map).to_string(),
+                kind: map_kind(map).to_string(),
                 key_size: info.key_size(),
                 value_size: info.value_size(),
                 max_entries: info.max_entries(),
@@ -304,45 +262,5 @@ impl EbpfObject {
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         lock(&self.state).ebpf.is_none()
-    }
-
-    pub(crate) fn link(&self, kind: &'static str, link: Box<dyn ErasedLink>) -> Link {
-        let id = lock(&self.state).add_link(link);
-        Link::new(self.state.clone(), id, kind)
-    }
-}
-
-/// Aya's name for a program's kind, as the TypeScript layer knows it.
-pub fn program_kind(program: &Program) -> &'static str {
-    match program {
-        Program::KProbe(_) => "kprobe",
-        Program::UProbe(_) => "uprobe",
-        Program::TracePoint(_) => "tracepoint",
-        Program::SocketFilter(_) => "socket_filter",
-        Program::Xdp(_) => "xdp",
-        Program::SkMsg(_) => "sk_msg",
-        Program::SkSkb(_) => "sk_skb",
-        Program::SockOps(_) => "sock_ops",
-        Program::SchedClassifier(_) => "classifier",
-        Program::CgroupSkb(_) => "cgroup_skb",
-        Program::CgroupSysctl(_) => "cgroup_sysctl",
-        Program::CgroupSockopt(_) => "cgroup_sockopt",
-        Program::LircMode2(_) => "lirc_mode2",
-        Program::PerfEvent(_) => "perf_event",
-        Program::RawTracePoint(_) => "raw_tracepoint",
-        Program::Lsm(_) => "lsm",
-        Program::LsmCgroup(_) => "lsm_cgroup",
-        Program::BtfTracePoint(_) => "btf_tracepoint",
-        Program::FEntry(_) => "fentry",
-        Program::FExit(_) => "fexit",
-        Program::Extension(_) => "extension",
-        Program::CgroupSockAddr(_) => "cgroup_sock_addr",
-        Program::SkLookup(_) => "sk_lookup",
-        Program::CgroupSock(_) => "cgroup_sock",
-        Program::CgroupDevice(_) => "cgroup_device",
-        Program::Iter(_) => "iter",
-        Program::FlowDissector(_) => "flow_dissector",
-        Program::SkReuseport(_) => "sk_reuseport",
-        Program::ReusePortSocketFilter(_) => "reuseport_socket_filter",
     }
 }

@@ -37,7 +37,7 @@ impl EbpfObject {
             .ebpf()?
             .map(&name)
             .ok_or_else(|| NodeError::new(Code::NotFound, format!("no map named `{name}` in the object (or it was taken)")))?;
-        Ok(sys::pin_fd(crate::maps::map_data(map).fd().as_fd(), &path)?)
+        Ok(sys::pin_fd(crate::kinds::map_data(map).fd().as_fd(), &path)?)
     }
 
     /// Pins the one link that attaches program `name` at `path`. The pinned link keeps the

@@ -14,11 +14,11 @@ use std::{
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::{
-    handle::{borrow, MapHandle},
-    sys,
+use super::handle::{borrow, MapHandle};
+use crate::{
+    error::{Code, NodeError, Result},
+    sys::map as sys,
 };
-use crate::error::{Code, NodeError, Result};
 
 #[napi(object)]
 pub struct BatchChunk {

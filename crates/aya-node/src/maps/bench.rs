@@ -6,7 +6,8 @@ use std::time::Instant;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::{handle::{borrow, MapHandle}, sys};
+use super::handle::{borrow, MapHandle};
+use crate::sys::map as sys;
 use crate::error::NodeError;
 
 #[napi(object)]

@@ -4,7 +4,8 @@
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::{handle::{borrow, MapHandle}, sys};
+use super::handle::{borrow, MapHandle};
+use crate::sys::map as sys;
 use crate::error::NodeError;
 
 #[napi]

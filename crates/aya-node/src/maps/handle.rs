@@ -12,7 +12,8 @@ use std::{
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
 use napi_derive::napi;
 
-use super::{per_cpu, sys};
+use super::per_cpu;
+use crate::sys::map as sys;
 use crate::{
     error::{Code, NodeError, Result},
     object::{lock, EbpfObject},
@@ -112,7 +113,7 @@ impl EbpfObject {
             .ebpf()?
             .map(&name)
             .ok_or_else(|| NodeError::new(Code::NotFound, format!("no map named `{name}` in the object")))?;
-        let fd = super::map_data(map)
+        let fd = crate::kinds::map_data(map)
             .fd()
             .as_fd()
             .try_clone_to_owned()

@@ -6,10 +6,12 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use aya::programs::Program;
 use napi_derive::napi;
 
-use super::{handle::{borrow, MapHandle}, sys};
+use super::handle::{borrow, MapHandle};
+use crate::sys::map as sys;
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
-    object::{lock, program_kind, EbpfObject, ObjectState},
+    kinds::program_kind,
+    object::{lock, EbpfObject, ObjectState},
 };
 
 /// Loads `name` if it is not loaded yet (program types whose `load()` needs no arguments),

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use napi::bindgen_prelude::BigInt;
 use napi_derive::napi;
 
-use super::{handle::{borrow, MapHandle}, sys};
+use super::handle::{borrow, MapHandle};
+use crate::sys::map as sys;
 use crate::error::{Code, NodeError, Result};
 
 #[napi(object)]

@@ -8,7 +8,10 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::EbpfObject,
-    programs::support::{cgroup_attach_mode, load_and_attach, open_cgroup},
+    programs::{
+        attach::load_and_attach,
+        target::{cgroup_attach_mode, open_cgroup},
+    },
 };
 
 #[napi]

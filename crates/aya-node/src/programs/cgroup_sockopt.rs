@@ -4,7 +4,7 @@
 
 use napi_derive::napi;
 
-use crate::{link::Link, object::EbpfObject, programs::support::attach_to_cgroup};
+use crate::{link::Link, object::EbpfObject, programs::attach::attach_to_cgroup};
 
 #[napi]
 impl EbpfObject {

@@ -8,7 +8,7 @@ use crate::{
     error::AyaContext,
     link::Link,
     object::EbpfObject,
-    programs::support::{load_and_attach, open_netns},
+    programs::{attach::load_and_attach, target::open_netns},
 };
 
 #[napi]

@@ -12,7 +12,8 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::{ErasedLink, Link},
     object::{lock, EbpfObject},
-    programs::support::{btf_target_error, kernel_btf, typed},
+    btf::{btf_target_error, kernel_btf},
+    programs::attach::typed,
     sys,
 };
 

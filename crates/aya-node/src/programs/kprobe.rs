@@ -10,7 +10,7 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::{lock, EbpfObject},
-    programs::support::typed,
+    programs::attach::typed,
 };
 
 /// Why this kernel cannot attach kprobes, if it cannot: neither the `kprobe` perf PMU nor the

@@ -7,7 +7,9 @@ use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
-    object::{lock, panic_message, program_kind, EbpfObject},
+    kinds::program_kind,
+    object::{lock, EbpfObject},
+    panic::{panic_message, quiet_panic_hook},
 };
 
 /// Loads `program` (named `name`) if it is not loaded yet. A verifier rejection comes back as a
@@ -17,7 +19,7 @@ pub fn ensure_loaded(program: &mut Program, name: &str) -> Result<()> {
         return Ok(());
     }
     // Aya unwraps the verifier log as UTF-8; a panic there must not cross into Node.
-    crate::object::quiet_panic_hook();
+    quiet_panic_hook();
     let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_any(program, name)));
     let result = match loaded {
         Ok(result) => result?,

@@ -6,7 +6,7 @@ use napi_derive::napi;
 use crate::{
     link::Link,
     object::EbpfObject,
-    programs::support::attach_btf_targeted,
+    programs::attach::attach_btf_targeted,
 };
 
 #[napi]

@@ -1,7 +1,11 @@
 //! Attaching programs. One file per program type; each adds `attach…` methods to `EbpfObject`.
+//! What they share: `attach` (the common steps, as macros) and `target` (cgroups, network
+//! namespaces and interfaces they attach to).
+
+pub mod attach;
+pub mod target;
 
 pub mod trace_point;
-pub mod support;
 pub mod raw_trace_point;
 pub mod btf_trace_point;
 pub mod fentry;

@@ -11,7 +11,8 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::{ErasedLink, Link},
     object::{lock, EbpfObject},
-    programs::support::{typed, ManyLinks},
+    link::many::ManyLinks,
+    programs::attach::typed,
 };
 
 #[napi(object)]

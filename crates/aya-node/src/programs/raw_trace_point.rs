@@ -6,7 +6,7 @@ use crate::{
     error::AyaContext,
     link::Link,
     object::EbpfObject,
-    programs::support::load_and_attach,
+    programs::attach::load_and_attach,
 };
 
 #[napi]

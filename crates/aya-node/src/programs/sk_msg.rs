@@ -8,7 +8,7 @@ use crate::{
     link::Link,
     maps::handle::MapHandle,
     object::EbpfObject,
-    programs::{sock_map_target::SockMapTarget, support::load_and_attach},
+    programs::{attach::load_and_attach, sock_map_target::SockMapTarget},
 };
 
 #[napi]

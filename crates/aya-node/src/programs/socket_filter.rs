@@ -10,7 +10,7 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::{ErasedLink, Link},
     object::{lock, EbpfObject},
-    programs::support::typed,
+    programs::attach::typed,
 };
 
 /// The attachment of a filter to one socket. It holds a duplicate of the socket's fd, so the

@@ -13,7 +13,11 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::EbpfObject,
-    programs::support::{in_netns, interface_index, interface_name, load_and_attach, netns_link, open_netns},
+    link::netns::netns_link,
+    programs::{
+        attach::load_and_attach,
+        target::{in_netns, interface_index, interface_name, open_netns},
+    },
 };
 
 /// Whether the kernel has TCX (BPF_TCX_INGRESS/EGRESS links): Linux 6.6 and later.

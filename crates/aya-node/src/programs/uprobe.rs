@@ -9,7 +9,7 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::EbpfObject,
-    programs::support::load_and_attach,
+    programs::attach::load_and_attach,
 };
 
 #[napi(object)]

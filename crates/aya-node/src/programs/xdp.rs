@@ -9,7 +9,11 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::EbpfObject,
-    programs::support::{in_netns, interface_index, load_and_attach, netns_link, open_netns},
+    link::netns::netns_link,
+    programs::{
+        attach::load_and_attach,
+        target::{in_netns, interface_index, open_netns},
+    },
 };
 
 fn xdp_mode(mode: Option<&str>) -> Result<XdpMode, NodeError> {

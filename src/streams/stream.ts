@@ -3,10 +3,10 @@
 
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import type * as native from './native';
-import { awaitNative, callNative, EbpfError } from './errors';
+import type * as native from '../native';
+import { awaitNative, callNative, EbpfError } from '../errors';
 
-/** The native readers all have this shape (see crates/aya-node/src/stream.rs). */
+/** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
   tryRead(into: Buffer, maxEvents: number): native.ReadResult | null;

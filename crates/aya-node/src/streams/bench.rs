@@ -14,8 +14,8 @@ use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError},
-    maps::ring_buf::RingBufReader,
-    stream::{record_size, Batch, Overflow, Source},
+    streams::ring_buf::RingBufReader,
+    streams::{record_size, Batch, Overflow, Source},
     object::{lock, EbpfObject},
     programs::{
         load::ensure_loaded,

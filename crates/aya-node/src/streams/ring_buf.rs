@@ -15,7 +15,7 @@ use napi_derive::napi;
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
     object::{lock, EbpfObject},
-    stream::{reader_methods, record_size, Batch, Source, Stream},
+    streams::{reader_methods, record_size, Batch, Source, Stream},
 };
 
 /// Bits of a record header's length word (kernel `BPF_RINGBUF_*_BIT`).
@@ -51,7 +51,7 @@ impl Drop for Mapping {
 /// A ring buffer consumer over the kernel's shared pages. The kernel maps the data area twice,
 /// back to back, so a run of records that wraps around is still contiguous in memory: a whole
 /// batch is one `memcpy`. Records keep the kernel's 8-byte header (`u32 length | u32 page
-/// offset`), which is already the batch layout of `stream.rs` (the tag is unused for rings).
+/// offset`), which is already the batch layout of `streams/mod.rs` (the tag is unused for rings).
 pub struct RingSource {
     /// Owns the fd the mappings belong to.
     map: MapData,

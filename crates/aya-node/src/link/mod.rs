@@ -1,29 +1,18 @@
 //! Links: an attachment of a program to a hook. The aya link itself lives in the object's
 //! registry (so closing the object detaches it); the JS `Link` is a handle to that entry.
 
-use aya::programs::ProgramError;
 use napi_derive::napi;
 
 use crate::{
-    error::{AyaContext, NodeError},
-    object::{lock, SharedState},
+    error::AyaContext,
+    object::{lock, EbpfObject, SharedState},
 };
 
-/// Any of Aya's owned link types, with the type erased.
-pub trait ErasedLink: Send {
-    fn detach(self: Box<Self>) -> Result<(), ProgramError>;
+pub mod erased;
+pub mod many;
+pub mod netns;
 
-    /// The link's fd when it is an iterator's, from which each read starts a new iteration.
-    fn iter_link_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        None
-    }
-}
-
-impl<T: aya::programs::Link + Send> ErasedLink for T {
-    fn detach(self: Box<Self>) -> Result<(), ProgramError> {
-        aya::programs::Link::detach(*self)
-    }
-}
+pub use erased::ErasedLink;
 
 #[napi]
 pub struct Link {
@@ -68,10 +57,10 @@ impl Link {
     }
 }
 
-/// Builds the error for a program whose kind is not the one the caller asked for.
-pub fn wrong_type(program: &str, wanted: &str, actual: &str) -> NodeError {
-    NodeError::new(
-        crate::error::Code::WrongType,
-        format!("program `{program}` is a {actual} program, not a {wanted} program"),
-    )
+impl EbpfObject {
+    /// Registers `link` with the object (so closing it detaches the link) and hands out its handle.
+    pub(crate) fn link(&self, kind: &'static str, link: Box<dyn ErasedLink>) -> Link {
+        let id = lock(&self.state).add_link(link);
+        Link::new(self.state.clone(), id, kind)
+    }
 }

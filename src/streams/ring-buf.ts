@@ -1,7 +1,7 @@
 import type * as native from '../native';
 import { decoderFor, type Codec } from '../codec';
 import { callNative, EbpfError } from '../errors';
-import { EventStream, headerReader, RecordBatch } from '../stream';
+import { EventStream, headerReader, RecordBatch } from './stream';
 
 export interface RingBufOptions {
   /**

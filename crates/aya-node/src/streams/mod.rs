@@ -5,7 +5,7 @@
 //! the kernel signals data. Each read drains up to `max_events` records into one [`Batch`]
 //! written straight into a buffer the caller owns and reuses (no allocation, no page faults
 //! per batch): one N-API crossing per batch, not per event. Batch layout, per record:
-//! `u32 length (LE) | u32 tag (LE) | bytes | zero padding to 8` (split by `src/stream.ts`);
+//! `u32 length (LE) | u32 tag (LE) | bytes | zero padding to 8` (split by `src/streams/stream.ts`);
 //! the tag is source-specific (the CPU for perf buffers, the level for log records; ring
 //! buffers leave the kernel's own header word there).
 
@@ -23,6 +23,13 @@ use napi_derive::napi;
 use tokio::{io::unix::AsyncFd, sync::Notify, time::Instant};
 
 use crate::error::{Code, NodeError, Result};
+
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod logs;
+pub mod perf_event_array;
+pub mod ring_buf;
+pub mod trace_pipe;
 
 const HEADER: usize = 8;
 
@@ -92,7 +99,8 @@ impl<'a> Batch<'a> {
         self.count
     }
 
-    /// The records delivered so far, in batch layout.
+    /// The records delivered so far, in batch layout (the benchmarks' native consumer).
+    #[cfg(feature = "bench")]
     pub fn data(&self) -> &[u8] {
         &self.out[..self.len]
     }
@@ -295,6 +303,7 @@ impl<S: Source> Stream<S> {
     }
 
     /// Runs `f` on the source itself, synchronously (the benchmarks' native consumer).
+    #[cfg(feature = "bench")]
     pub fn with_source<R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R> {
         let mut inner = self.shared.inner.try_lock().map_err(|_| {
             NodeError::new(Code::Busy, format!("this {} has a pending read", self.what))
@@ -355,13 +364,13 @@ macro_rules! reader_methods {
             /// Waits for records and writes them into `into` (which JavaScript must leave
             /// alone until this resolves); resolves to `null` once closed or cancelled.
             #[napi]
-            pub async fn read(&self, mut into: napi::bindgen_prelude::Buffer, options: $crate::stream::ReadOptions) -> napi::Result<Option<$crate::stream::ReadResult>> {
+            pub async fn read(&self, mut into: napi::bindgen_prelude::Buffer, options: $crate::streams::ReadOptions) -> napi::Result<Option<$crate::streams::ReadResult>> {
                 Ok(self.stream.read(&mut into, options.policy(), options.read_id.max(0) as u64).await?)
             }
 
             /// Writes what is waiting now into `into` without waiting, or returns `null` (then `read`).
             #[napi]
-            pub fn try_read(&self, mut into: napi::bindgen_prelude::Buffer, max_events: u32) -> napi::Result<Option<$crate::stream::ReadResult>> {
+            pub fn try_read(&self, mut into: napi::bindgen_prelude::Buffer, max_events: u32) -> napi::Result<Option<$crate::streams::ReadResult>> {
                 Ok(self.stream.try_read(&mut into, max_events)?)
             }
 

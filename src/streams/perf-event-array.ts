@@ -1,7 +1,7 @@
 import type * as native from '../native';
 import { decoderFor, type Codec } from '../codec';
 import { EbpfError } from '../errors';
-import { EventStream, RecordBatch } from '../stream';
+import { EventStream, RecordBatch } from './stream';
 
 export interface PerfEventArrayOptions {
   /** Pages per CPU buffer, a power of two (default 64). */

@@ -42,7 +42,7 @@ pub fn command_name(cmd: u32) -> &'static str {
         BPF_MAP_DELETE_ELEM => "BPF_MAP_DELETE_ELEM",
         BPF_MAP_GET_NEXT_KEY => "BPF_MAP_GET_NEXT_KEY",
         BPF_MAP_GET_FD_BY_ID => "BPF_MAP_GET_FD_BY_ID",
-        crate::sys::BPF_OBJ_GET_INFO_BY_FD => "BPF_OBJ_GET_INFO_BY_FD",
+        super::BPF_OBJ_GET_INFO_BY_FD => "BPF_OBJ_GET_INFO_BY_FD",
         BPF_MAP_LOOKUP_AND_DELETE_ELEM => "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
         BPF_MAP_LOOKUP_BATCH => "BPF_MAP_LOOKUP_BATCH",
         BPF_MAP_LOOKUP_AND_DELETE_BATCH => "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
@@ -86,7 +86,7 @@ pub type SysResult<T> = std::result::Result<T, BpfError>;
 pub unsafe fn bpf<A>(cmd: u32, attr: &mut A) -> SysResult<i64> {
     SYSCALLS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: forwarded from the caller.
-    unsafe { crate::sys::bpf(cmd, attr) }.map_err(|io| BpfError { cmd, io })
+    unsafe { super::bpf(cmd, attr) }.map_err(|io| BpfError { cmd, io })
 }
 
 #[repr(C)]
@@ -227,7 +227,7 @@ pub fn map_fd_by_id(id: u32) -> SysResult<OwnedFd> {
 
 pub fn map_info(fd: BorrowedFd<'_>) -> SysResult<MapInfo> {
     let mut info = MapInfo::default();
-    crate::sys::obj_info(fd, &mut info).map_err(|io| BpfError { cmd: crate::sys::BPF_OBJ_GET_INFO_BY_FD, io })?;
+    super::obj_info(fd, &mut info).map_err(|io| BpfError { cmd: super::BPF_OBJ_GET_INFO_BY_FD, io })?;
     Ok(info)
 }
 

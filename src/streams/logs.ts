@@ -1,6 +1,6 @@
 // Log records of programs that use aya-log-ebpf, as an async iterable.
 
-import type * as native from './native';
+import type * as native from '../native';
 import { EventStream, type RecordBatch } from './stream';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';

@@ -13,6 +13,8 @@ use std::{
 
 use crate::error::{Code, NodeError, Result};
 
+pub mod map;
+
 pub const BPF_OBJ_PIN: u32 = 6;
 pub const BPF_OBJ_GET: u32 = 7;
 pub const BPF_PROG_TEST_RUN: u32 = 10;

@@ -14,7 +14,7 @@ use napi_derive::napi;
 use crate::{
     error::{Code, NodeError, Result},
     object::{lock, EbpfObject},
-    stream::{reader_methods, Batch, Source, Stream},
+    streams::{reader_methods, Batch, Source, Stream},
 };
 
 type Pending = Arc<Mutex<Vec<(u32, Vec<u8>)>>>;

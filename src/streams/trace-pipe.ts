@@ -2,8 +2,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import * as native from './native';
-import { callNative, EbpfError } from './errors';
+import * as native from '../native';
+import { callNative, EbpfError } from '../errors';
 import { EventStream, type RecordBatch } from './stream';
 
 export interface TraceLine {

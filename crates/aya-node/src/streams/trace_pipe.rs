@@ -14,7 +14,7 @@ use napi_derive::napi;
 
 use crate::{
     error::{Code, NodeError, Result},
-    stream::{reader_methods, Batch, Source, Stream},
+    streams::{reader_methods, Batch, Source, Stream},
 };
 
 pub struct TracePipeSource {
