@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, fchmodSync, readFileSync, rmSync } fr
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayMap, codec, Ebpf, EbpfError, StackTraceMap, TracePoint, VerifierError } from '../src';
+import { ArrayMap, codec, Ebpf, EbpfError, KProbe, LibbpfUsdt, SchedClassifier, StackTraceMap, StructOps, Syscall, TracePoint, VerifierError } from '../src';
 import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 
 // C objects that use what libbpf accepts and Aya 0.14 alone does not (issue 15), loaded the
@@ -174,4 +174,70 @@ ctest('a non-weak extern the kernel lacks is a NOT_FOUND error at load, as under
   const err = t.throws(() => Ebpf.load(object));
   t.true(err instanceof EbpfError && err.code === 'NOT_FOUND', String(err));
   t.regex(err!.message, /aya_node_absent_symbol/);
+});
+
+ctest('SEC("tc") loads as a TC classifier and gives its verdicts', (t) => {
+  using obj = Ebpf.load(buildCObject('libbpf_sections'));
+  const tc = obj.program('tc_drop_99', SchedClassifier);
+  t.is(tc.section, 'tc', 'the section is reported as written');
+  t.is(tc.testRun({ data: Buffer.alloc(99) }).returnValue, 2, 'TC_ACT_SHOT for a 99-byte packet');
+  t.is(tc.testRun({ data: Buffer.alloc(98) }).returnValue, 0, 'TC_ACT_OK otherwise');
+});
+
+ctest('SEC("ksyscall/NAME") and kretsyscall load as kprobes on the syscall; attach needs kprobes', (t) => {
+  using obj = Ebpf.load(buildCObject('libbpf_sections'), { globals: {} });
+  const entry = obj.program('on_kill', KProbe);
+  const exit = obj.program('on_kill_ret', KProbe);
+  t.is(entry.section, 'ksyscall/kill');
+  t.is(exit.section, 'kretsyscall/kill');
+  entry.load();
+  exit.load();
+  t.true(entry.loaded && exit.loaded, 'the kernel verified both');
+  const wrapper = readFileSync('/proc/kallsyms', 'utf8').includes(' __x64_sys_kill\n') ? '__x64_sys_kill' : 'sys_kill';
+  const reason = KProbe.unsupportedReason();
+  if (reason) {
+    const err = t.throws(() => entry.attach(wrapper));
+    t.true(err instanceof EbpfError && err.code === 'UNSUPPORTED', String(err));
+    t.true(err!.message.includes(reason), `${err!.message} carries the probed reason: ${reason}`);
+    return;
+  }
+  entry.attach(wrapper);
+  exit.attach(wrapper);
+  process.kill(process.pid, 0);
+  t.true((obj.map('.bss', ArrayMap, codec.struct({ calls: codec.u64, ret: codec.i64 })).get(0)?.calls ?? 0n) >= 1n);
+});
+
+ctest('SEC("usdt") (libbpf usdt.bpf.h) loads; attaching says it is not supported', (t) => {
+  using obj = Ebpf.load(buildCObject('libbpf_usdt'));
+  t.deepEqual(obj.programs, [{ name: 'on_probe', kind: 'usdt' }]);
+  t.true(['__bpf_usdt_specs', '__bpf_usdt_ip_to_spec_id'].every((m) => obj.maps.some((d) => d.name === m)), 'libbpf\'s USDT maps exist');
+  const usdt = obj.program('on_probe', LibbpfUsdt);
+  usdt.load();
+  t.true(usdt.loaded, 'the verifier accepted it (with bpf_usdt_arg verified as a static function, as libbpf does)');
+  const err = t.throws(() => usdt.attach());
+  t.true(err instanceof EbpfError && err.code === 'UNSUPPORTED', String(err));
+});
+
+ctest('SEC("syscall") loads as BPF_PROG_TYPE_SYSCALL and runs from user space with its context', (t) => {
+  using obj = Ebpf.load(buildCObject('libbpf_syscall'));
+  const add = obj.program('add', Syscall);
+  t.is(add.section, 'syscall');
+  const ctx = Buffer.alloc(24);
+  ctx.writeBigUInt64LE(5n, 0);
+  ctx.writeBigUInt64LE(3n, 8);
+  const run = add.testRun({ ctx });
+  t.is(run.returnValue, 1, 'a > b');
+  t.is(run.ctx?.readBigUInt64LE(16), 8n, 'the program wrote a + b into the context');
+  t.is(obj.map('.bss', ArrayMap, codec.u64).get(0), 1n, 'and counted the run in its global');
+  const info = add.info();
+  t.is(info?.kind, 'syscall', 'the kernel has it as a syscall program');
+  t.throws(() => add.testRun({ data: Buffer.alloc(8) }), { message: /only `ctx`/ });
+});
+
+ctest('struct_ops programs are listed; loading them is a typed UNSUPPORTED error', (t) => {
+  using obj = Ebpf.load(buildCObject('libbpf_syscall'));
+  const names = obj.programs.filter((p) => p.kind === 'struct_ops').map((p) => p.name).sort();
+  t.deepEqual(names, ['aya_node_cc_cong_avoid', 'aya_node_cc_ssthresh', 'aya_node_cc_undo_cwnd']);
+  const err = t.throws(() => obj.program('aya_node_cc_ssthresh', StructOps).load());
+  t.true(err instanceof EbpfError && err.code === 'UNSUPPORTED', String(err));
 });

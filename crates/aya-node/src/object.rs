@@ -4,6 +4,7 @@
 
 use std::{
     collections::HashMap,
+    os::fd::AsFd,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -25,6 +26,8 @@ pub struct ObjectState {
     next_link: u32,
     /// Program name -> the ELF section it came from.
     pub sections: HashMap<String, String>,
+    /// Programs of types Aya does not have (syscall, struct_ops), by name.
+    pub hidden: HashMap<String, crate::programs::syscall::HiddenState>,
 }
 
 impl ObjectState {
@@ -112,7 +115,7 @@ pub struct EbpfObject {
     pub(crate) state: SharedState,
 }
 
-fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
+fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<crate::object_fixup::HiddenProgram>)> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
         max_entries: None,
@@ -152,7 +155,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
     // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
     quiet_panic_hook();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
-        Ok(result) => result.context(|| "loading the eBPF object".to_string()),
+        Ok(result) => Ok((result.context(|| "loading the eBPF object".to_string())?, prepared.hidden)),
         Err(panic) => Err(NodeError::new(Code::Parse, format!("loading the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
     }
 }
@@ -200,20 +203,26 @@ impl EbpfObject {
         Ok(Self::wrap(load_with(&data, options)?, sections))
     }
 
-    fn wrap(ebpf: Ebpf, sections: HashMap<String, String>) -> EbpfObject {
+    fn wrap((ebpf, hidden): (Ebpf, Vec<crate::object_fixup::HiddenProgram>), sections: HashMap<String, String>) -> EbpfObject {
+        let hidden = hidden
+            .into_iter()
+            .map(|program| (program.name.clone(), crate::programs::syscall::HiddenState { program, fd: None }))
+            .collect();
         EbpfObject {
-            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0, sections })),
+            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0, sections, hidden })),
         }
     }
 
     #[napi]
     pub fn programs(&self) -> napi::Result<Vec<ProgramDescriptor>> {
         let mut state = lock(&self.state);
-        Ok(state
-            .ebpf()?
-            .programs()
-            .map(|(name, program)| ProgramDescriptor { name: name.to_string(), kind: program_kind(program).to_string() })
-            .collect())
+        let mut out: Vec<ProgramDescriptor> = Vec::new();
+        for (name, program) in state.ebpf.iter().flat_map(|e| e.programs()) {
+            out.push(ProgramDescriptor { name: name.to_string(), kind: kind_of(&state.sections, name, program).to_string() });
+        }
+        state.ebpf()?;
+        out.extend(state.hidden.values().map(|h| ProgramDescriptor { name: h.program.name.clone(), kind: h.program.kind.to_string() }));
+        Ok(out)
     }
 
     #[napi]
@@ -236,9 +245,21 @@ impl EbpfObject {
     #[napi]
     pub fn program_details(&self, name: String) -> napi::Result<ProgramDetails> {
         let mut state = lock(&self.state);
+        if let Some(hidden) = state.hidden.get(&name) {
+            let info = hidden.fd.as_ref().and_then(|fd| crate::programs::syscall::id_and_tag(fd.as_fd()));
+            return Ok(ProgramDetails {
+                section: Some(hidden.program.section.clone()),
+                kind: hidden.program.kind.to_string(),
+                name,
+                loaded: hidden.fd.is_some(),
+                id: info.as_ref().map(|i| i.0),
+                tag: info.as_ref().map(|i| i.1.clone()),
+            });
+        }
+        let sections = state.sections.clone();
         let program = state.program(&name)?;
         let info = program.info().ok();
-        let kind = program_kind(program).to_string();
+        let kind = kind_of(&sections, &name, program).to_string();
         Ok(ProgramDetails {
             section: state.sections.get(&name).cloned(),
             name,
@@ -256,11 +277,21 @@ impl EbpfObject {
         for (_, link) in state.links.drain() {
             let _ = link.detach();
         }
+        state.hidden.clear();
         state.ebpf = None;
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         lock(&self.state).ebpf.is_none()
+    }
+}
+
+/// A program's kind as the TypeScript layer knows it: Aya's, except for libbpf `usdt`
+/// programs, which Aya loads as uprobes but which need libbpf's USDT spec maps to attach.
+fn kind_of(sections: &HashMap<String, String>, name: &str, program: &Program) -> &'static str {
+    match sections.get(name) {
+        Some(section) if section == "usdt" || section.starts_with("usdt/") => "usdt",
+        _ => program_kind(program),
     }
 }

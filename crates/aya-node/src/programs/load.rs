@@ -69,6 +69,10 @@ impl EbpfObject {
     #[napi]
     pub fn load_program(&self, name: String) -> napi::Result<()> {
         let mut state = lock(&self.state);
+        if state.hidden.contains_key(&name) {
+            crate::programs::syscall::ensure_loaded(&mut state, &name)?;
+            return Ok(());
+        }
         let program = state.program(&name)?;
         Ok(ensure_loaded(program, &name)?)
     }

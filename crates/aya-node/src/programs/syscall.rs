@@ -1,0 +1,133 @@
+//! Programs Aya 0.14 has no type for, found by the object pre-pass (`object_fixup::sections`):
+//! `SEC("syscall")` programs (BPF_PROG_TYPE_SYSCALL, run from user space with a test run)
+//! are loaded here with their map and global references resolved against the object's maps;
+//! `struct_ops` programs are listed but refuse to load with a typed error.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use crate::{
+    error::{Code, NodeError, Result},
+    kinds::map_data,
+    object::ObjectState,
+    object_fixup::HiddenProgram,
+    probe::ProgLoadAttr,
+    sys::{self, bpf, BPF_PROG_LOAD},
+};
+
+const BPF_PROG_TYPE_SYSCALL: u32 = 31;
+/// Syscall programs must be sleepable.
+const BPF_F_SLEEPABLE: u32 = 1 << 4;
+const PSEUDO_MAP_FD: u8 = 1;
+const PSEUDO_MAP_VALUE: u8 = 2;
+/// The verifier log kept on failure, at most.
+const LOG_SIZE: usize = 1 << 20;
+
+/// A program the pre-pass kept from Aya, and its fd once loaded.
+pub struct HiddenState {
+    pub program: HiddenProgram,
+    pub fd: Option<OwnedFd>,
+}
+
+/// Loads hidden program `name` if needed and returns its fd.
+pub fn ensure_loaded<'s>(state: &'s mut ObjectState, name: &str) -> Result<BorrowedFd<'s>> {
+    let needs_load = state.hidden.get(name).is_some_and(|h| h.fd.is_none());
+    if needs_load {
+        let fd = load(state, name)?;
+        if let Some(h) = state.hidden.get_mut(name) {
+            h.fd = Some(fd);
+        }
+    }
+    state
+        .hidden
+        .get(name)
+        .and_then(|h| h.fd.as_ref())
+        .map(|fd| fd.as_fd())
+        .ok_or_else(|| NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")))
+}
+
+fn load(state: &mut ObjectState, name: &str) -> Result<OwnedFd> {
+    let Some(hidden) = state.hidden.get(name) else {
+        return Err(NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")));
+    };
+    let program = hidden.program.clone();
+    if program.kind != "syscall" {
+        return Err(NodeError::new(
+            Code::Unsupported,
+            format!("{} program `{name}` (section {}): aya-node cannot load struct_ops programs (Aya 0.14 has no struct_ops support)", program.kind, program.section),
+        )
+        .with_program(name));
+    }
+    if let Some(why) = &program.unsupported {
+        return Err(NodeError::new(Code::Unsupported, format!("syscall program `{name}` cannot be loaded: {why}")).with_program(name));
+    }
+    let mut insns = program.insns.clone();
+    let ebpf = state.ebpf()?;
+    for r in &program.map_refs {
+        let map = ebpf.map(&r.map).ok_or_else(|| {
+            NodeError::new(Code::NotFound, format!("syscall program `{name}` uses map `{}`, which is not in the object (or was taken)", r.map))
+        })?;
+        let fd = map_data(map).fd().as_fd().as_raw_fd();
+        let (src, second) = match r.value_offset {
+            Some(offset) => (PSEUDO_MAP_VALUE, offset),
+            None => (PSEUDO_MAP_FD, 0),
+        };
+        let insn = insns.get_mut(r.at..r.at + 16).ok_or_else(|| NodeError::new(Code::Parse, format!("syscall program `{name}`: map reference out of range")))?;
+        insn[1] = (insn[1] & 0x0f) | (src << 4);
+        insn[4..8].copy_from_slice(&fd.to_le_bytes());
+        insn[12..16].copy_from_slice(&second.to_le_bytes());
+    }
+    let license = std::ffi::CString::new(program.license.clone()).unwrap_or_default();
+    let attempt = |log: &mut Vec<u8>| {
+        let mut attr = ProgLoadAttr {
+            prog_type: BPF_PROG_TYPE_SYSCALL,
+            insn_cnt: (insns.len() / 8) as u32,
+            insns: insns.as_ptr() as u64,
+            license: license.as_ptr() as u64,
+            prog_flags: BPF_F_SLEEPABLE,
+            ..Default::default()
+        };
+        if !log.is_empty() {
+            attr.log_level = 1;
+            attr.log_size = log.len() as u32;
+            attr.log_buf = log.as_mut_ptr() as u64;
+        }
+        // SAFETY: the instructions, license and log buffer outlive the call.
+        unsafe { bpf(BPF_PROG_LOAD, &mut attr) }
+    };
+    match attempt(&mut Vec::new()) {
+        Ok(fd) => Ok(sys::owned_fd(fd)),
+        Err(first) => {
+            // Load again with a log, as libbpf does, so the error carries the verifier's words.
+            let mut log = vec![0u8; LOG_SIZE];
+            let result = attempt(&mut log);
+            if let Ok(fd) = result {
+                return Ok(sys::owned_fd(fd));
+            }
+            let end = log.iter().position(|&b| b == 0).unwrap_or(0);
+            let text = String::from_utf8_lossy(&log[..end]).into_owned();
+            let mut err = NodeError::syscall("BPF_PROG_LOAD", first);
+            err.message = format!("loading syscall program `{name}`: {}", err.message);
+            if !text.is_empty() && err.errno != Some(libc::EPERM) {
+                err.code = Code::Verifier;
+                err.verifier_log = Some(text);
+            }
+            Err(err.with_program(name))
+        }
+    }
+}
+
+/// The start of the kernel's `struct bpf_prog_info`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgInfoPrefix {
+    kind: u32,
+    id: u32,
+    tag: [u8; 8],
+}
+
+/// Kernel id and tag (hex) of the program behind `fd`.
+pub fn id_and_tag(fd: BorrowedFd<'_>) -> Option<(u32, String)> {
+    let mut info = ProgInfoPrefix::default();
+    sys::obj_info(fd, &mut info).ok()?;
+    Some((info.id, info.tag.iter().map(|b| format!("{b:02x}")).collect()))
+}
