@@ -155,7 +155,16 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<cra
     // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
     quiet_panic_hook();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data))) {
-        Ok(result) => Ok((result.context(|| "loading the eBPF object".to_string())?, prepared.hidden)),
+        Ok(result) => {
+            let ebpf = result.context(|| "loading the eBPF object".to_string()).map_err(|mut e| {
+                // libbpf-tools' stack maps leave value_size to the loader: say how to set it.
+                if let Some(map) = prepared.unsized_maps.iter().find(|m| e.message.contains(&format!("map `{m}`"))) {
+                    e.message.push_str(&format!(" (map `{map}` declares no value size: set it with the valueSize load option, as libbpf users call bpf_map__set_value_size)"));
+                }
+                e
+            })?;
+            Ok((ebpf, prepared.hidden))
+        }
         Err(panic) => Err(NodeError::new(Code::Parse, format!("loading the eBPF object: the ELF could not be processed ({})", panic_message(&*panic)))),
     }
 }

@@ -238,3 +238,79 @@ pub fn patch(insns: &mut [u8], at: usize, local: u64, value: Option<u64>) -> std
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::object_fixup::{btf_ext::CoreRelo, Kernel};
+
+    /// A BTF with `u64`, `u64[0]` and `struct name { int a; <pad members>; u64 args[]; }`.
+    fn btf_with(name: &str, args_bit_offset: u32, pad_members: usize) -> (Btf, u32, u32) {
+        let mut btf = Btf::parse(&{
+            let mut raw = vec![0x9f, 0xeb, 1, 0];
+            for w in [24u32, 0, 0, 0, 1] {
+                raw.extend_from_slice(&w.to_le_bytes());
+            }
+            raw.push(0);
+            raw
+        })
+        .expect("empty BTF");
+        let int = btf.int_type();
+        let u64_name = btf.add_string("long unsigned int");
+        let u64_id = btf.add_type(Type::new(u64_name, INT, 0, 8, (64u32).to_le_bytes().to_vec()));
+        let mut arr = Vec::new();
+        for w in [u64_id, int, 0] {
+            arr.extend_from_slice(&w.to_le_bytes());
+        }
+        let array = btf.add_type(Type::new(0, ARRAY, 0, 0, arr));
+        let mut members = vec![("a", int, 0u32)];
+        for i in 0..pad_members {
+            members.push((["p0", "p1", "p2"][i], int, 32 * (i as u32 + 1)));
+        }
+        members.push(("args", array, args_bit_offset));
+        let mut extra = Vec::new();
+        for (n, t, off) in &members {
+            let s = btf.add_string(n);
+            for w in [s, *t, *off] {
+                extra.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        let name = btf.add_string(name);
+        let id = btf.add_type(Type::new(name, STRUCT, members.len(), args_bit_offset / 8, extra));
+        let access = btf.add_string(&format!("0:{}:1", members.len() - 1));
+        (btf, id, access)
+    }
+
+    #[test]
+    fn relocates_a_flexible_array_element_by_member_name() {
+        let (local, root, access) = btf_with("syscall_trace_enter___local", 256, 3);
+        let (kernel_btf, _, _) = btf_with("syscall_trace_enter", 128, 1);
+        let relo = CoreRelo { sec_name: 0, insn_off: 0, type_id: root, access, kind: FIELD_BYTE_OFFSET };
+        assert!(handles(&local, &relo), "aya-obj 0.3 fails these; they are handled here");
+        let mut kernel = Kernel { path: String::new(), btf: Some(kernel_btf) };
+        let (expected, value) = relocate(&local, &relo, &mut kernel).unwrap();
+        assert_eq!((expected, value), (32 + 8, Some(16 + 8)));
+
+        // r1 = *(u64 *)(r6 + 40) becomes r1 = *(u64 *)(r6 + 24).
+        let mut insn = [0x79, 0x61, 40, 0, 0, 0, 0, 0];
+        patch(&mut insn, 0, expected, value).unwrap();
+        assert_eq!(i16::from_le_bytes([insn[2], insn[3]]), 24);
+        // An instruction that does not hold the local value is refused, not patched.
+        assert!(patch(&mut [0x79, 0x61, 8, 0, 0, 0, 0, 0], 0, expected, value).is_err());
+        // No kernel field: the instruction becomes libbpf's poisoned call.
+        let mut poisoned = [0x79, 0x61, 40, 0, 0, 0, 0, 0];
+        patch(&mut poisoned, 0, expected, None).unwrap();
+        assert_eq!(poisoned[0], 0x85);
+    }
+
+    #[test]
+    fn leaves_fixed_arrays_to_aya() {
+        let (mut local, root, _) = btf_with("trace_event_raw_sys_enter", 128, 1);
+        // Give the array a length: an ordinary array Aya relocates itself.
+        let array = local.types.iter().position(|t| t.kind() == ARRAY).unwrap();
+        local.types[array].set_word(2, 6);
+        let access = local.add_string("0:2:1");
+        assert!(!handles(&local, &CoreRelo { sec_name: 0, insn_off: 0, type_id: root, access, kind: FIELD_BYTE_OFFSET }));
+    }
+}

@@ -18,7 +18,6 @@ pub const SHT_NOBITS: u32 = 8;
 pub const SHT_REL: u32 = 9;
 pub const SHF_ALLOC: u64 = 2;
 pub const SHF_EXECINSTR: u64 = 4;
-pub const SHN_UNDEF: u16 = 0;
 
 #[derive(Clone, Debug)]
 pub struct SectionHeader {
@@ -57,7 +56,6 @@ pub struct Rel {
     /// Byte offset in the section the relocations apply to.
     pub offset: u64,
     pub symbol: usize,
-    pub kind: u32,
 }
 
 pub struct Elf {
@@ -277,7 +275,7 @@ impl Elf {
             .filter_map(|i| {
                 let offset = u64_at(table, i * REL_SIZE)?;
                 let info = u64_at(table, i * REL_SIZE + 8)?;
-                Some(Rel { offset, symbol: (info >> 32) as usize, kind: info as u32 })
+                Some(Rel { offset, symbol: (info >> 32) as usize })
             })
             .collect()
     }

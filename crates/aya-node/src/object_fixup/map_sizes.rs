@@ -120,3 +120,21 @@ fn set_btf(btf: &mut Btf, name: &str, sizes: &MapSizes) -> bool {
     }
     true
 }
+
+/// BTF-defined maps that declare no value size at all (neither `value` nor `value_size`),
+/// which the kernel refuses unless the loader sets one: named in the load error's hint.
+pub fn unsized_maps(btf: &Btf) -> Vec<String> {
+    let mut out = Vec::new();
+    for sec in btf.find(DATASEC, ".maps") {
+        let Some(t) = btf.get(sec) else { continue };
+        for i in 0..t.vlen() {
+            let var = t.word(i * 3);
+            let Some(def) = btf.get(var).map(|v| btf.resolve(v.size_or_type)) else { continue };
+            let names: Vec<&str> = btf.members(def).iter().map(|m| btf.string(m.name)).collect();
+            if !names.iter().any(|n| *n == "value" || *n == "value_size") {
+                out.push(btf.name(var).to_string());
+            }
+        }
+    }
+    out
+}

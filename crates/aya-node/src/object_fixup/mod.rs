@@ -87,11 +87,13 @@ pub struct HiddenProgram {
 pub struct Prepared<'d> {
     pub data: Cow<'d, [u8]>,
     pub hidden: Vec<HiddenProgram>,
+    /// Maps still without any value size (for the hint of a map creation error).
+    pub unsized_maps: Vec<String>,
 }
 
 /// Runs every step over `data`; borrowed bytes come back when nothing had to change.
 pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
-    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new() }) };
+    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new(), unsized_maps: Vec::new() }) };
     let mut local = elf.find(".BTF").and_then(|section| {
         Btf::parse(elf.data_of(section)).map(|btf| LocalBtf { btf, section, changed: false })
     });
@@ -111,11 +113,12 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
     let hidden_sections = sections::apply(&mut elf, local.as_mut(), &mut kernel)?;
     let hidden = hidden_sections.iter().flat_map(|h| hidden_programs(&elf, h)).collect();
 
+    let unsized_maps = local.as_ref().map(|l| map_sizes::unsized_maps(&l.btf)).unwrap_or_default();
     if let Some(local) = local.filter(|l| l.changed) {
         elf.set_data(local.section, local.btf.write());
     }
     let data = if elf.changed() { Cow::Owned(elf.finish()) } else { Cow::Borrowed(data) };
-    Ok(Prepared { data, hidden })
+    Ok(Prepared { data, hidden, unsized_maps })
 }
 
 /// Functions declared `__hidden` (visibility hidden: not callable from other objects, like
@@ -221,4 +224,37 @@ fn relocate_flex_arrays(elf: &mut Elf, local: &LocalBtf, kernel: &mut Kernel) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// The Rust objects the build makes (ebpf/objects) need nothing from this pass: they come
+    /// back as the very same bytes, so Aya sees what it saw before the pass existed.
+    #[test]
+    fn rust_objects_pass_through_untouched() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ebpf/objects");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        let mut seen = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "o") {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            let prepared = prepare(&data, &Request::default()).unwrap();
+            assert!(matches!(prepared.data, Cow::Borrowed(_)), "{} was changed", path.display());
+            assert!(prepared.hidden.is_empty());
+            seen += 1;
+        }
+        assert!(seen > 0, "no objects in {}", dir.display());
+    }
+
+    #[test]
+    fn non_elf_input_is_left_to_aya() {
+        let prepared = prepare(b"not an object", &Request::default()).unwrap();
+        assert!(matches!(prepared.data, Cow::Borrowed(b"not an object")));
+    }
 }
