@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArrayMap, codec, Ebpf, EbpfError, KProbe, LibbpfUsdt, SchedClassifier, StackTraceMap, StructOps, Syscall, TracePoint, VerifierError } from '../src';
 import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
+import { basePacket, udpFrame } from './loader-packets';
+import { udpEchoServer, udpRoundTrip, vethPair } from './programs-helpers';
 
 // C objects that use what libbpf accepts and Aya 0.14 alone does not (issue 15), loaded the
 // way libbpf-tools use them, each checked against the running kernel.
@@ -176,12 +178,22 @@ ctest('a non-weak extern the kernel lacks is a NOT_FOUND error at load, as under
   t.regex(err!.message, /aya_node_absent_symbol/);
 });
 
-ctest('SEC("tc") loads as a TC classifier and gives its verdicts', (t) => {
-  using obj = Ebpf.load(buildCObject('libbpf_sections'));
-  const tc = obj.program('tc_drop_99', SchedClassifier);
+ctest('SEC("tc") loads as a TC classifier: its verdicts in a test run, and dropping traffic when attached', async (t) => {
+  const port = 7011;
+  using obj = Ebpf.load(buildCObject('libbpf_sections'), { globals: { drop_port: { codec: codec.u16, value: port } } });
+  const tc = obj.program('tc_drop_port', SchedClassifier);
   t.is(tc.section, 'tc', 'the section is reported as written');
-  t.is(tc.testRun({ data: Buffer.alloc(99) }).returnValue, 2, 'TC_ACT_SHOT for a 99-byte packet');
-  t.is(tc.testRun({ data: Buffer.alloc(98) }).returnValue, 0, 'TC_ACT_OK otherwise');
+  t.is(tc.testRun({ data: udpFrame({ ...basePacket, dstPort: port }) }).returnValue, 2, 'TC_ACT_SHOT for the port');
+  t.is(tc.testRun({ data: udpFrame({ ...basePacket, dstPort: port + 1 }) }).returnValue, 0, 'TC_ACT_OK otherwise');
+
+  const net = vethPair(t);
+  await udpEchoServer(t, net.nsB, net.addrB, [port, port + 1]);
+  t.true(await udpRoundTrip(net.nsA, net.addrB, port), 'reachable before attaching');
+  const link = tc.attach(net.ifB, { direction: 'ingress', netns: net.netnsB });
+  t.false(await udpRoundTrip(net.nsA, net.addrB, port), 'dropped while attached');
+  t.true(await udpRoundTrip(net.nsA, net.addrB, port + 1), 'the other port passes');
+  link.detach();
+  t.true(await udpRoundTrip(net.nsA, net.addrB, port), 'flows again after detach');
 });
 
 ctest('SEC("ksyscall/NAME") and kretsyscall load as kprobes on the syscall; attach needs kprobes', (t) => {
