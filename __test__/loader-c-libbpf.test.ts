@@ -246,10 +246,24 @@ ctest('SEC("syscall") loads as BPF_PROG_TYPE_SYSCALL and runs from user space wi
   t.throws(() => add.testRun({ data: Buffer.alloc(8) }), { message: /only `ctx`/ });
 });
 
-ctest('struct_ops programs are listed; loading them is a typed UNSUPPORTED error', (t) => {
+ctest('struct_ops programs load for the kernel struct member they implement, as under libbpf', (t) => {
   using obj = Ebpf.load(buildCObject('libbpf_syscall'));
   const names = obj.programs.filter((p) => p.kind === 'struct_ops').map((p) => p.name).sort();
   t.deepEqual(names, ['aya_node_cc_cong_avoid', 'aya_node_cc_ssthresh', 'aya_node_cc_undo_cwnd']);
-  const err = t.throws(() => obj.program('aya_node_cc_ssthresh', StructOps).load());
+  for (const name of names) {
+    const program = obj.program(name, StructOps);
+    program.load();
+    t.is(program.info()?.kind, 'struct_ops', `${name}: the kernel verified it against tcp_congestion_ops`);
+  }
+  // A struct_ops function no .struct_ops variable points to has no member to implement.
+  const orphan = buildCSource('struct_ops_orphan', [
+    '#include "vmlinux.h"',
+    '#include <bpf/bpf_helpers.h>',
+    '#include <bpf/bpf_tracing.h>',
+    'SEC("struct_ops/orphan") __u32 BPF_PROG(orphan, struct sock *sk) { return 1; }',
+    'char LICENSE[] SEC("license") = "GPL";',
+  ].join('\n'));
+  using lonely = Ebpf.load(orphan);
+  const err = t.throws(() => lonely.program('orphan', StructOps).load());
   t.true(err instanceof EbpfError && err.code === 'UNSUPPORTED', String(err));
 });

@@ -127,16 +127,16 @@ pub fn is_map_type_supported(name: String) -> napi::Result<bool> {
 
 #[repr(C)]
 #[derive(Default)]
-pub(crate) struct ProgLoadAttr {
-    pub prog_type: u32,
-    pub insn_cnt: u32,
-    pub insns: u64,
-    pub license: u64,
-    pub log_level: u32,
-    pub log_size: u32,
-    pub log_buf: u64,
-    pub kern_version: u32,
-    pub prog_flags: u32,
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
 }
 
 /// Whether programs of type `program_type` may call helper number `helper` (see

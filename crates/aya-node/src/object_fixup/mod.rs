@@ -81,6 +81,10 @@ pub struct HiddenProgram {
     /// Why it cannot be loaded by aya-node, when it cannot (e.g. it calls other functions).
     pub unsupported: Option<String>,
     pub license: String,
+    /// For struct_ops programs: the kernel struct's BTF id and the member index it implements.
+    pub struct_ops: Option<(u32, u32)>,
+    /// `struct_ops.s`: a sleepable program.
+    pub sleepable: bool,
 }
 
 /// The pass's result: the bytes for Aya and the programs Aya will not see.
@@ -111,7 +115,10 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
         hidden_functions_static(&elf, local);
     }
     let hidden_sections = sections::apply(&mut elf, local.as_mut(), &mut kernel)?;
-    let hidden = hidden_sections.iter().flat_map(|h| hidden_programs(&elf, h)).collect();
+    let mut hidden: Vec<HiddenProgram> = hidden_sections.iter().flat_map(|h| hidden_programs(&elf, h)).collect();
+    if let Some(local) = local.as_ref() {
+        struct_ops_targets(&elf, local, &mut kernel, &mut hidden);
+    }
 
     let unsized_maps = local.as_ref().map(|l| map_sizes::unsized_maps(&l.btf)).unwrap_or_default();
     if let Some(local) = local.filter(|l| l.changed) {
@@ -138,6 +145,46 @@ fn hidden_functions_static(elf: &Elf, local: &mut LocalBtf) {
                 if t.vlen() == 1 {
                     t.info &= !0xffff;
                     local.changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// Which kernel struct member each struct_ops program implements, found as libbpf finds it:
+/// the program's address is stored in a member of a variable of a `.struct_ops` section (a
+/// relocation says which); that member's name, looked up in the kernel's struct of the same
+/// name, gives the member index the kernel wants. Programs not found stay without a target.
+fn struct_ops_targets(elf: &Elf, local: &LocalBtf, kernel: &mut Kernel, programs: &mut [HiddenProgram]) {
+    if !programs.iter().any(|p| p.kind == "struct_ops") {
+        return;
+    }
+    let symbols = elf.symbols();
+    for (rel_section, target) in elf.rel_sections() {
+        if !elf.section_name(target).starts_with(".struct_ops") {
+            continue;
+        }
+        for rel in elf.rels(rel_section) {
+            let Some(function) = symbols.get(rel.symbol) else { continue };
+            let Some(program) = programs.iter_mut().find(|p| p.kind == "struct_ops" && p.name == function.name) else { continue };
+            // The variable of the .struct_ops section that holds the pointer.
+            let Some(var) = symbols.iter().find(|s| {
+                s.shndx as usize == target && s.info & 0xf == 1 && s.value <= rel.offset && rel.offset < s.value + s.size
+            }) else {
+                continue;
+            };
+            let member_offset = rel.offset - var.value;
+            let Some(var_type) = local.btf.find(btf::VAR, &var.name).first().and_then(|&v| local.btf.get(v)).map(|v| local.btf.resolve(v.size_or_type)) else {
+                continue;
+            };
+            let Some(member) = local.btf.members(var_type).into_iter().find(|m| m.bit_offset as u64 == member_offset * 8) else { continue };
+            let member_name = local.btf.string(member.name).to_string();
+            let struct_name = btf::essential_name(local.btf.name(var_type)).to_string();
+            let Ok(kernel_btf) = kernel.btf() else { return };
+            for id in kernel_btf.find(btf::STRUCT, &struct_name) {
+                if let Some(index) = kernel_btf.members(id).iter().position(|m| kernel_btf.string(m.name) == member_name) {
+                    program.struct_ops = Some((id, index as u32));
+                    break;
                 }
             }
         }
@@ -192,6 +239,8 @@ fn hidden_programs(elf: &Elf, hidden: &sections::HiddenSection) -> Vec<HiddenPro
             map_refs,
             unsupported,
             license: license.clone(),
+            struct_ops: None,
+            sleepable: hidden.section.starts_with("struct_ops.s/"),
         });
     }
     out

@@ -1,7 +1,8 @@
 //! Programs Aya 0.14 has no type for, found by the object pre-pass (`object_fixup::sections`):
-//! `SEC("syscall")` programs (BPF_PROG_TYPE_SYSCALL, run from user space with a test run)
-//! are loaded here with their map and global references resolved against the object's maps;
-//! `struct_ops` programs are listed but refuse to load with a typed error.
+//! `SEC("syscall")` programs (BPF_PROG_TYPE_SYSCALL, run from user space with a test run) and
+//! `struct_ops` programs (loaded for the kernel struct member they implement) are loaded here,
+//! with their map and global references resolved against the object's maps. Registering a
+//! struct_ops map (which makes the kernel use the programs) is not done.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -10,10 +11,10 @@ use crate::{
     kinds::map_data,
     object::ObjectState,
     object_fixup::HiddenProgram,
-    probe::ProgLoadAttr,
     sys::{self, bpf, BPF_PROG_LOAD},
 };
 
+const BPF_PROG_TYPE_STRUCT_OPS: u32 = 27;
 const BPF_PROG_TYPE_SYSCALL: u32 = 31;
 /// Syscall programs must be sleepable.
 const BPF_F_SLEEPABLE: u32 = 1 << 4;
@@ -21,6 +22,35 @@ const PSEUDO_MAP_FD: u8 = 1;
 const PSEUDO_MAP_VALUE: u8 = 2;
 /// The verifier log kept on failure, at most.
 const LOG_SIZE: usize = 1 << 20;
+
+/// `union bpf_attr` for BPF_PROG_LOAD, up to `attach_btf_obj_fd`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
+    attach_btf_obj_fd: u32,
+    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
+    _pad: u32,
+}
 
 /// A program the pre-pass kept from Aya, and its fd once loaded.
 pub struct HiddenState {
@@ -50,15 +80,20 @@ fn load(state: &mut ObjectState, name: &str) -> Result<OwnedFd> {
         return Err(NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")));
     };
     let program = hidden.program.clone();
-    if program.kind != "syscall" {
-        return Err(NodeError::new(
-            Code::Unsupported,
-            format!("{} program `{name}` (section {}): aya-node cannot load struct_ops programs (Aya 0.14 has no struct_ops support)", program.kind, program.section),
-        )
-        .with_program(name));
-    }
+    let kind = program.kind;
+    let (prog_type, attach) = match (kind, program.struct_ops) {
+        ("syscall", _) => (BPF_PROG_TYPE_SYSCALL, None),
+        (_, Some(target)) => (BPF_PROG_TYPE_STRUCT_OPS, Some(target)),
+        _ => {
+            return Err(NodeError::new(
+                Code::Unsupported,
+                format!("{kind} program `{name}` (section {}): no member of a kernel struct found for it in the object's .struct_ops variables", program.section),
+            )
+            .with_program(name))
+        }
+    };
     if let Some(why) = &program.unsupported {
-        return Err(NodeError::new(Code::Unsupported, format!("syscall program `{name}` cannot be loaded: {why}")).with_program(name));
+        return Err(NodeError::new(Code::Unsupported, format!("{kind} program `{name}` cannot be loaded: {why}")).with_program(name));
     }
     let mut insns = program.insns.clone();
     let ebpf = state.ebpf()?;
@@ -79,13 +114,18 @@ fn load(state: &mut ObjectState, name: &str) -> Result<OwnedFd> {
     let license = std::ffi::CString::new(program.license.clone()).unwrap_or_default();
     let attempt = |log: &mut Vec<u8>| {
         let mut attr = ProgLoadAttr {
-            prog_type: BPF_PROG_TYPE_SYSCALL,
+            prog_type,
             insn_cnt: (insns.len() / 8) as u32,
             insns: insns.as_ptr() as u64,
             license: license.as_ptr() as u64,
-            prog_flags: BPF_F_SLEEPABLE,
+            prog_flags: if kind == "syscall" || program.sleepable { BPF_F_SLEEPABLE } else { 0 },
+            expected_attach_type: attach.map_or(0, |(_, member)| member),
+            attach_btf_id: attach.map_or(0, |(id, _)| id),
             ..Default::default()
         };
+        let name_bytes = name.as_bytes();
+        let n = name_bytes.len().min(15);
+        attr.prog_name[..n].copy_from_slice(&name_bytes[..n]);
         if !log.is_empty() {
             attr.log_level = 1;
             attr.log_size = log.len() as u32;
@@ -106,7 +146,7 @@ fn load(state: &mut ObjectState, name: &str) -> Result<OwnedFd> {
             let end = log.iter().position(|&b| b == 0).unwrap_or(0);
             let text = String::from_utf8_lossy(&log[..end]).into_owned();
             let mut err = NodeError::syscall("BPF_PROG_LOAD", first);
-            err.message = format!("loading syscall program `{name}`: {}", err.message);
+            err.message = format!("loading {kind} program `{name}`: {}", err.message);
             if !text.is_empty() && err.errno != Some(libc::EPERM) {
                 err.code = Code::Verifier;
                 err.verifier_log = Some(text);
