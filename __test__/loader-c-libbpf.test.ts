@@ -14,6 +14,9 @@ import { udpEchoServer, udpRoundTrip, vethPair } from './programs-helpers';
 
 if (cSkipReason) console.log(`skip: libbpf-compat C tests: ${cSkipReason}`);
 const ctest = cSkipReason ? test.skip : test;
+// Serial: the other tests block this worker's event loop while clang runs, which would starve
+// the echo server's handshake of a network test.
+const ctestSerial = cSkipReason ? test.skip : test.serial;
 const scratch = mkdtempSync(join(tmpdir(), 'aya-node-c-compat-'));
 test.after.always(() => {
   cleanupCObjects();
@@ -178,7 +181,7 @@ ctest('a non-weak extern the kernel lacks is a NOT_FOUND error at load, as under
   t.regex(err!.message, /aya_node_absent_symbol/);
 });
 
-ctest('SEC("tc") loads as a TC classifier: its verdicts in a test run, and dropping traffic when attached', async (t) => {
+ctestSerial('SEC("tc") loads as a TC classifier: its verdicts in a test run, and dropping traffic when attached', async (t) => {
   const port = 7011;
   using obj = Ebpf.load(buildCObject('libbpf_sections'), { globals: { drop_port: { codec: codec.u16, value: port } } });
   const tc = obj.program('tc_drop_port', SchedClassifier);

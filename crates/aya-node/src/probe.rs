@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
-    sys::{self, bpf},
+    sys::{self, bpf, ProgLoadAttr},
 };
 
 /// Program types: kernel name, Aya's type (its discriminant order is the kernel's).
@@ -123,20 +123,6 @@ pub fn is_map_type_supported(name: String) -> napi::Result<bool> {
         NodeError::new(Code::InvalidArgument, format!("unknown map type `{name}`"))
     })?;
     Ok(aya::sys::is_map_supported(ty).context(|| format!("probing map type {name}"))?)
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
 }
 
 /// Whether programs of type `program_type` may call helper number `helper` (see

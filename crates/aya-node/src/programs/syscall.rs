@@ -11,7 +11,7 @@ use crate::{
     kinds::map_data,
     object::ObjectState,
     object_fixup::HiddenProgram,
-    sys::{self, bpf, BPF_PROG_LOAD},
+    sys::{self, bpf, ProgLoadAttr, BPF_PROG_LOAD},
 };
 
 const BPF_PROG_TYPE_STRUCT_OPS: u32 = 27;
@@ -22,35 +22,6 @@ const PSEUDO_MAP_FD: u8 = 1;
 const PSEUDO_MAP_VALUE: u8 = 2;
 /// The verifier log kept on failure, at most.
 const LOG_SIZE: usize = 1 << 20;
-
-/// `union bpf_attr` for BPF_PROG_LOAD, up to `attach_btf_obj_fd`.
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
-    prog_btf_fd: u32,
-    func_info_rec_size: u32,
-    func_info: u64,
-    func_info_cnt: u32,
-    line_info_rec_size: u32,
-    line_info: u64,
-    line_info_cnt: u32,
-    attach_btf_id: u32,
-    attach_btf_obj_fd: u32,
-    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
-    _pad: u32,
-}
 
 /// A program the pre-pass kept from Aya, and its fd once loaded.
 pub struct HiddenState {

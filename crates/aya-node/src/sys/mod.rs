@@ -23,6 +23,35 @@ pub const BPF_LINK_GET_FD_BY_ID: u32 = 30;
 pub const BPF_LINK_GET_NEXT_ID: u32 = 31;
 pub const BPF_PROG_LOAD: u32 = 5;
 
+/// `union bpf_attr` for BPF_PROG_LOAD, up to `attach_btf_obj_fd`.
+#[repr(C)]
+#[derive(Default)]
+pub struct ProgLoadAttr {
+    pub prog_type: u32,
+    pub insn_cnt: u32,
+    pub insns: u64,
+    pub license: u64,
+    pub log_level: u32,
+    pub log_size: u32,
+    pub log_buf: u64,
+    pub kern_version: u32,
+    pub prog_flags: u32,
+    pub prog_name: [u8; 16],
+    pub prog_ifindex: u32,
+    pub expected_attach_type: u32,
+    pub prog_btf_fd: u32,
+    pub func_info_rec_size: u32,
+    pub func_info: u64,
+    pub func_info_cnt: u32,
+    pub line_info_rec_size: u32,
+    pub line_info: u64,
+    pub line_info_cnt: u32,
+    pub attach_btf_id: u32,
+    pub attach_btf_obj_fd: u32,
+    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
+    pub _pad: u32,
+}
+
 /// `statfs.f_type` of a bpffs mount.
 pub const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 
