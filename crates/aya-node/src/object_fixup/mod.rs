@@ -131,10 +131,15 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
 /// Functions declared `__hidden` (visibility hidden: not callable from other objects, like
 /// usdt.bpf.h's `bpf_usdt_arg`) become static in BTF, as libbpf does, so the verifier checks
 /// them with their callers' argument types instead of as separately verified global functions.
+/// Only objects compiled from C (a FILE symbol names a `.c` source): bpf-linker's Rust objects
+/// have hidden `memcpy`/`bcmp`-style functions too, and must reach Aya unchanged.
 fn hidden_functions_static(elf: &Elf, local: &mut LocalBtf) {
     const STV_HIDDEN: u8 = 2;
-    let hidden: Vec<String> = elf
-        .symbols()
+    let symbols = elf.symbols();
+    if !symbols.iter().any(|s| s.info & 0xf == 4 && s.name.ends_with(".c")) {
+        return;
+    }
+    let hidden: Vec<String> = symbols
         .into_iter()
         .filter(|s| s.info & 0xf == 2 && matches!(s.info >> 4, 1 | 2) && s.other & 3 == STV_HIDDEN)
         .map(|s| s.name)
