@@ -17,6 +17,8 @@ LLVM_PREFIX=/usr/lib/llvm-22
 #    clang for the C test objects, iproute2 for network namespaces, bpftool to check the kernel's view.
 #    libbpf-dev: bpf_helpers.h and bpf_core_read.h for the C (libbpf-style, CO-RE) test object.
 apt_packages=(rustc-web cargo-web rust-web-src llvm-22-dev clang-22 iproute2 bpftool libelf-dev zlib1g-dev libbpf-dev)
+#    linux-libc-dev: asm/errno.h, which libbpf's usdt.bpf.h includes (C test object libbpf_usdt).
+apt_packages+=(linux-libc-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
