@@ -192,6 +192,10 @@ export declare class LogReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -271,6 +275,10 @@ export declare class PerfEventArrayReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -304,6 +312,10 @@ export declare class RingBufReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */
@@ -329,6 +341,10 @@ export declare class TracePipeReader {
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
   /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
   tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
+  arm(callback: () => void): boolean
+  /** Undoes `arm`: its callback will not run. */
+  disarm(): void
   /** Makes a pending `read` with this id (or a lower one) resolve. */
   cancel(readId: number): void
   /** Closes the fd (now, or as soon as a pending read returns). */

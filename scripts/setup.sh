@@ -19,6 +19,8 @@ LLVM_PREFIX=/usr/lib/llvm-22
 apt_packages=(rustc-web cargo-web rust-web-src llvm-22-dev clang-22 iproute2 bpftool libelf-dev zlib1g-dev libbpf-dev)
 #    linux-libc-dev: asm/errno.h, which libbpf's usdt.bpf.h includes (C test object libbpf_usdt).
 apt_packages+=(linux-libc-dev)
+# `setup.sh bench` adds what `npm run bench` compares against: bpftrace.
+if [ "${1:-}" = bench ]; then apt_packages+=(bpftrace); fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,11 +39,11 @@ if ! rustup toolchain list | grep -q '^debian-web'; then
   rustup toolchain link debian-web /usr
 fi
 
-# 3. bpf-linker, built against Debian's LLVM 22.
-if ! command -v bpf-linker >/dev/null 2>&1; then
+# 3. bpf-linker, pinned (an unpinned install takes whatever is newest); llvm-config from Debian's LLVM 22 comes first on PATH, so it links libLLVM 22.
+if ! bpf-linker --version 2>/dev/null | grep -qx "bpf-linker 0.13.0"; then
   log "installing bpf-linker (builds against $LLVM_PREFIX; takes a few minutes)"
   LLVM_SYS_221_PREFIX="$LLVM_PREFIX" LLVM_SYS_220_PREFIX="$LLVM_PREFIX" PATH="$LLVM_PREFIX/bin:$PATH" \
-    cargo install --locked bpf-linker
+    cargo install --locked --version 0.13.0 bpf-linker
 fi
 
 # 4. Kernel file systems the library and tests use.

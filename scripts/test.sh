@@ -14,6 +14,7 @@ status=${PIPESTATUS[0]}
 set -e
 count() { grep -oE "[0-9]+ (tests?|known failures?) $1" "$out" | tail -1 | grep -oE '^[0-9]+' || echo 0; }
 passed=$(count passed); failed=$(count failed); skipped=$(count skipped)
-if [ "$passed" = 0 ] && grep -qE '^\s*[0-9]+ tests? passed' "$out"; then passed=$(grep -oE '[0-9]+ tests? passed' "$out" | tail -1 | grep -oE '^[0-9]+'); fi
+# ava prints no "N tests passed" line when some failed: count the ticks then.
+if [ "$passed" = 0 ]; then passed=$(grep -cE '^\s*✔' "$out" || true); fi
 echo "ava: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

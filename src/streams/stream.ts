@@ -10,6 +10,8 @@ import { awaitNative, callNative, EbpfError } from '../errors';
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
   tryRead(into: Buffer, maxEvents: number): native.ReadResult | null;
+  arm(callback: () => void): boolean;
+  disarm(): void;
   cancel(readId: number): void;
   close(): void;
   readonly closed: boolean;
@@ -110,6 +112,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #readId = 0;
   #consuming = false;
   #emitter: EventEmitter | undefined;
+  /** Resolves the wait of `#readable()`, while one is pending. */
+  #wake: (() => void) | undefined;
 
   protected constructor(reader: NativeReader, what: string) {
     this.#reader = reader;
@@ -139,7 +143,10 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     signal?.throwIfAborted();
     if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
     this.#consuming = true;
-    const onAbort = () => this.#reader.cancel(this.#readId);
+    const onAbort = () => {
+      this.#reader.cancel(this.#readId);
+      this.#stopWaiting();
+    };
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
     let buffer = Buffer.alloc(positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES));
@@ -148,14 +155,24 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
-        // Behind the kernel, take what is waiting synchronously (no thread hop); the async
-        // read, which waits on the fd, only when nothing is. Every few milliseconds let the
-        // event loop turn, so a producer that never lets up cannot starve other I/O.
+        // Without a minimum batch: take what is waiting synchronously, and when nothing is,
+        // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
+        // A consumer that stays behind lets the event loop turn every few milliseconds, so a
+        // producer that never lets up cannot starve other I/O.
         let batch: native.ReadResult | null = null;
-        if (readOptions.minEvents === 1 && performance.now() - lastTurn < EVENT_LOOP_TURN_MS) {
+        if (readOptions.minEvents === 1) {
+          if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastTurn = performance.now();
+            continue;
+          }
           batch = callNative(() => this.#reader.tryRead(buffer, readOptions.maxEvents));
-        }
-        if (batch === null) {
+          if (batch === null) {
+            if (!(await this.#readable())) return;
+            lastTurn = performance.now();
+            continue;
+          }
+        } else {
           readOptions.readId = ++this.#readId;
           batch = await awaitNative(this.#reader.read(buffer, readOptions));
           lastTurn = performance.now();
@@ -175,6 +192,23 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       signal?.removeEventListener('abort', onAbort);
       this.#consuming = false;
     }
+  }
+
+  /** Waits until the fd has records, the stream closes or the wait is stopped; `false` once closed. */
+  #readable(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        resolve(!this.#reader.closed);
+      };
+      if (!callNative(() => this.#reader.arm(() => this.#wake?.()))) this.#wake();
+    });
+  }
+
+  #stopWaiting(): void {
+    if (this.#wake === undefined) return;
+    this.#reader.disarm();
+    this.#wake();
   }
 
   /** Events one at a time (still read from the kernel in batches). */
@@ -233,6 +267,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   /** Closes the fd; a running iteration (or background consumer) ends. */
   close(): void {
     callNative(() => this.#reader.close());
+    this.#stopWaiting();
   }
 
   [Symbol.dispose](): void {

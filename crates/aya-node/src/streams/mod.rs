@@ -1,8 +1,9 @@
 //! Asynchronous readers for kernel event sources (ring buffers, perf buffers, aya-log records,
 //! the trace pipe).
 //!
-//! A source's fd is registered with tokio (`AsyncFd`), so a pending read costs nothing until
-//! the kernel signals data. Each read drains up to `max_events` records into one [`Batch`]
+//! A consumer without a minimum batch waits for the fd on Node's own event loop (`arm`, see
+//! readiness.rs) and takes records with `try_read`; a read with a minimum batch waits through
+//! tokio (`AsyncFd`). Either way a pending read costs nothing until the kernel signals data. Each read drains up to `max_events` records into one [`Batch`]
 //! written straight into a buffer the caller owns and reuses (no allocation, no page faults
 //! per batch): one N-API crossing per batch, not per event. Batch layout, per record:
 //! `u32 length (LE) | u32 tag (LE) | bytes | zero padding to 8` (split by `src/streams/stream.ts`);
@@ -23,11 +24,13 @@ use napi_derive::napi;
 use tokio::{io::unix::AsyncFd, sync::Notify, time::Instant};
 
 use crate::error::{Code, NodeError, Result};
+use readiness::Readiness;
 
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod logs;
 pub mod perf_event_array;
+mod readiness;
 pub mod ring_buf;
 pub mod trace_pipe;
 
@@ -180,6 +183,15 @@ enum State<S: AsRawFd> {
     Closed,
 }
 
+/// The fd of a source that is still open.
+fn state_fd<S: AsRawFd>(state: &State<S>) -> Option<std::os::fd::RawFd> {
+    match state {
+        State::Idle(source) => Some(source.as_raw_fd()),
+        State::Polled(fd) => Some(fd.get_ref().as_raw_fd()),
+        State::Closed => None,
+    }
+}
+
 impl<S: AsRawFd> State<S> {
     /// The source, registered with the reactor or not; `None` once closed.
     fn source(&mut self) -> Option<&mut S> {
@@ -207,6 +219,8 @@ struct Shared<S: AsRawFd> {
 pub struct Stream<S: Source> {
     shared: Arc<Shared<S>>,
     what: &'static str,
+    /// The libuv poll handle of `arm`, made on first use (see readiness.rs).
+    readiness: std::sync::Mutex<Option<Readiness>>,
 }
 
 impl<S: Source> Stream<S> {
@@ -219,6 +233,36 @@ impl<S: Source> Stream<S> {
                 cancelled_through: AtomicU64::new(0),
             }),
             what,
+            readiness: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Calls `callback` on the JavaScript thread once the source has records (the consumer
+    /// then takes them with `try_read`); `false` once closed. One wake-up, no thread hop.
+    pub fn arm(&self, env: napi::sys::napi_env, callback: napi::sys::napi_value) -> Result<bool> {
+        if self.closed() {
+            return Ok(false);
+        }
+        let mut readiness = self.readiness.lock().map_err(|_| NodeError::new(Code::Busy, format!("this {} is being closed", self.what)))?;
+        if readiness.is_none() {
+            let inner = self.shared.inner.try_lock().map_err(|_| {
+                NodeError::new(Code::Busy, format!("this {} already has a pending read (one consumer at a time)", self.what))
+            })?;
+            let Some(fd) = state_fd(&inner.state) else { return Ok(false) };
+            *readiness = Some(Readiness::new(env, fd)?);
+        }
+        match readiness.as_ref() {
+            Some(r) => r.arm(callback).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Undoes `arm`: its callback will not run.
+    pub fn disarm(&self) {
+        if let Ok(readiness) = self.readiness.lock() {
+            if let Some(r) = readiness.as_ref() {
+                r.disarm();
+            }
         }
     }
 
@@ -323,6 +367,9 @@ impl<S: Source> Stream<S> {
     /// Closes the source's fd (now, or as soon as a pending read returns).
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
+        if let Ok(mut readiness) = self.readiness.lock() {
+            readiness.take();
+        }
         self.shared.wake.notify_waiters();
         if let Ok(mut inner) = self.shared.inner.try_lock() {
             inner.state = State::Closed;
@@ -372,6 +419,18 @@ macro_rules! reader_methods {
             #[napi]
             pub fn try_read(&self, mut into: napi::bindgen_prelude::Buffer, max_events: u32) -> napi::Result<Option<$crate::streams::ReadResult>> {
                 Ok(self.stream.try_read(&mut into, max_events)?)
+            }
+
+            /// Calls `callback` once when records are waiting (then `tryRead`); `false` once closed.
+            #[napi]
+            pub fn arm(&self, env: napi::Env, callback: napi::bindgen_prelude::Function<'_, (), ()>) -> napi::Result<bool> {
+                Ok(self.stream.arm(env.raw(), napi::JsValue::value(&callback).value)?)
+            }
+
+            /// Undoes `arm`: its callback will not run.
+            #[napi]
+            pub fn disarm(&self) {
+                self.stream.disarm();
             }
 
             /// Makes a pending `read` with this id (or a lower one) resolve.

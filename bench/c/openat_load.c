@@ -1,0 +1,34 @@
+// Workload for bench/service-rate.bench.ts: calls openat on a missing path RATE times a second
+// for SECONDS seconds, paced against the monotonic clock, under the comm "ayaload" (what every
+// consumer filters on). Prints how many calls it made.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: openat_load RATE SECONDS\n");
+    return 2;
+  }
+  long rate = atol(argv[1]);
+  double seconds = atof(argv[2]);
+  if (rate <= 0 || seconds <= 0) return 2;
+  prctl(PR_SET_NAME, "ayaload");
+  long total = (long)(rate * seconds);
+  long long step_ns = 1000000000LL / rate;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long i = 0; i < total; i++) {
+    long long at = (long long)start.tv_sec * 1000000000LL + start.tv_nsec + i * step_ns;
+    struct timespec due = {at / 1000000000LL, at % 1000000000LL};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+    syscall(SYS_openat, AT_FDCWD, "/nonexistent/aya-node-bench", O_RDONLY);
+  }
+  printf("%ld\n", total);
+  return 0;
+}

@@ -1,0 +1,154 @@
+// CPU per event at service rates (issue 13, table 1): what a process pays to consume events
+// from a real tracepoint at 100, 1,000 and 10,000 events/s, for aya-node's default `for await`
+// and its `batches()` loop, beside a C consumer over libbpf and bpftrace, all measured in this
+// run on the same workload, one consumer at a time.
+//
+// The workload (c/openat_load.c) calls openat on a missing path at a paced rate under the comm
+// "ayaload"; every consumer traces sys_exit_openat of that comm and reads each event's fields:
+// aya-node through the bundled opensnoop (c/opensnoop-consumer.cjs, the built package), libbpf
+// through the same program written in C (c/opensnoop.bpf.c, c/opensnoop_consumer.c, both built
+// here with clang and gcc), bpftrace through a one-line printf of the same event.
+//
+// A consumer's CPU is the sum over its threads of /proc/PID/task/TID/schedstat (ns on CPU),
+// read after it said it is ready, so start-up (and bpftrace's compile) is left out.
+// Also printed: how many times the consumer's threads were woken per event (from the same
+// file; steadier than time on a shared VM), and each consumer's CPU while no events arrive (3 s idle).
+//
+// Needs root, gcc, clang-22, libbpf-dev and bpftrace (scripts/setup.sh bench installs them).
+// Run: node --import=tsx bench/service-rate.bench.ts   (SECONDS=5 by default per rate)
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const RATES = [100, 1000, 10000];
+const SECONDS = Number(process.env.SECONDS ?? 5);
+const COMM = 'ayaload';
+const here = join(__dirname, 'c');
+
+interface Consumer {
+  name: string;
+  start(): ChildProcess;
+  /** Reads the number of events the consumer saw from what it printed. */
+  seen(out: string): number;
+}
+
+function build(): { load: string; consumer: string; object: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-bench-'));
+  const multiarch = execFileSync('gcc', ['-print-multiarch']).toString().trim();
+  const load = join(dir, 'openat_load');
+  const consumer = join(dir, 'opensnoop_consumer');
+  const object = join(dir, 'opensnoop.bpf.o');
+  execFileSync('gcc', ['-O2', '-o', load, join(here, 'openat_load.c')]);
+  execFileSync('gcc', ['-O2', '-o', consumer, join(here, 'opensnoop_consumer.c'), '-lbpf']);
+  execFileSync('clang-22', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', join(here, 'opensnoop.bpf.c'), '-o', object]);
+  return { load, consumer, object };
+}
+
+/**
+ * Nanoseconds on CPU of every thread of `pid` so far, and how many times its threads were
+ * put on a CPU (each wake-up of a thread counts once: less noisy than time on a shared VM).
+ */
+function cpuNs(pid: number): { ns: number; runs: number } {
+  let ns = 0;
+  let runs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [onCpu, , slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      ns += Number(onCpu);
+      runs += Number(slices);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return { ns, runs };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `stream` printed a line matching `ready`. */
+function waitFor(child: ChildProcess, ready: RegExp, from: 'stdout' | 'stderr'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line within 60 s: ${text}`)), 60_000);
+    child[from]!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (ready.test(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before it was ready: ${text}`)));
+  });
+}
+
+async function measure(consumer: Consumer, load: string, rate: number) {
+  const child = consumer.start();
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(child, consumer.name === 'bpftrace' ? /Attaching/ : /ready/, consumer.name === 'bpftrace' ? 'stdout' : 'stderr');
+  await sleep(500);
+  const idle0 = cpuNs(child.pid!);
+  await sleep(3000);
+  const idle1 = cpuNs(child.pid!);
+  execFileSync(load, [String(rate), String(SECONDS)]);
+  await sleep(300);
+  const after = cpuNs(child.pid!);
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill(consumer.name === 'bpftrace' ? 'SIGINT' : 'SIGTERM');
+  await exited;
+  const events = rate * SECONDS;
+  return {
+    usPerEvent: (after.ns - idle1.ns) / events / 1000,
+    runsPerEvent: (after.runs - idle1.runs) / events,
+    idleMs: (idle1.ns - idle0.ns) / 1e6,
+    seen: consumer.seen(out),
+    events,
+  };
+}
+
+async function main() {
+  const { load, consumer, object } = build();
+  const node = (mode: string): Consumer => ({
+    name: `aya-node ${mode}`,
+    start: () => spawn(process.execPath, [join(here, 'opensnoop-consumer.cjs'), COMM, mode], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    seen: (out) => Number(out.trim().split(' ')[0]),
+  });
+  const consumers: Consumer[] = [
+    node('for-await'),
+    node('batches'),
+    {
+      name: 'C libbpf',
+      start: () => spawn(consumer, [object, COMM], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      seen: (out) => Number(out.trim().split(' ')[0]),
+    },
+    {
+      name: 'bpftrace',
+      start: () =>
+        spawn('bpftrace', ['-e', `tracepoint:syscalls:sys_exit_openat /comm == "${COMM}"/ { printf("%d %d\\n", pid, args->ret); }`], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      seen: (out) => out.split('\n').filter((l) => /^\d+ -?\d+$/.test(l)).length,
+    },
+  ];
+  console.log(`CPU per event of the consuming process (all its threads), ${SECONDS} s per rate, openat of a missing path.`);
+  console.log('| events/s | consumer | µs CPU/event | × C | × bpftrace | thread wake-ups/event | events seen | idle CPU (3 s) |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const rate of RATES) {
+    const rows = [];
+    for (const c of consumers) rows.push({ name: c.name, ...(await measure(c, load, rate)) });
+    const c = rows.find((r) => r.name === 'C libbpf')!.usPerEvent;
+    const bt = rows.find((r) => r.name === 'bpftrace')!.usPerEvent;
+    for (const r of rows) {
+      console.log(
+        `| ${rate.toLocaleString('en-US')} | ${r.name} | ${r.usPerEvent.toFixed(1)} | ${(r.usPerEvent / c).toFixed(2)} | ${(r.usPerEvent / bt).toFixed(2)} | ${r.runsPerEvent.toFixed(2)} | ${r.seen}/${r.events} | ${r.idleMs.toFixed(1)} ms |`,
+      );
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
