@@ -41,6 +41,13 @@ impl ObjectState {
             .ok_or_else(|| NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")))
     }
 
+    /// Program `name` if it is one of the programs Aya does not load (see `object_fixup`),
+    /// with the loaded object its maps live in.
+    pub fn hidden_program(&mut self, name: &str) -> Result<Option<(&mut crate::programs::syscall::HiddenState, &Ebpf)>> {
+        let ebpf = self.ebpf.as_ref().ok_or_else(|| NodeError::closed("the eBPF object"))?;
+        Ok(self.hidden.get_mut(name).map(|hidden| (hidden, ebpf)))
+    }
+
     pub fn take_map(&mut self, name: &str) -> Result<Map> {
         self.ebpf()?
             .take_map(name)

@@ -69,8 +69,8 @@ impl EbpfObject {
     #[napi]
     pub fn load_program(&self, name: String) -> napi::Result<()> {
         let mut state = lock(&self.state);
-        if state.hidden.contains_key(&name) {
-            crate::programs::syscall::ensure_loaded(&mut state, &name)?;
+        if let Some((hidden, ebpf)) = state.hidden_program(&name)? {
+            crate::programs::syscall::ensure_loaded(hidden, ebpf, &name)?;
             return Ok(());
         }
         let program = state.program(&name)?;

@@ -9,7 +9,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use crate::{
     error::{Code, NodeError, Result},
     kinds::map_data,
-    object::ObjectState,
     object_fixup::HiddenProgram,
     sys::{self, bpf, ProgLoadAttr, BPF_PROG_LOAD},
 };
@@ -29,27 +28,19 @@ pub struct HiddenState {
     pub fd: Option<OwnedFd>,
 }
 
-/// Loads hidden program `name` if needed and returns its fd.
-pub fn ensure_loaded<'s>(state: &'s mut ObjectState, name: &str) -> Result<BorrowedFd<'s>> {
-    let needs_load = state.hidden.get(name).is_some_and(|h| h.fd.is_none());
-    if needs_load {
-        let fd = load(state, name)?;
-        if let Some(h) = state.hidden.get_mut(name) {
-            h.fd = Some(fd);
-        }
+/// Loads hidden program `name` if needed (resolving its maps in `ebpf`) and returns its fd.
+pub fn ensure_loaded<'s>(hidden: &'s mut HiddenState, ebpf: &aya::Ebpf, name: &str) -> Result<BorrowedFd<'s>> {
+    if hidden.fd.is_none() {
+        hidden.fd = Some(load(hidden, ebpf, name)?);
     }
-    state
-        .hidden
-        .get(name)
-        .and_then(|h| h.fd.as_ref())
+    hidden
+        .fd
+        .as_ref()
         .map(|fd| fd.as_fd())
         .ok_or_else(|| NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")))
 }
 
-fn load(state: &mut ObjectState, name: &str) -> Result<OwnedFd> {
-    let Some(hidden) = state.hidden.get(name) else {
-        return Err(NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")));
-    };
+fn load(hidden: &HiddenState, ebpf: &aya::Ebpf, name: &str) -> Result<OwnedFd> {
     let program = hidden.program.clone();
     let kind = program.kind;
     let (prog_type, attach) = match (kind, program.struct_ops) {
@@ -67,7 +58,6 @@ fn load(state: &mut ObjectState, name: &str) -> Result<OwnedFd> {
         return Err(NodeError::new(Code::Unsupported, format!("{kind} program `{name}` cannot be loaded: {why}")).with_program(name));
     }
     let mut insns = program.insns.clone();
-    let ebpf = state.ebpf()?;
     for r in &program.map_refs {
         let map = ebpf.map(&r.map).ok_or_else(|| {
             NodeError::new(Code::NotFound, format!("syscall program `{name}` uses map `{}`, which is not in the object (or was taken)", r.map))
