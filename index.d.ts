@@ -73,6 +73,11 @@ export declare class EbpfObject {
   /** Loads the uprobe/uretprobe program `program` (if not loaded yet) and attaches it. */
   attachUprobe(program: string, at: UProbeTarget): Link
   /**
+   * Loads the uprobe program `program` (if not loaded yet) and attaches it at every USDT
+   * site given, each with its cookie and semaphore; one link for all of them.
+   */
+  attachUsdt(program: string, at: UsdtAttach): Link
+  /**
    * Loads the perf_event program `program` (if not loaded yet), opens the perf event(s) and
    * attaches the program to each; the returned link owns them all.
    */
@@ -387,6 +392,9 @@ export interface CreateMapOptions {
   mapExtra?: bigint
 }
 
+/** Demangles each name; names that are not mangled come back unchanged. */
+export declare function demangleSymbols(names: Array<string>): Array<string>
+
 /**
  * Whether programs of type `program_type` may call helper number `helper` (see
  * `enum bpf_func_id`, e.g. 1 = map_lookup_elem, 130 = ringbuf_output). Loads a two-instruction
@@ -623,4 +631,21 @@ export interface UProbeTarget {
   offset?: number
   /** Only this process; all processes when absent. */
   pid?: number
+}
+
+export interface UsdtAttach {
+  /** The binary or library (a resolved path). */
+  path: string
+  /** Only this process; all when absent. */
+  pid?: number
+  sites: Array<UsdtSite>
+}
+
+export interface UsdtSite {
+  /** File offset of the probe's instruction. */
+  offset: bigint
+  /** File offset of the probe's semaphore (0 when it has none). */
+  refCtrOffset: bigint
+  /** The BPF cookie the program reads with `bpf_get_attach_cookie()`. */
+  cookie: bigint
 }

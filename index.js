@@ -847,6 +847,7 @@ module.exports.TracePipeReader = nativeBinding.TracePipeReader
 module.exports.bpfSyscallCount = nativeBinding.bpfSyscallCount
 module.exports.btfStructMemberOffset = nativeBinding.btfStructMemberOffset
 module.exports.checkBpffs = nativeBinding.checkBpffs
+module.exports.demangleSymbols = nativeBinding.demangleSymbols
 module.exports.isHelperSupported = nativeBinding.isHelperSupported
 module.exports.isMapTypeSupported = nativeBinding.isMapTypeSupported
 module.exports.isProgramTypeSupported = nativeBinding.isProgramTypeSupported

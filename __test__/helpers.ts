@@ -74,3 +74,24 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Runs the CLI (from source) with `args` while `workload` runs (started once the CLI says it
+ * is tracing); resolves with its stdout and stderr once it exits.
+ */
+export async function runCli(args: string[], workload: () => void | Promise<void>): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import=tsx', join(__dirname, '..', 'src', 'cli.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  await within(20_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (stderr.includes('Tracing...')) resolve();
+    });
+  }));
+  await workload();
+  await within(30_000, `aya-node ${args.join(' ')} to finish`, exited);
+  return { stdout, stderr };
+}

@@ -57,7 +57,7 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     'dist/index.mjs',
     'dist/index.d.mts',
     'dist/cli.js',
-    ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
+    ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile', 'offcpu', 'usdt_calls'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
   ]) {
     t.true(paths.includes(needed), `${needed} is in the tarball`);
   }

@@ -4,7 +4,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Biolatency, Opensnoop, Profile, renderHistogram, Runqlat, Syscount, Tcplife, type Open, type TcpLife } from '../src';
-import { within } from './helpers';
+import { runCli, within } from './helpers';
 
 async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => boolean): Promise<T> {
   for await (const ev of events) if (match(ev)) return ev;
@@ -13,21 +13,7 @@ async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => bool
 
 /** Runs the CLI (from source) with `args` while `workload` runs; returns its stdout. */
 async function cli(args: string[], workload: () => void | Promise<void>): Promise<string> {
-  const child = spawn(process.execPath, ['--import=tsx', join(__dirname, '..', 'src', 'cli.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  const exited = new Promise((r) => child.on('exit', r));
-  // The CLI says so on stderr once its programs are attached.
-  await within(20_000, `aya-node ${args.join(' ')} to start tracing`, new Promise<void>((resolve) => {
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d;
-      if (err.includes('Tracing...')) resolve();
-    });
-  }));
-  await workload();
-  await within(20_000, `aya-node ${args.join(' ')} to finish`, exited);
-  return out;
+  return (await runCli(args, workload)).stdout;
 }
 
 test('opensnoop sees this process open a unique file, with its fd and flags, and a failed open with its errno', async (t) => {

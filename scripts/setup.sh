@@ -17,6 +17,9 @@ LLVM_PREFIX=/usr/lib/llvm-22
 #    clang for the C test objects, iproute2 for network namespaces, bpftool to check the kernel's view.
 #    libbpf-dev: bpf_helpers.h and bpf_core_read.h for the C (libbpf-style, CO-RE) test object.
 apt_packages=(rustc-web cargo-web rust-web-src llvm-22-dev clang-22 iproute2 bpftool libelf-dev zlib1g-dev libbpf-dev)
+# Debian's python3 carries USDT probes (the USDT tests trace it; pyenv's builds do not), and
+# python3-jsonschema checks speedscope files against speedscope's own schema in the tests.
+apt_packages+=(python3 python3-jsonschema)
 #    linux-libc-dev: asm/errno.h, which libbpf's usdt.bpf.h includes (C test object libbpf_usdt).
 apt_packages+=(linux-libc-dev)
 # `setup.sh bench` adds what `npm run bench` compares against: bpftrace.
@@ -50,6 +53,11 @@ fi
 if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
   log "mounting tracefs"
   $SUDO mount -t tracefs tracefs /sys/kernel/tracing || log "could not mount tracefs"
+fi
+# bpf_printk lines reach the trace pipe only while tracing is on (a profiler may have turned it off).
+if [ -w /sys/kernel/tracing/tracing_on ] && [ "$(cat /sys/kernel/tracing/tracing_on)" = 0 ]; then
+  log "turning tracing on"
+  echo 1 | $SUDO tee /sys/kernel/tracing/tracing_on >/dev/null
 fi
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
   log "mounting bpffs"

@@ -9,7 +9,8 @@ import { Tcplife, type TcpLife } from './tools/tcplife';
 import type { RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
-import { Profile } from './tools/profile';
+import { openStackTool } from './tools/stack-cli';
+import { PyCalls } from './tools/pycalls';
 import { renderHistogram, type Histogram } from './tools/histogram';
 
 interface Options {
@@ -20,6 +21,9 @@ interface Options {
   frequency?: number;
   byProcess: boolean;
   json: boolean;
+  svg?: string;
+  speedscope?: string;
+  offCpu: boolean;
 }
 
 /** A tool that reports what it gathered every interval (and at the end). */
@@ -60,11 +64,24 @@ const periodic: Record<string, PeriodicTool> = {
     },
   },
   profile: {
-    summary: 'on-CPU stack samples as folded stacks (flame graph input)',
+    summary: 'on-CPU stack samples (JavaScript frames from perf maps) as folded stacks, --svg, --speedscope',
+    open: (o) => openStackTool(o, o.offCpu),
+  },
+  offcpu: {
+    summary: 'time blocked off-CPU by stack (same outputs as profile)',
+    open: (o) => openStackTool(o, true),
+  },
+  pycalls: {
+    summary: 'Python function calls by name of one process (--pid), through CPython\'s USDT probes',
     open: (o) => {
-      const tool = Profile.open({ pid: o.pid, frequency: o.frequency });
+      if (o.pid === undefined) throw new EbpfError('INVALID_ARGUMENT', 'pycalls needs --pid PID of a Python process');
+      const tool = PyCalls.open({ pid: o.pid });
       return Object.assign(tool, {
-        report: (json: boolean) => (json ? tool.stacks().map((st) => `${JSON.stringify(st)}\n`).join('') : tool.folded()),
+        report: (json: boolean) => {
+          const counts = tool.counts({ reset: true });
+          if (json) return counts.map((c) => `${JSON.stringify(c)}\n`).join('');
+          return `${'FUNCTION'.padEnd(40)}${'CALLS'.padStart(10)}\n${counts.slice(0, 30).map((c) => `${c.name.padEnd(40)}${String(c.count).padStart(10)}`).join('\n')}\n`;
+        },
       });
     },
   },
@@ -112,9 +129,12 @@ options:
   --pid PID         only this process
   --comm NAME       only processes with this command name (execsnoop, opensnoop, tcplife)
   --duration SECS   stop after this many seconds (default: until Ctrl-C)
-  --interval SECS   syscount, biolatency, runqlat, profile: report every SECS (default: at the end)
+  --interval SECS   syscount, biolatency, runqlat, profile, offcpu, pycalls: report every SECS (default: at the end)
   --frequency HZ    profile: samples per second per CPU (default 49)
   --by-process      syscount: count per process instead of per syscall
+  --svg FILE        profile, offcpu: also write an interactive SVG flame graph
+  --speedscope FILE profile, offcpu: also write speedscope JSON (https://www.speedscope.app)
+  --off-cpu         profile: time blocked off-CPU instead of on-CPU samples (same as offcpu)
   --json            one JSON object per line
   --help            this text
 
@@ -126,6 +146,8 @@ examples:
   sudo npx aya-node execsnoop --duration 10 --json > execs.jsonl
   sudo npx aya-node biolatency --interval 5
   sudo npx aya-node profile --duration 10 > out.folded && flamegraph.pl out.folded > cpu.svg
+  sudo npx aya-node profile --pid $(pgrep -f my-service) --duration 10 --svg flame.svg
+  sudo npx aya-node pycalls --pid $(pgrep -f my-script.py) --interval 5
 `;
 
 function parse(args: string[]): Options {
@@ -139,6 +161,9 @@ function parse(args: string[]): Options {
       frequency: { type: 'string' },
       'by-process': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      svg: { type: 'string' },
+      speedscope: { type: 'string' },
+      'off-cpu': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -156,6 +181,9 @@ function parse(args: string[]): Options {
     frequency: number('frequency', values.frequency),
     byProcess: values['by-process'] ?? false,
     json: values.json ?? false,
+    svg: values.svg,
+    speedscope: values.speedscope,
+    offCpu: values['off-cpu'] ?? false,
   };
 }
 
@@ -172,8 +200,9 @@ function stopSignal(options: Options): { signal: AbortSignal; done: () => void }
 }
 
 async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> {
-  const { signal, done } = stopSignal(options);
   using running = tool.open(options);
+  // --duration counts from when the tool is attached (loading can take seconds on a busy machine).
+  const { signal, done } = stopSignal(options);
   process.stderr.write(TRACING);
   const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   const every = options.interval === undefined ? undefined : setInterval(() => process.stdout.write(running.report(options.json)), options.interval * 1000);
@@ -184,8 +213,9 @@ async function runPeriodic(tool: PeriodicTool, options: Options): Promise<void> 
 }
 
 async function runTool(tool: Tool<unknown>, options: Options): Promise<void> {
-  const { signal, done } = stopSignal(options);
   using running = tool.open(options);
+  // --duration counts from when the tool is attached (loading can take seconds on a busy machine).
+  const { signal, done } = stopSignal(options);
   process.stderr.write(TRACING);
   if (!options.json) console.log(tool.header);
   try {

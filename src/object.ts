@@ -63,6 +63,7 @@ export class Ebpf implements Disposable {
     this.#owner = {
       native: object,
       adopt: (link: Link) => this.#adopt(link),
+      map: (name, type, ...args) => this.map(name, type, ...args),
     };
   }
 
@@ -110,6 +111,11 @@ export class Ebpf implements Disposable {
       }
       const cls = programClasses.get(descriptor.kind) ?? Program;
       program = new cls(this.#owner, name, descriptor.kind);
+      this.#programs.set(name, program);
+    }
+    if (type && !(program instanceof type) && type.kind === program.kind && type.prototype instanceof program.constructor) {
+      // A specialisation of the program's class (e.g. Usdt of UProbe): same program, richer attach.
+      program = new type(this.#owner, name, program.kind);
       this.#programs.set(name, program);
     }
     if (type && !(program instanceof type)) {

@@ -63,6 +63,7 @@ export { CgroupSockopt } from './cgroup-sockopt';
 export { SkLookup } from './sk-lookup';
 export { FlowDissector } from './flow-dissector';
 export { Iter, IterLink } from './iter';
+export { Usdt, UsdtLink } from './usdt';
 
 /** The class for each program kind that has one; other kinds come back as plain `Program`. */
 export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Map(

@@ -1,6 +1,7 @@
 import type * as native from '../native';
 import { callNative, VerifierError } from '../errors';
 import { Link } from '../link';
+import type { MapClass } from '../maps/map';
 import { testRunProgram, type TestRunOptions, type TestRunResult } from '../test-run';
 import { loadedProgram, type LoadedProgram } from '../info';
 
@@ -8,6 +9,8 @@ import { loadedProgram, type LoadedProgram } from '../info';
 export interface ProgramOwner {
   readonly native: native.EbpfObject;
   adopt(link: Link): Link;
+  /** Opens one of the object's maps (for program types that keep data for their program, e.g. USDT specs). */
+  map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M;
 }
 
 /** A program in a loaded object. Subclasses add `attach(...)` for their hook. */

@@ -2,12 +2,9 @@
 // the ELF's .symtab (or .dynsym) for the function containing it.
 
 import { readFileSync } from 'node:fs';
-
-interface ElfSymbol {
-  start: bigint;
-  end: bigint;
-  name: string;
-}
+import { functionSymbols, parseElf, vaddrOf, type ElfImage, type ElfSymbol } from '../elf';
+import { demangle, isMangled } from './demangle';
+import { PerfMap } from './perf-map';
 
 interface Mapping {
   start: bigint;
@@ -16,59 +13,29 @@ interface Mapping {
   path: string;
 }
 
+/** What symbolization keeps of a file (not its bytes). */
 interface ElfFile {
-  /** PT_LOAD segments: file offset to virtual address. */
-  loads: Array<{ offset: bigint; vaddr: bigint; size: bigint }>;
+  elf: Pick<ElfImage, 'loads'>;
   symbols: ElfSymbol[];
 }
 
 const elfCache = new Map<string, ElfFile | null>();
+/** ELF files kept parsed at most (each holds its symbols). */
+const ELF_CACHE_LIMIT = 256;
 
-/** Reads the function symbols and load segments of a 64-bit little-endian ELF file. */
+/** The load segments and function symbols of an ELF file, cached by path. */
 function readElf(path: string): ElfFile | null {
   if (elfCache.has(path)) return elfCache.get(path)!;
-  let elf: ElfFile | null = null;
+  let file: ElfFile | null = null;
   try {
-    const b = readFileSync(path);
-    if (b.readUInt32BE(0) === 0x7f454c46 && b[4] === 2 && b[5] === 1) {
-      const phoff = Number(b.readBigUInt64LE(0x20));
-      const shoff = Number(b.readBigUInt64LE(0x28));
-      const phentsize = b.readUInt16LE(0x36);
-      const phnum = b.readUInt16LE(0x38);
-      const shentsize = b.readUInt16LE(0x3a);
-      const shnum = b.readUInt16LE(0x3c);
-      const loads: ElfFile['loads'] = [];
-      for (let i = 0; i < phnum; i++) {
-        const p = phoff + i * phentsize;
-        if (b.readUInt32LE(p) !== 1 /* PT_LOAD */) continue;
-        loads.push({ offset: b.readBigUInt64LE(p + 8), vaddr: b.readBigUInt64LE(p + 16), size: b.readBigUInt64LE(p + 40) });
-      }
-      const sections = Array.from({ length: shnum }, (_, i) => {
-        const s = shoff + i * shentsize;
-        return { type: b.readUInt32LE(s + 4), offset: Number(b.readBigUInt64LE(s + 24)), size: Number(b.readBigUInt64LE(s + 32)), link: b.readUInt32LE(s + 40), entsize: Number(b.readBigUInt64LE(s + 56)) };
-      });
-      const symtab = sections.find((s) => s.type === 2 /* SHT_SYMTAB */) ?? sections.find((s) => s.type === 11 /* SHT_DYNSYM */);
-      const symbols: ElfSymbol[] = [];
-      if (symtab && symtab.entsize > 0) {
-        const strtab = sections[symtab.link];
-        for (let off = symtab.offset; off + 24 <= symtab.offset + symtab.size; off += symtab.entsize) {
-          const info = b[off + 4];
-          const value = b.readBigUInt64LE(off + 8);
-          if ((info & 0xf) !== 2 /* STT_FUNC */ || value === 0n) continue;
-          const nameOff = strtab.offset + b.readUInt32LE(off);
-          const name = b.toString('utf8', nameOff, b.indexOf(0, nameOff));
-          const size = b.readBigUInt64LE(off + 16);
-          symbols.push({ start: value, end: value + (size > 0n ? size : 1n), name });
-        }
-      }
-      symbols.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
-      elf = { loads, symbols };
-    }
+    const elf = parseElf(readFileSync(path));
+    if (elf) file = { elf: { loads: elf.loads }, symbols: functionSymbols(elf) };
   } catch {
-    elf = null;
+    file = null;
   }
-  elfCache.set(path, elf);
-  return elf;
+  if (elfCache.size >= ELF_CACHE_LIMIT) elfCache.clear();
+  elfCache.set(path, file);
+  return file;
 }
 
 /** The executable mappings of a process (empty if it is gone). */
@@ -90,19 +57,100 @@ export function processMappings(pid: number): Mapping[] {
   return out;
 }
 
-/** `function` (or `file+0xoff`, or the hex address) for each user address of `pid`. */
-export function symbolizeUser(addresses: bigint[], mappings: Mapping[]): string[] {
-  return addresses.map((addr) => {
-    const m = mappings.find((x) => addr >= x.start && addr < x.end);
-    if (!m) return `0x${addr.toString(16)}`;
-    const fileOffset = addr - m.start + m.offset;
-    const elf = readElf(m.path);
-    const load = elf?.loads.find((l) => fileOffset >= l.offset && fileOffset < l.offset + l.size);
-    if (elf && load) {
-      const vaddr = fileOffset - load.offset + load.vaddr;
-      const sym = elf.symbols.find((s) => vaddr >= s.start && vaddr < s.end);
-      if (sym) return sym.name;
+/** One resolved stack frame. */
+export interface Frame {
+  /** Function name (demangled), or `module+0xoffset`, or the hex address. */
+  name: string;
+  /** `js` (V8 JavaScript from the perf map), `jit` (other perf-map code), `native`, `kernel`, `process` (the comm at the root) or `unknown`. */
+  kind: 'js' | 'jit' | 'native' | 'kernel' | 'process' | 'unknown';
+  /** The ELF file or `[perf-map]`. */
+  module?: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+/** How a frame reads in folded stacks: the name, then `(file:line:col)` for JavaScript. */
+export function frameLabel(frame: Frame): string {
+  if (frame.file === undefined) return frame.name;
+  const pos = frame.line === undefined ? '' : `:${frame.line}${frame.column === undefined ? '' : `:${frame.column}`}`;
+  return `${frame.name} (${frame.file}${pos})`;
+}
+
+/**
+ * Resolves the user-space addresses of one process: JIT code through its perf map (re-read as
+ * it grows), the rest through the ELF symbols of the file mapped there.
+ */
+export class UserSymbolizer {
+  readonly pid: number;
+  #mappings: Mapping[];
+  #perfMap: PerfMap | undefined;
+
+  constructor(pid: number) {
+    this.pid = pid;
+    this.#mappings = processMappings(pid);
+    this.#perfMap = PerfMap.forPid(pid);
+  }
+
+  /** The process's perf map, if it has one. */
+  get perfMap(): PerfMap | undefined {
+    return this.#perfMap;
+  }
+
+  /** Picks up what changed since: new perf-map lines (or a perf map that appeared) and new mappings. */
+  refresh(): void {
+    const mappings = processMappings(this.pid);
+    if (mappings.length > 0) this.#mappings = mappings; // keep the last view of a process that exited
+    if (this.#perfMap) this.#perfMap.refresh();
+    else this.#perfMap = PerfMap.forPid(this.pid);
+  }
+
+  /** Frames for `addresses`, innermost first (as the kernel lists them). */
+  resolve(addresses: bigint[]): Frame[] {
+    const frames = addresses.map((addr) => this.#resolveOne(addr));
+    const mangled = frames.filter((f) => f.kind === 'native' && isMangled(f.name));
+    if (mangled.length > 0) {
+      const names = demangle(mangled.map((f) => f.name));
+      mangled.forEach((f, i) => (f.name = names[i]));
     }
-    return `${m.path.split('/').pop()}+0x${fileOffset.toString(16)}`;
-  });
+    return frames;
+  }
+
+  #resolveOne(addr: bigint): Frame {
+    const jit = this.#perfMap?.lookup(addr);
+    if (jit) {
+      const frame: Frame = { name: jit.name, kind: jit.kind === 'JS' ? 'js' : 'jit', module: '[perf-map]' };
+      if (jit.kind !== 'JS' && jit.kind !== '') frame.name = `${jit.kind}:${jit.name}`;
+      if (jit.file !== undefined) frame.file = jit.file;
+      if (jit.line !== undefined) frame.line = jit.line;
+      if (jit.column !== undefined) frame.column = jit.column;
+      return frame;
+    }
+    const m = this.#mappings.find((x) => addr >= x.start && addr < x.end);
+    if (!m) return { name: `0x${addr.toString(16)}`, kind: 'unknown' };
+    const fileOffset = addr - m.start + m.offset;
+    const file = readElf(m.path);
+    const vaddr = file ? vaddrOf(file.elf, fileOffset) : undefined;
+    const module = m.path.split('/').pop() ?? m.path;
+    if (file && vaddr !== undefined) {
+      const sym = findSymbol(file.symbols, vaddr);
+      if (sym) return { name: sym.name, kind: 'native', module };
+    }
+    return { name: `${module}+0x${fileOffset.toString(16)}`, kind: 'native', module };
+  }
+}
+
+/** The symbol containing `vaddr`: binary search over symbols sorted by start, then a short look back for aliases. */
+function findSymbol(symbols: ElfSymbol[], vaddr: bigint): ElfSymbol | undefined {
+  let lo = 0;
+  let hi = symbols.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (symbols[mid].start <= vaddr) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  for (let i = hi; i >= 0 && i > hi - 16; i--) {
+    if (vaddr < symbols[i].end) return symbols[i];
+  }
+  return undefined;
 }

@@ -9,3 +9,4 @@ pub mod histogram;
 pub mod opensnoop;
 pub mod streams;
 pub mod tcplife;
+pub mod usdt;

@@ -6,6 +6,7 @@
 //!
 //! Rooms, from the bottom up (a module only uses the ones above it in this list):
 //! - `error`, `panic`: how failures and caught panics become JavaScript errors;
+//! - `demangle`: readable C++ and Rust symbol names (for the profile tools' stacks);
 //! - `sys`: the raw `bpf()` commands aya-node issues itself (map commands in `sys::map`);
 //! - `kinds`: the name of every program and map kind;
 //! - `btf`: the kernel's BTF;
@@ -23,6 +24,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod btf;
+mod demangle;
 mod error;
 mod info;
 mod kinds;

@@ -5,4 +5,5 @@
 pub mod ring;
 pub mod test_event;
 pub mod packet;
+pub mod usdt;
 

@@ -13,6 +13,7 @@ pub mod fexit;
 pub mod lsm;
 pub mod kprobe;
 pub mod uprobe;
+pub mod usdt;
 pub mod perf_event;
 pub mod xdp;
 pub mod tc;
