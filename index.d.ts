@@ -440,10 +440,25 @@ export interface KernelSymbol {
   module?: string
 }
 
-/** Kernel names of every map type this module knows. */
+/** One kernel type: its number and name. */
+export interface KernelType {
+  value: number
+  name: string
+}
+
+/** The one table of kind names, for the TypeScript layer. */
+export declare function kernelTypes(): KernelTypes
+
+/** The kernel's map and program types (`unspec` left out), named as bpftool names them. */
+export interface KernelTypes {
+  maps: Array<KernelType>
+  programs: Array<KernelType>
+}
+
+/** Kernel names of every map type the probes know. */
 export declare function knownMapTypes(): Array<string>
 
-/** Kernel names of every program type this module knows. */
+/** Kernel names of every program type the probes know. */
 export declare function knownProgramTypes(): Array<string>
 
 export interface LoadedLink {
@@ -458,6 +473,7 @@ export declare function loadedLinks(): Array<LoadedLink>
 export interface LoadedMap {
   id: number
   name: string
+  /** Kernel map type as bpftool names it, e.g. `hash`, `devmap_hash`, `ringbuf`. */
   kind: string
   keySize: number
   valueSize: number
@@ -473,7 +489,7 @@ export interface LoadedProgram {
   id: number
   name: string
   /** Kernel program type as bpftool names it, e.g. `xdp`, `socket_filter`, `tracepoint`. */
-  kind: string
+  type: string
   /** Hex tag (hash of the translated instructions). */
   tag: string
   mapIds: Array<number>
@@ -512,6 +528,7 @@ export interface LoadOptions {
 
 export interface MapDescriptor {
   name: string
+  /** The kernel's map type, as bpftool names it, e.g. `hash`, `devmap_hash`, `ringbuf`. */
   kind: string
   keySize: number
   valueSize: number
@@ -543,13 +560,20 @@ export declare function possibleCpus(): number
 
 export interface ProgramDescriptor {
   name: string
-  /** Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`. */
+  /** How the program attaches, e.g. `tracepoint`, `xdp`, `uprobe`, `fentry`, `sched_cls`. */
   kind: string
+  /**
+   * The kernel's program type, as bpftool names it, e.g. `kprobe` for a uprobe, `tracing`
+   * for fentry (what `loadedPrograms()` and `isProgramTypeSupported` say).
+   */
+  type: string
 }
 
 export interface ProgramDetails {
   name: string
   kind: string
+  /** The kernel's program type (see `ProgramDescriptor`). */
+  type: string
   loaded: boolean
   /** Kernel program id, once loaded. */
   id?: number

@@ -852,6 +852,7 @@ module.exports.isHelperSupported = nativeBinding.isHelperSupported
 module.exports.isMapTypeSupported = nativeBinding.isMapTypeSupported
 module.exports.isProgramTypeSupported = nativeBinding.isProgramTypeSupported
 module.exports.kernelFeatures = nativeBinding.kernelFeatures
+module.exports.kernelTypes = nativeBinding.kernelTypes
 module.exports.knownMapTypes = nativeBinding.knownMapTypes
 module.exports.knownProgramTypes = nativeBinding.knownProgramTypes
 module.exports.loadedLinks = nativeBinding.loadedLinks

@@ -65,12 +65,12 @@ const run = promisify(execFile);
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
 test('every docs page of an area exists and has runnable examples', (t) => {
-  for (const area of ['getting-started', 'programs', 'maps', 'streams', 'testing', 'tools']) {
+  for (const area of ['getting-started', 'programs', 'maps', 'streams', 'testing', 'tools', 'metrics']) {
     t.true(pages.includes(`${area}.md`), `docs/${area}.md exists`);
   }
   t.true(examples.length >= pages.length, `${examples.length} examples in ${pages.length} pages`);
   for (const ex of examples) {
-    t.regex(ex.code, /'aya-node(\/package\.json)?'/, `${ex.page}:${ex.line} uses the package by name, as users do`);
+    t.regex(ex.code, /'aya-node(\/package\.json|\/metrics)?'/, `${ex.page}:${ex.line} uses the package by name, as users do`);
     t.notRegex(ex.code, /from '\.{1,2}\//, `${ex.page}:${ex.line} imports nothing from the source tree`);
   }
 });

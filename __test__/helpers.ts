@@ -1,6 +1,6 @@
 // Shared test helpers. Tests run as root against the real kernel.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ExecFileSyncOptions } from 'node:child_process';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,19 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Runs a command, returning its stdout; on failure the error carries stdout and stderr. */
+export function sh(file: string, args: string[], options: ExecFileSyncOptions = {}): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: 'pipe', ...options }) as string;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** `npm` quietly (no audit, no funding notes), in `cwd`. */
+export const npm = (args: string[], cwd: string) => sh('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
 /**
  * Runs the CLI (from source) with `args` while `workload` runs (started once the CLI says it

@@ -3,10 +3,10 @@
 // TypeScript). Needs the build (`npm run build`), which `npm test` runs first.
 
 import test from 'ava';
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { npm, sh } from './helpers';
 
 const repo = resolve(__dirname, '..');
 
@@ -14,18 +14,6 @@ interface PackResult {
   filename: string;
   files: Array<{ path: string; size: number }>;
 }
-
-/** Runs a command, returning its stdout; on failure the error carries stdout and stderr. */
-function sh(file: string, args: string[], options: ExecFileSyncOptions = {}): string {
-  try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: 'pipe', ...options }) as string;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  }
-}
-
-const npm = (args: string[], cwd: string) => sh('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
 // One tarball and one consumer project for all tests in this file.
 const work = realpathSync(mkdtempSync(join(tmpdir(), 'aya-node-install-')));
@@ -57,7 +45,8 @@ test('the tarball holds what users need and no build leftovers', (t) => {
     'dist/index.mjs',
     'dist/index.d.mts',
     'dist/cli.js',
-    ...['execsnoop', 'opensnoop', 'tcplife', 'syscount', 'latency', 'profile', 'offcpu', 'usdt_calls'].map((tool) => `ebpf/objects/${tool}.bpf.o`),
+    // Every tool's object (ebpf/tools/src/bin/), and no test fixture (ebpf/programs/src/bin/).
+    ...readdirSync(join(repo, 'ebpf', 'tools', 'src', 'bin')).map((f) => `ebpf/objects/tools/${f.replace(/\.rs$/, '.bpf.o')}`),
   ]) {
     t.true(paths.includes(needed), `${needed} is in the tarball`);
   }
@@ -68,7 +57,7 @@ test('the tarball holds what users need and no build leftovers', (t) => {
   const leftovers = paths.filter(
     (p) =>
       /^(target|crates|src|__test__|scripts|node_modules|npm|artifacts|docs|\.github|\.ci)\//.test(p) ||
-      /^ebpf\/(?!objects\/)/.test(p) ||
+      /^ebpf\/(?!objects\/tools\/)/.test(p) ||
       /\.(tsbuildinfo|map|tgz|rs|toml|lock)$/.test(p) ||
       /(^|\/)\.tsbuildinfo$/.test(p) ||
       /(^|\/)tsconfig\.json$/.test(p),
@@ -128,7 +117,7 @@ function assertInstalledUse(t: import('ava').ExecutionContext, result: ScriptRes
   t.is(result.pid, result.childPid, 'the event is the exec of the spawned child');
   t.true(result.ppid > 0);
   t.true(result.resolved.startsWith(installed + '/'), `resolved from the installed package (${result.resolved})`);
-  t.is(result.object, join(installed, 'ebpf', 'objects', 'execsnoop.bpf.o'));
+  t.is(result.object, join(installed, 'ebpf', 'objects', 'tools', 'execsnoop.bpf.o'));
   t.false(result.resolved.startsWith(repo + '/'), 'not from the source tree');
   t.true(result.errorClass);
 }

@@ -224,7 +224,7 @@ ctest('SEC("ksyscall/NAME") and kretsyscall load as kprobes on the syscall; atta
 
 ctest('SEC("usdt") (libbpf usdt.bpf.h) loads; attaching says it is not supported', (t) => {
   using obj = Ebpf.load(buildCObject('libbpf_usdt'));
-  t.deepEqual(obj.programs, [{ name: 'on_probe', kind: 'usdt' }]);
+  t.deepEqual(obj.programs.map((p) => [p.name, p.kind]), [['on_probe', 'usdt']]);
   t.true(['__bpf_usdt_specs', '__bpf_usdt_ip_to_spec_id'].every((m) => obj.maps.some((d) => d.name === m)), 'libbpf\'s USDT maps exist');
   const usdt = obj.program('on_probe', LibbpfUsdt);
   usdt.load();
@@ -245,7 +245,7 @@ ctest('SEC("syscall") loads as BPF_PROG_TYPE_SYSCALL and runs from user space wi
   t.is(run.ctx?.readBigUInt64LE(16), 8n, 'the program wrote a + b into the context');
   t.is(obj.map('.bss', ArrayMap, codec.u64).get(0), 1n, 'and counted the run in its global');
   const info = add.info();
-  t.is(info?.kind, 'syscall', 'the kernel has it as a syscall program');
+  t.is(info?.type, 'syscall', 'the kernel has it as a syscall program');
   t.throws(() => add.testRun({ data: Buffer.alloc(8) }), { message: /only `ctx`/ });
 });
 
@@ -256,7 +256,7 @@ ctest('struct_ops programs load for the kernel struct member they implement, as 
   for (const name of names) {
     const program = obj.program(name, StructOps);
     program.load();
-    t.is(program.info()?.kind, 'struct_ops', `${name}: the kernel verified it against tcp_congestion_ops`);
+    t.is(program.info()?.type, 'struct_ops', `${name}: the kernel verified it against tcp_congestion_ops`);
   }
   // A struct_ops function no .struct_ops variable points to has no member to implement.
   const orphan = buildCSource('struct_ops_orphan', [

@@ -90,7 +90,7 @@ test.serial('leak check: 2,000 cycles of load, attach, read a map, detach, close
 
 test('fuzz: random and mutated ELF buffers load or throw a typed error, never crash', (t) => {
   t.timeout(5 * 60_000);
-  const seeds = ['loader_test', 'loader_pinned', 'loader_bad', 'execsnoop'].map((n) => readFileSync(objectPath(n)));
+  const seeds = ['loader_test', 'loader_pinned', 'loader_bad', 'tools/execsnoop'].map((n) => readFileSync(objectPath(n)));
   let state = 0x2545f491;
   const rand = (n: number) => {
     state ^= state << 13;

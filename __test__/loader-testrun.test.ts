@@ -124,7 +124,7 @@ test.serial('introspection lists this program; its run count grows while stats a
   const listed = loadedPrograms().find((p) => p.id === id);
   t.truthy(listed, 'the program is listed');
   t.is(listed!.name, 'xdp_verdict');
-  t.is(listed!.kind, 'xdp');
+  t.is(listed!.type, 'xdp');
   t.is(listed!.tag, xdp.tag!);
   t.true(listed!.memlock! > 0);
   const hits = obj.maps.find((m) => m.name === 'HITS');

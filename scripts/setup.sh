@@ -17,6 +17,8 @@ LLVM_PREFIX=/usr/lib/llvm-22
 #    clang for the C test objects, iproute2 for network namespaces, bpftool to check the kernel's view.
 #    libbpf-dev: bpf_helpers.h and bpf_core_read.h for the C (libbpf-style, CO-RE) test object.
 apt_packages=(rustc-web cargo-web rust-web-src llvm-22-dev clang-22 iproute2 bpftool libelf-dev zlib1g-dev libbpf-dev)
+#    prometheus: the server and promtool, for the metrics tests (a real scrape, `promtool check metrics`).
+apt_packages+=(prometheus)
 # Debian's python3 carries USDT probes (the USDT tests trace it; pyenv's builds do not), and
 # python3-jsonschema checks speedscope files against speedscope's own schema in the tests.
 apt_packages+=(python3 python3-jsonschema)

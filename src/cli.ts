@@ -125,6 +125,8 @@ const usage = `usage: aya-node <tool> [options]
 tools:
 ${[...Object.entries(tools), ...Object.entries(periodic)].map(([name, t]) => `  ${name.padEnd(12)} ${t.summary}`).join('\n')}
 
+  exporter     Prometheus metrics of the tools on :9435/metrics (aya-node exporter --help)
+
 options:
   --pid PID         only this process
   --comm NAME       only processes with this command name (execsnoop, opensnoop, tcplife)
@@ -235,6 +237,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return name ? 0 : 1;
   }
+  // The metrics exporter lives in its own module (loaded only for this subcommand).
+  if (name === 'exporter') return (require('./metrics/exporter') as typeof import('./metrics/exporter')).exporterMain(args);
   const tool = tools[name];
   const periodicTool = periodic[name];
   if (!tool && !periodicTool) {

@@ -57,8 +57,8 @@ export { Execsnoop, ExecEvent, type Exec, type ExecsnoopOptions } from './tools/
 export { Tcplife, TcpLifeEvent, type TcpLife, type TcplifeOptions } from './tools/tcplife';
 export { Opensnoop, OpenEvent, type Open, type OpensnoopOptions } from './tools/opensnoop';
 export { bundledObjectPath } from './tools/objects';
-export { Syscount, type SyscallCount, type SyscountOptions } from './tools/syscount';
-export { Biolatency, Runqlat } from './tools/latency';
+export { Syscount, type SyscallCount, type CommSyscallCount, type SyscountOptions } from './tools/syscount';
+export { Biolatency, Runqlat, type LatencyTotals } from './tools/latency';
 export { Profile, type ProfileOptions, type StackSample } from './tools/profile';
 export { renderHistogram, log2Histogram, type Histogram, type Bucket } from './tools/histogram';
 export {
@@ -99,6 +99,7 @@ export { type TestRunOptions, type TestRunResult } from './test-run';
 export { loadedPrograms, loadedMaps, loadedLinks, loadedProgram, enableStats, StatsScope, type LoadedProgram, type LoadedMap, type LoadedLink } from './info';
 export { PinnedObject, unpin, checkBpffs, type PinnedKind } from './pin';
 export { kernelFeatures, isProgramTypeSupported, isMapTypeSupported, isHelperSupported, knownTypes, type KernelFeatures } from './features';
+export { mapTypes, programTypes, mapTypeName, programTypeName } from './kinds';
 export { Usdt, UsdtLink, parseUsdtArg, parseUsdtArgs, usdtProbes, resolveUsdtTarget, type UsdtArgSpec, type UsdtProbe, type UsdtTarget, type UsdtArch } from './programs/usdt';
 export { OffCpu, type OffCpuOptions } from './tools/offcpu';
 export { StackCounts, type ProfileKeyValue } from './tools/profile';

@@ -4,6 +4,13 @@ import { callNative, EbpfError } from './errors';
 /**
  * An attachment of a program to a hook. `detach()` (or disposal) removes it; closing the
  * object that the program came from detaches all of its links.
+ *
+ * Needs Linux 4.1 (BPF links: 5.7).
+ *
+ * ```ts
+ * using link = obj.program('on_execve', TracePoint).attach('syscalls', 'sys_enter_execve');
+ * console.log(link.kind, link.attached);
+ * ```
  */
 export class Link implements Disposable {
   readonly #native: native.Link;

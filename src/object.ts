@@ -51,6 +51,8 @@ interface Closeable {
  * obj.program('execsnoop', TracePoint).attach('syscalls', 'sys_enter_execve');
  * for await (const ev of obj.ringBuf('EVENTS', ExecEvent)) console.log(ev.pid, ev.filename);
  * ```
+ *
+ * Needs Linux 4.1 (what each program and map type needs is on its class).
  */
 export class Ebpf implements Disposable {
   readonly #native: native.EbpfObject;

@@ -7,6 +7,13 @@ export type PinnedKind = 'program' | 'map' | 'link' | 'btf' | 'unknown';
 /**
  * A program, map or link opened from its pin on bpffs. Holding it keeps the object alive;
  * `close()` releases this handle (the pin stays), `unpin()` removes the pin.
+ *
+ * Needs Linux 4.4 (bpffs).
+ *
+ * ```ts
+ * using pinned = PinnedObject.open('/sys/fs/bpf/my_map');
+ * console.log(pinned.kind, pinned.id);
+ * ```
  */
 export class PinnedObject implements Disposable {
   readonly #native: native.PinnedObject;

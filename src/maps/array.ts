@@ -29,6 +29,13 @@ export function indexCodec(maxEntries: number): Codec<number> {
 /**
  * A `BPF_MAP_TYPE_ARRAY`: `maxEntries` zero-initialised slots. Slots cannot be deleted, so
  * `delete` and `clear` throw `UNSUPPORTED`; `set(i, v, 'only-new')` always fails (`EEXIST`).
+ *
+ * Needs Linux 3.19.
+ *
+ * ```ts
+ * const slots = obj.map('SLOTS', ArrayMap, codec.u64);
+ * slots.set(0, 42n);
+ * ```
  */
 export class ArrayMap<V> extends KeyedMap<number, V> {
   static override readonly mapTypes: readonly number[] = [MapType.array];

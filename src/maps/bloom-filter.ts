@@ -6,7 +6,16 @@ import type { Codec } from '../codec';
 import { callNative } from '../errors';
 import { BpfMap, createHandle, MapType, type CreateOptions } from './map';
 
-/** A `BPF_MAP_TYPE_BLOOM_FILTER`. */
+/** A `BPF_MAP_TYPE_BLOOM_FILTER`.
+ *
+ * Needs Linux 5.16.
+ *
+ * ```ts
+ * const seen = BloomFilter.create({ maxEntries: 1024 }, codec.u32);
+ * seen.add(7);
+ * seen.has(7); // true (or a false positive for others)
+ * ```
+ */
 export class BloomFilter<V> extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.bloom_filter];
   readonly #value: Codec<V>;

@@ -12,6 +12,8 @@ import { createHandle, KeyedMap, MapType, type CreateOptions } from './map';
  * counts.set(7, 1n, 'only-new');
  * for (const [pid, n] of counts) console.log(pid, n);
  * ```
+ *
+ * Needs Linux 3.19.
  */
 export class HashMap<K, V> extends KeyedMap<K, V> {
   static override readonly mapTypes: readonly number[] = [MapType.hash];
@@ -27,7 +29,15 @@ export class HashMap<K, V> extends KeyedMap<K, V> {
   }
 }
 
-/** A `BPF_MAP_TYPE_LRU_HASH` map: when full, an insert evicts the least recently used entry. */
+/** A `BPF_MAP_TYPE_LRU_HASH` map: when full, an insert evicts the least recently used entry.
+ *
+ * Needs Linux 4.10.
+ *
+ * ```ts
+ * const recent = LruHashMap.create({ maxEntries: 1024 }, codec.u32, codec.u64);
+ * recent.set(1, 10n);
+ * ```
+ */
 export class LruHashMap<K, V> extends KeyedMap<K, V> {
   static override readonly mapTypes: readonly number[] = [MapType.lru_hash];
 

@@ -40,6 +40,13 @@ export function lpmKeyCodec<K>(data: Codec<K>): Codec<LpmKey<K>> {
  * A `BPF_MAP_TYPE_LPM_TRIE`. `get({ prefixLen: 32, data: addr })` returns the value of the
  * longest stored prefix that contains `addr`. Data is compared in memory (network) order, so
  * use byte arrays (`codec.bytes(4)`, `codec.array(codec.u8, 4)`) for addresses.
+ *
+ * Needs Linux 4.11.
+ *
+ * ```ts
+ * const routes = obj.map('ROUTES', LpmTrie, codec.bytes(4), codec.u32);
+ * routes.set({ prefixLen: 24, data: Buffer.from([10, 0, 0, 0]) }, 1);
+ * ```
  */
 export class LpmTrie<K, V> extends KeyedMap<LpmKey<K>, V> {
   static override readonly mapTypes: readonly number[] = [MapType.lpm_trie];

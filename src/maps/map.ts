@@ -5,8 +5,12 @@
 import * as native from '../native';
 import type { Codec } from '../codec';
 import { callNative, EbpfError, invalidArgument } from '../errors';
+import { mapTypeName } from '../kinds';
 
-/** Kernel map type numbers (`enum bpf_map_type`). */
+/**
+ * Kernel map type numbers (`enum bpf_map_type`) of the map types that have a class here, by
+ * their kernel names: a typed view of the one table in `kinds.ts` (a test checks they agree).
+ */
 export const MapType = {
   hash: 1,
   array: 2,
@@ -33,7 +37,6 @@ export const MapType = {
   bloom_filter: 30,
 } as const;
 
-const typeNames = new Map<number, string>(Object.entries(MapType).map(([name, n]) => [n, name]));
 
 /** How `set` treats an existing (or missing) key. */
 export type UpdateMode = 'any' | 'only-new' | 'only-existing';
@@ -104,7 +107,15 @@ export function openWith<M, A extends unknown[]>(type: MapClass<M, A>, handle: n
   }
 }
 
-/** Any kernel map. Subclasses add the operations their map type allows. */
+/** Any kernel map. Subclasses add the operations their map type allows.
+ *
+ * Needs Linux 3.19 (what each map type needs is on its class).
+ *
+ * ```ts
+ * using map = obj.map('COUNTS', BpfMap);
+ * console.log(map.id, map.name);
+ * ```
+ */
 export class BpfMap implements Disposable {
   static readonly mapTypes: readonly number[] = [];
   /** @internal */
@@ -115,10 +126,10 @@ export class BpfMap implements Disposable {
     this.handle = handle;
     const accepted = (new.target as unknown as { mapTypes: readonly number[] }).mapTypes;
     if (accepted.length > 0 && !accepted.includes(handle.mapType)) {
-      const want = accepted.map((t) => typeNames.get(t) ?? t).join(' or ');
+      const want = accepted.map(mapTypeName).join(' or ');
       throw new EbpfError(
         'WRONG_TYPE',
-        `map \`${handle.name}\` is a ${typeNames.get(handle.mapType) ?? `type ${handle.mapType}`} map, not ${want} (${new.target.name})`,
+        `map \`${handle.name}\` is a ${mapTypeName(handle.mapType)} map, not ${want} (${new.target.name})`,
       );
     }
   }
@@ -195,6 +206,13 @@ export interface EntriesOptions {
  * A map of keys to values: hash maps, arrays, per-CPU maps, LPM tries. Keys and values are
  * encoded with codecs; a value that does not fit its codec throws `INVALID_ARGUMENT` before
  * any syscall. Iteration reads the map in batches (one syscall per `batchSize` entries).
+ *
+ * Needs Linux 3.19.
+ *
+ * ```ts
+ * const counts = obj.map('COUNTS', HashMap, codec.u32, codec.u64);
+ * for (const [pid, n] of counts) console.log(pid, n);
+ * ```
  */
 export class KeyedMap<K, V> extends BpfMap implements Iterable<[K, V]> {
   /** @internal */

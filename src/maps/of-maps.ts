@@ -5,39 +5,36 @@ import type * as native from '../native';
 import { u32, type Codec } from '../codec';
 import { callNative } from '../errors';
 import { indexCodec } from './array';
-import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+import { BpfMap, createHandle, MapType, type CreateOptions, type UpdateMode } from './map';
+import { SlotMap } from './slot-map';
 
-class MapOfMaps<K> extends BpfMap {
-  /** @internal */
-  protected readonly keyCodec: Codec<K>;
-
-  /** @internal */
-  constructor(handle: native.MapHandle, key: Codec<K>) {
-    super(handle);
-    this.keyCodec = key;
-    this.checkSize('key', key, handle.keySizeBytes);
-  }
-
+class MapOfMaps<K> extends SlotMap<K, BpfMap, number> {
   /** Stores `inner` at `key`; it must match the map's inner map template (type, sizes). */
-  set(key: K, inner: BpfMap, mode: UpdateMode = 'any'): this {
-    const k = this.keyCodec.encode(key);
-    const flag = updateFlag(mode);
-    callNative(() => this.handle.setInnerMap(k, inner.nativeHandle, flag));
-    return this;
+  override set(key: K, inner: BpfMap, mode: UpdateMode = 'any'): this {
+    return super.set(key, inner, mode);
   }
 
-  /** The kernel id of the map at `key`, or `undefined`. Open it with `BpfMap.fromId(id, SomeMap, ...)`. */
-  get(key: K): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
-    return v === null ? undefined : u32.decode(v);
+  /** @internal */
+  protected store(key: Buffer, inner: BpfMap, flag: number): void {
+    callNative(() => this.handle.setInnerMap(key, inner.nativeHandle, flag));
   }
 
-  delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+  /** The kernel id of the map at a slot. Open it with `BpfMap.fromId(id, SomeMap, ...)`. @internal */
+  protected read(stored: Buffer): number {
+    return u32.decode(stored);
   }
 }
 
-/** A `BPF_MAP_TYPE_ARRAY_OF_MAPS`. */
+/** A `BPF_MAP_TYPE_ARRAY_OF_MAPS`.
+ *
+ * Needs Linux 4.12.
+ *
+ * ```ts
+ * const inner = ArrayMap.create({ maxEntries: 4 }, codec.u32);
+ * const outer = ArrayOfMaps.create({ maxEntries: 2 }, inner);
+ * outer.set(0, inner);
+ * ```
+ */
 export class ArrayOfMaps extends MapOfMaps<number> {
   static override readonly mapTypes: readonly number[] = [MapType.array_of_maps];
 
@@ -52,7 +49,16 @@ export class ArrayOfMaps extends MapOfMaps<number> {
   }
 }
 
-/** A `BPF_MAP_TYPE_HASH_OF_MAPS`. */
+/** A `BPF_MAP_TYPE_HASH_OF_MAPS`.
+ *
+ * Needs Linux 4.12.
+ *
+ * ```ts
+ * const inner = ArrayMap.create({ maxEntries: 4 }, codec.u32);
+ * const outer = HashOfMaps.create({ maxEntries: 2 }, codec.u32, inner);
+ * outer.set(7, inner);
+ * ```
+ */
 export class HashOfMaps<K> extends MapOfMaps<K> {
   static override readonly mapTypes: readonly number[] = [MapType.hash_of_maps];
 

@@ -45,7 +45,15 @@ function checkElement(handle: native.MapHandle, value: Codec<unknown>): void {
   }
 }
 
-/** A `BPF_MAP_TYPE_PERCPU_HASH`: `get(key)` is one value per possible CPU. */
+/** A `BPF_MAP_TYPE_PERCPU_HASH`: `get(key)` is one value per possible CPU.
+ *
+ * Needs Linux 4.6.
+ *
+ * ```ts
+ * const perCpu = obj.map('COUNTS', PerCpuHashMap, codec.u32, codec.u64);
+ * console.log(perCpu.get(1)); // one value per possible CPU
+ * ```
+ */
 export class PerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   static override readonly mapTypes: readonly number[] = [MapType.percpu_hash];
 
@@ -60,7 +68,14 @@ export class PerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   }
 }
 
-/** A `BPF_MAP_TYPE_LRU_PERCPU_HASH`. */
+/** A `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
+ *
+ * Needs Linux 4.10.
+ *
+ * ```ts
+ * const perCpu = LruPerCpuHashMap.create({ maxEntries: 64 }, codec.u32, codec.u64);
+ * ```
+ */
 export class LruPerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   static override readonly mapTypes: readonly number[] = [MapType.lru_percpu_hash];
 
@@ -75,7 +90,15 @@ export class LruPerCpuHashMap<K, V> extends KeyedMap<K, V[]> {
   }
 }
 
-/** A `BPF_MAP_TYPE_PERCPU_ARRAY`: `get(index)` is one value per possible CPU. */
+/** A `BPF_MAP_TYPE_PERCPU_ARRAY`: `get(index)` is one value per possible CPU.
+ *
+ * Needs Linux 4.6.
+ *
+ * ```ts
+ * const drops = obj.map('DROPS', PerCpuArray, codec.u64);
+ * console.log(drops.get(0)?.reduce((a, b) => a + b, 0n));
+ * ```
+ */
 export class PerCpuArray<V> extends KeyedMap<number, V[]> {
   static override readonly mapTypes: readonly number[] = [MapType.percpu_array];
 

@@ -4,37 +4,36 @@ import type * as native from '../native';
 import { callNative } from '../errors';
 import type { Program } from '../programs/program';
 import { indexCodec } from './array';
-import { BpfMap, MapType, updateFlag, type UpdateMode } from './map';
+import { MapType } from './map';
+import { SlotMap } from './slot-map';
 
 /**
  * A `BPF_MAP_TYPE_PROG_ARRAY`. `set(i, program)` makes `bpf_tail_call(ctx, &map, i)` jump to
  * `program` (loaded first if needed; it must be of the caller's program type).
+ *
+ * Needs Linux 4.2.
+ *
+ * ```ts
+ * const jumps = obj.map('JUMP_TABLE', ProgramArray);
+ * jumps.set(0, obj.program('handler'));
+ * ```
  */
-export class ProgramArray extends BpfMap {
+export class ProgramArray extends SlotMap<number, Program, number> {
   static override readonly mapTypes: readonly number[] = [MapType.prog_array];
-  readonly #index;
 
   /** @internal */
   constructor(handle: native.MapHandle) {
-    super(handle);
-    this.#index = indexCodec(handle.maxEntries);
+    super(handle, indexCodec(handle.maxEntries));
   }
 
-  set(index: number, program: Program, mode: UpdateMode = 'any'): this {
-    this.#index.encode(index);
-    const flag = updateFlag(mode);
+  /** @internal */
+  protected store(key: Buffer, program: Program, flag: number): void {
+    const index = key.readUInt32LE(0);
     callNative(() => program.nativeObject.setProgramArrayEntry(this.handle, index, program.name, flag));
-    return this;
   }
 
-  /** The kernel id of the program at `index`, or `undefined` if the slot is empty. */
-  get(index: number): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.#index.encode(index)));
-    return v === null ? undefined : v.readUInt32LE(0);
-  }
-
-  /** Empties slot `index`; tail calls to it then fall through. */
-  delete(index: number): boolean {
-    return callNative(() => this.handle.delete(this.#index.encode(index)));
+  /** The kernel id of the program at a slot (`get`); `delete` empties a slot, and tail calls to it then fall through. @internal */
+  protected read(stored: Buffer): number {
+    return stored.readUInt32LE(0);
   }
 }

@@ -44,7 +44,16 @@ abstract class ValueContainer<V> extends BpfMap {
   }
 }
 
-/** A `BPF_MAP_TYPE_QUEUE`: first in, first out. */
+/** A `BPF_MAP_TYPE_QUEUE`: first in, first out.
+ *
+ * Needs Linux 4.20.
+ *
+ * ```ts
+ * const q = Queue.create({ maxEntries: 16 }, codec.u32);
+ * q.push(1);
+ * q.pop(); // 1
+ * ```
+ */
 export class Queue<V> extends ValueContainer<V> {
   static override readonly mapTypes: readonly number[] = [MapType.queue];
 
@@ -58,7 +67,16 @@ export class Queue<V> extends ValueContainer<V> {
   }
 }
 
-/** A `BPF_MAP_TYPE_STACK`: last in, first out. */
+/** A `BPF_MAP_TYPE_STACK`: last in, first out.
+ *
+ * Needs Linux 4.20.
+ *
+ * ```ts
+ * const s = Stack.create({ maxEntries: 16 }, codec.u32);
+ * s.push(1);
+ * s.pop(); // 1
+ * ```
+ */
 export class Stack<V> extends ValueContainer<V> {
   static override readonly mapTypes: readonly number[] = [MapType.stack];
 

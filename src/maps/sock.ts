@@ -6,43 +6,38 @@ import type { Codec } from '../codec';
 import { callNative } from '../errors';
 import { socketFd, type SocketLike } from '../socket';
 import { indexCodec } from './array';
-import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
+import { createHandle, MapType, type CreateOptions, type UpdateMode } from './map';
+import { SlotMap } from './slot-map';
 
 export type { SocketLike } from '../socket';
 
-class SocketMap<K> extends BpfMap {
-  /** @internal */
-  protected readonly keyCodec: Codec<K>;
-
-  /** @internal */
-  constructor(handle: native.MapHandle, key: Codec<K>) {
-    super(handle);
-    this.keyCodec = key;
-    this.checkSize('key', key, handle.keySizeBytes);
-  }
-
+class SocketMap<K> extends SlotMap<K, SocketLike, bigint> {
   /** Stores `socket` at `key` (TCP sockets established or listening, UDP, Unix). */
-  set(key: K, socket: SocketLike, mode: UpdateMode = 'any'): this {
-    const k = this.keyCodec.encode(key);
+  override set(key: K, socket: SocketLike, mode: UpdateMode = 'any'): this {
+    return super.set(key, socket, mode);
+  }
+
+  /** @internal */
+  protected store(key: Buffer, socket: SocketLike, flag: number): void {
     const fd = socketFd(socket, 'socket map');
-    const flag = updateFlag(mode);
-    callNative(() => this.handle.setSocket(k, fd, flag));
-    return this;
+    callNative(() => this.handle.setSocket(key, fd, flag));
   }
 
-  /** The cookie of the socket at `key` (maps with 8-byte values), or `undefined`. */
-  get(key: K): bigint | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
-    if (v === null) return undefined;
-    return v.length >= 8 ? v.readBigUInt64LE(0) : BigInt(v.readUInt32LE(0));
-  }
-
-  delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+  /** The cookie of the socket at a slot (maps with 8-byte values). @internal */
+  protected read(stored: Buffer): bigint {
+    return stored.length >= 8 ? stored.readBigUInt64LE(0) : BigInt(stored.readUInt32LE(0));
   }
 }
 
-/** A `BPF_MAP_TYPE_SOCKMAP`: sockets by index. */
+/** A `BPF_MAP_TYPE_SOCKMAP`: sockets by index.
+ *
+ * Needs Linux 4.14.
+ *
+ * ```ts
+ * const socks = SockMap.create({ maxEntries: 8 });
+ * socks.set(0, socket);
+ * ```
+ */
 export class SockMap extends SocketMap<number> {
   static override readonly mapTypes: readonly number[] = [MapType.sockmap];
 
@@ -56,7 +51,15 @@ export class SockMap extends SocketMap<number> {
   }
 }
 
-/** A `BPF_MAP_TYPE_SOCKHASH`: sockets by a key of your choice. */
+/** A `BPF_MAP_TYPE_SOCKHASH`: sockets by a key of your choice.
+ *
+ * Needs Linux 4.18.
+ *
+ * ```ts
+ * const socks = SockHash.create({ maxEntries: 8 }, codec.u32);
+ * socks.set(9000, socket);
+ * ```
+ */
 export class SockHash<K> extends SocketMap<K> {
   static override readonly mapTypes: readonly number[] = [MapType.sockhash];
 

@@ -21,7 +21,15 @@ export function resolveKernelAddresses(addresses: bigint[], reload = false): Arr
   return callNative(() => native.resolveKernelAddresses(addresses, reload));
 }
 
-/** A `BPF_MAP_TYPE_STACK_TRACE`: stack id → instruction pointers (innermost first). */
+/** A `BPF_MAP_TYPE_STACK_TRACE`: stack id → instruction pointers (innermost first).
+ *
+ * Needs Linux 4.6.
+ *
+ * ```ts
+ * const stacks = obj.map('STACKS', StackTraceMap);
+ * console.log(stacks.resolve(stackId));
+ * ```
+ */
 export class StackTraceMap extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.stack_trace];
 

@@ -7,41 +7,37 @@ import { callNative, invalidArgument } from '../errors';
 import { indexCodec } from './array';
 import { BpfMap, createHandle, MapType, updateFlag, type CreateOptions, type UpdateMode } from './map';
 import { socketFd, type SocketLike } from '../socket';
+import { SlotMap } from './slot-map';
 
-class InterfaceMap<K> extends BpfMap {
-  /** @internal */
-  protected readonly keyCodec: Codec<K>;
-
-  /** @internal */
-  constructor(handle: native.MapHandle, key: Codec<K>) {
-    super(handle);
-    this.keyCodec = key;
-    this.checkSize('key', key, handle.keySizeBytes);
+class InterfaceMap<K> extends SlotMap<K, number, number> {
+  /** Redirects to interface `ifindex` at `key`. */
+  override set(key: K, ifindex: number, mode: UpdateMode = 'any'): this {
+    return super.set(key, ifindex, mode);
   }
 
-  /** Redirects to interface `ifindex` at `key`. */
-  set(key: K, ifindex: number, mode: UpdateMode = 'any'): this {
-    const k = this.keyCodec.encode(key);
-    const flag = updateFlag(mode);
+  /** @internal */
+  protected store(key: Buffer, ifindex: number, flag: number): void {
     // The value is `struct bpf_devmap_val { u32 ifindex; ... }` or a bare u32.
     const v = Buffer.alloc(this.valueSize);
     u32.encodeInto(ifindex, v, 0);
-    callNative(() => this.handle.update(k, v, flag));
-    return this;
+    callNative(() => this.handle.update(key, v, flag));
   }
 
-  /** The interface index at `key`, or `undefined`. */
-  get(key: K): number | undefined {
-    const v = callNative(() => this.handle.lookup(this.keyCodec.encode(key)));
-    return v === null ? undefined : v.readUInt32LE(0);
-  }
-
-  delete(key: K): boolean {
-    return callNative(() => this.handle.delete(this.keyCodec.encode(key)));
+  /** The interface index at a slot. @internal */
+  protected read(stored: Buffer): number {
+    return stored.readUInt32LE(0);
   }
 }
 
-/** A `BPF_MAP_TYPE_DEVMAP`: interfaces by index, for `bpf_redirect_map`. */
+/** A `BPF_MAP_TYPE_DEVMAP`: interfaces by index, for `bpf_redirect_map`.
+ *
+ * Needs Linux 4.14.
+ *
+ * ```ts
+ * const ports = DevMap.create({ maxEntries: 4 });
+ * ports.set(0, 2); // slot 0 -> ifindex 2
+ * ```
+ */
 export class DevMap extends InterfaceMap<number> {
   static override readonly mapTypes: readonly number[] = [MapType.devmap];
 
@@ -55,7 +51,15 @@ export class DevMap extends InterfaceMap<number> {
   }
 }
 
-/** A `BPF_MAP_TYPE_DEVMAP_HASH`: interfaces by a key of your choice. */
+/** A `BPF_MAP_TYPE_DEVMAP_HASH`: interfaces by a key of your choice.
+ *
+ * Needs Linux 5.4.
+ *
+ * ```ts
+ * const ports = DevMapHash.create({ maxEntries: 4 }, codec.u32);
+ * ports.set(7, 2);
+ * ```
+ */
 export class DevMapHash<K> extends InterfaceMap<K> {
   static override readonly mapTypes: readonly number[] = [MapType.devmap_hash];
 
@@ -69,7 +73,14 @@ export class DevMapHash<K> extends InterfaceMap<K> {
   }
 }
 
-/** A `BPF_MAP_TYPE_CPUMAP`: per target CPU, the size of the queue packets are redirected into. */
+/** A `BPF_MAP_TYPE_CPUMAP`: per target CPU, the size of the queue packets are redirected into.
+ *
+ * Needs Linux 4.15.
+ *
+ * ```ts
+ * const cpus = CpuMap.create({ maxEntries: 2 });
+ * ```
+ */
 export class CpuMap extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.cpumap];
   readonly #index;
@@ -107,7 +118,14 @@ export class CpuMap extends BpfMap {
   }
 }
 
-/** A `BPF_MAP_TYPE_XSKMAP`: AF_XDP sockets by receive-queue index. */
+/** A `BPF_MAP_TYPE_XSKMAP`: AF_XDP sockets by receive-queue index.
+ *
+ * Needs Linux 4.18.
+ *
+ * ```ts
+ * const xsks = obj.map('XSKS', XskMap);
+ * ```
+ */
 export class XskMap extends BpfMap {
   static override readonly mapTypes: readonly number[] = [MapType.xskmap];
   readonly #index;

@@ -4,6 +4,12 @@ import { BtfTargetProgram } from './btf-target';
 /**
  * A BTF-enabled tracepoint program (`SEC("tp_btf/...")`, `#[btf_tracepoint]` in aya-ebpf): typed
  * arguments, checked by the verifier against the kernel's BTF. Loaded for one tracepoint.
+ *
+ * Needs Linux 5.5 (BTF-enabled raw tracepoints), with kernel BTF.
+ *
+ * ```ts
+ * using link = obj.program('btf_sys_enter', BtfTracePoint).attach('sys_enter');
+ * ```
  */
 export class BtfTracePoint extends BtfTargetProgram {
   static override readonly kind = 'btf_tracepoint';

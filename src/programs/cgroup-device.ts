@@ -10,6 +10,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('deny_char_device', CgroupDevice).attach('/sys/fs/cgroup/sandbox');
  * ```
+ *
+ * Needs Linux 4.15.
  */
 export class CgroupDevice extends Program {
   static override readonly kind = 'cgroup_device';

@@ -22,6 +22,8 @@ export interface CgroupSkbOptions {
  * ```ts
  * using link = obj.program('deny_udp_port', CgroupSkb).attach('/sys/fs/cgroup/my.slice', { direction: 'egress' });
  * ```
+ *
+ * Needs Linux 4.10.
  */
 export class CgroupSkb extends Program {
   static override readonly kind = 'cgroup_skb';

@@ -11,6 +11,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('deny_udp4_sockets', CgroupSock).attach('/sys/fs/cgroup/sandbox');
  * ```
+ *
+ * Needs Linux 4.10.
  */
 export class CgroupSock extends Program {
   static override readonly kind = 'cgroup_sock';

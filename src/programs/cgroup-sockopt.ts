@@ -10,6 +10,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('deny_so_broadcast', CgroupSockopt).attach('/sys/fs/cgroup/sandbox');
  * ```
+ *
+ * Needs Linux 5.3.
  */
 export class CgroupSockopt extends Program {
   static override readonly kind = 'cgroup_sockopt';

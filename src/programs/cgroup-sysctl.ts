@@ -11,6 +11,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('deny_sysctl', CgroupSysctl).attach('/sys/fs/cgroup/sandbox');
  * ```
+ *
+ * Needs Linux 5.2.
  */
 export class CgroupSysctl extends Program {
   static override readonly kind = 'cgroup_sysctl';

@@ -4,6 +4,12 @@ import { BtfTargetProgram } from './btf-target';
 /**
  * An fentry program (`#[fentry]` in aya-ebpf): runs when a kernel function is entered, with its
  * typed arguments, through a BPF trampoline (no kprobes needed). Loaded for one function.
+ *
+ * Needs Linux 5.5 (BPF trampolines), with kernel BTF.
+ *
+ * ```ts
+ * using link = obj.program('enter_openat2', FEntry).attach('do_sys_openat2');
+ * ```
  */
 export class FEntry extends BtfTargetProgram {
   static override readonly kind = 'fentry';

@@ -4,6 +4,12 @@ import { BtfTargetProgram } from './btf-target';
 /**
  * An fexit program (`#[fexit]` in aya-ebpf): runs when a kernel function returns, with its
  * arguments and its return value. Loaded for one function.
+ *
+ * Needs Linux 5.5 (BPF trampolines), with kernel BTF.
+ *
+ * ```ts
+ * using link = obj.program('exit_openat2', FExit).attach('do_sys_openat2');
+ * ```
  */
 export class FExit extends BtfTargetProgram {
   static override readonly kind = 'fexit';

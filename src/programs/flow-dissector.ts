@@ -10,6 +10,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('count_flows', FlowDissector).attach('/run/netns/blue');
  * ```
+ *
+ * Needs Linux 4.20 (attached through a link: 5.7).
  */
 export class FlowDissector extends Program {
   static override readonly kind = 'flow_dissector';

@@ -7,6 +7,8 @@ import { Program } from './program';
  * The link of an attached iterator. Each `read()` runs the iterator once: the kernel calls the
  * program for every object it iterates (task, map, socket, ...) and `read()` returns what the
  * program wrote with `bpf_seq_write`/`bpf_seq_printf`.
+ *
+ * Needs Linux 5.8.
  */
 export class IterLink extends Link {
   readonly #read: () => Buffer;
@@ -39,6 +41,8 @@ export class IterLink extends Link {
  * using link = obj.program('dump_task_tgids', Iter).attach('task');
  * const bytes = link.read();
  * ```
+ *
+ * Needs Linux 5.8.
  */
 export class Iter extends Program {
   static override readonly kind = 'iter';

@@ -6,6 +6,12 @@ import { Program } from './program';
  * A kprobe or kretprobe program (`#[kprobe]`/`#[kretprobe]` in aya-ebpf): runs at the entry (or
  * return) of almost any kernel function. Needs a kernel built with CONFIG_KPROBES; elsewhere
  * `attach` throws `EbpfError('UNSUPPORTED')` with the reason (see {@link KProbe.unsupportedReason}).
+ *
+ * Needs Linux 4.1, built with CONFIG_KPROBES.
+ *
+ * ```ts
+ * if (!KProbe.unsupportedReason()) obj.program('on_openat2', KProbe).attach('do_sys_openat2');
+ * ```
  */
 export class KProbe extends Program {
   static override readonly kind = 'kprobe';

@@ -5,6 +5,12 @@ import { BtfTargetProgram } from './btf-target';
  * An LSM program (`#[lsm]` in aya-ebpf): runs at a Linux Security Module hook and can deny the
  * action by returning a negative errno. Needs `bpf` among the kernel's active LSMs
  * (`/sys/kernel/security/lsm`). Loaded for one hook.
+ *
+ * Needs Linux 5.7, with `bpf` among the active LSMs.
+ *
+ * ```ts
+ * using link = obj.program('deny_open', Lsm).attach('file_open');
+ * ```
  */
 export class Lsm extends BtfTargetProgram {
   static override readonly kind = 'lsm';

@@ -60,6 +60,8 @@ export interface PerfEventOptions {
  * ```ts
  * obj.program('on_sample', PerfEvent).attach({ event: 'cpu-clock', frequency: 99 });
  * ```
+ *
+ * Needs Linux 4.9.
  */
 export class PerfEvent extends Program {
   static override readonly kind = 'perf_event';

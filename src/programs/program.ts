@@ -13,7 +13,10 @@ export interface ProgramOwner {
   map<M, A extends unknown[]>(name: string, type: MapClass<M, A>, ...args: A): M;
 }
 
-/** A program in a loaded object. Subclasses add `attach(...)` for their hook. */
+/** A program in a loaded object. Subclasses add `attach(...)` for their hook.
+ *
+ * Needs Linux 4.1 (what each program type needs is on its class).
+ */
 export class Program {
   /** Aya's kind for this class of program, e.g. `tracepoint`. */
   static readonly kind: string = '';

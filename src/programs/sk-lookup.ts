@@ -11,6 +11,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('steer_or_drop', SkLookup).attach('/run/netns/blue');
  * ```
+ *
+ * Needs Linux 5.9.
  */
 export class SkLookup extends Program {
   static override readonly kind = 'sk_lookup';

@@ -17,6 +17,8 @@ import { withSockMap, type SockMapLike } from './sock-map-target';
  * using link = obj.program('count_and_drop', SkMsg).attach(sockets);
  * sockets.set(0, tcpSocket); // its writes now go through the program
  * ```
+ *
+ * Needs Linux 4.17.
  */
 export class SkMsg extends Program {
   static override readonly kind = 'sk_msg';

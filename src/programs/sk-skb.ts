@@ -19,6 +19,8 @@ import { withSockMap, type SockMapLike } from './sock-map-target';
  * obj.program('drop_or_forward', SkSkb).attach(sockets);
  * sockets.set(0, acceptedSocket);
  * ```
+ *
+ * Needs Linux 4.14.
  */
 export class SkSkb extends Program {
   static override readonly kind = 'sk_skb';

@@ -12,6 +12,8 @@ import { Program } from './program';
  * ```ts
  * using link = obj.program('count_established', SockOps).attach('/sys/fs/cgroup/my.slice');
  * ```
+ *
+ * Needs Linux 4.13.
  */
 export class SockOps extends Program {
   static override readonly kind = 'sock_ops';

@@ -13,6 +13,8 @@ export type { SocketLike } from '../socket';
  * const socket = dgram.createSocket('udp4');
  * socket.bind(9000, () => obj.program('drop_long_datagrams', SocketFilter).attach(socket));
  * ```
+ *
+ * Needs Linux 3.19.
  */
 export class SocketFilter extends Program {
   static override readonly kind = 'socket_filter';

@@ -21,9 +21,11 @@ export interface TcOptions {
  * ```ts
  * using link = obj.program('tc_drop_udp', SchedClassifier).attach('eth0', { direction: 'egress' });
  * ```
+ *
+ * Needs Linux 4.1 (TCX links: 6.6).
  */
 export class SchedClassifier extends Program {
-  static override readonly kind = 'classifier';
+  static override readonly kind = 'sched_cls';
 
   /** Attaches to `iface`, a name or an interface index. */
   attach(iface: string | number, options: TcOptions = {}): Link {

@@ -4,6 +4,12 @@ import { Program } from './program';
 /**
  * A program for a kernel tracepoint (`SEC("tracepoint/...")`, `#[tracepoint]` in aya-ebpf).
  * Tracepoints are listed under `/sys/kernel/tracing/events/<category>/<name>`.
+ *
+ * Needs Linux 4.7.
+ *
+ * ```ts
+ * using link = obj.program('on_execve', TracePoint).attach('syscalls', 'sys_enter_execve');
+ * ```
  */
 export class TracePoint extends Program {
   static override readonly kind = 'tracepoint';

@@ -24,6 +24,8 @@ export interface UProbeTarget {
  * ```ts
  * obj.program('on_malloc', UProbe).attach({ target: 'libc', symbol: 'malloc', pid });
  * ```
+ *
+ * Needs Linux 4.3.
  */
 export class UProbe extends Program {
   static override readonly kind = 'uprobe';

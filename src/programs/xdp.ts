@@ -15,6 +15,8 @@ export interface XdpOptions {
  * ```ts
  * using link = obj.program('xdp_drop_udp', Xdp).attach('eth0', { mode: 'skb' });
  * ```
+ *
+ * Needs Linux 4.8 (XDP links: 5.9).
  */
 export class Xdp extends Program {
   static override readonly kind = 'xdp';

@@ -21,7 +21,14 @@ export type Logger = Partial<Record<LogLevel, (message: string, ...rest: unknown
   log?: (message: string, ...rest: unknown[]) => void;
 };
 
-/** The records an object's programs log with `aya-log-ebpf` (its `AYA_LOGS` map). */
+/** The records an object's programs log with `aya-log-ebpf` (its `AYA_LOGS` map).
+ *
+ * Needs Linux 5.8 (aya-log writes to a ring buffer).
+ *
+ * ```ts
+ * for await (const record of obj.logs()) console.log(record.level, record.message);
+ * ```
+ */
 export class EbpfLogs extends EventStream<LogRecord> {
   /** @internal */
   constructor(reader: native.LogReader) {

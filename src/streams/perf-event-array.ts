@@ -19,6 +19,12 @@ export interface PerfSample<T> {
  * iterable of `{ cpu, data }`. Samples the kernel could not write (full buffer) are counted in
  * `lost` and reported as `'lost'` events. Raw samples (no codec) include the kernel's padding
  * to 8 bytes.
+ *
+ * Needs Linux 4.3.
+ *
+ * ```ts
+ * for await (const { cpu, data } of obj.perfEventArray('EVENTS', Event)) console.log(cpu, data);
+ * ```
  */
 export class PerfEventArray<T = Buffer> extends EventStream<PerfSample<T>> {
   readonly name: string;

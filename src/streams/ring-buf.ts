@@ -1,7 +1,7 @@
 import type * as native from '../native';
 import { decoderFor, type Codec } from '../codec';
 import { callNative, EbpfError } from '../errors';
-import { EventStream, headerReader, RecordBatch } from './stream';
+import { EventStream, headerReader, nextRecord, RECORD_HEADER, RecordBatch } from './stream';
 
 export interface RingBufOptions {
   /**
@@ -15,6 +15,12 @@ export interface RingBufOptions {
  * A `BPF_MAP_TYPE_RINGBUF` map, read asynchronously: `for await (const ev of ring)`. Events are
  * decoded with the codec it was opened with, or are `Buffer`s without one. Reading waits on the
  * ring's fd in the native core (epoll through tokio): no polling, no thread per event.
+ *
+ * Needs Linux 5.8.
+ *
+ * ```ts
+ * for await (const ev of obj.ringBuf('EVENTS', Event)) console.log(ev);
+ * ```
  */
 export class RingBuf<T = Buffer> extends EventStream<T> {
   readonly name: string;
@@ -51,8 +57,8 @@ export class RingBuf<T = Buffer> extends EventStream<T> {
       if (length < codec.size) {
         throw new EbpfError('INVALID_ARGUMENT', `ring buffer \`${this.name}\`: a ${length}-byte event is smaller than ${codec.name} (${codec.size} bytes)`);
       }
-      out[i] = decode(offset + 8);
-      offset += 8 + ((length + 7) & ~7);
+      out[i] = decode(offset + RECORD_HEADER);
+      offset = nextRecord(offset, length);
     }
     return out;
   }

@@ -42,6 +42,12 @@ export interface StreamReadOptions {
  *
  * `data` is the stream's read buffer, which the next read overwrites: use a batch before
  * asking for the next one, and copy what you keep (`Buffer.from(view)`).
+ *
+ * Needs Linux 4.3 (as its stream).
+ *
+ * ```ts
+ * for await (const batch of ring.recordBatches()) batch.forEach((data, start, length) => console.log(length));
+ * ```
  */
 export class RecordBatch implements Iterable<Buffer> {
   /** @internal */
@@ -58,8 +64,8 @@ export class RecordBatch implements Iterable<Buffer> {
     const header = headerReader(data);
     for (let i = 0, offset = 0; i < this.count; i++) {
       const length = header(offset);
-      fn(data, offset + 8, length, header(offset + 4));
-      offset += 8 + ((length + 7) & ~7);
+      fn(data, offset + RECORD_HEADER, length, header(offset + 4));
+      offset = nextRecord(offset, length);
     }
   }
 
@@ -69,11 +75,24 @@ export class RecordBatch implements Iterable<Buffer> {
     const header = headerReader(data);
     for (let i = 0, offset = 0; i < this.count; i++) {
       const length = header(offset);
-      yield data.subarray(offset + 8, offset + 8 + length);
-      offset += 8 + ((length + 7) & ~7);
+      yield data.subarray(offset + RECORD_HEADER, offset + RECORD_HEADER + length);
+      offset = nextRecord(offset, length);
     }
   }
 }
+
+/**
+ * The batch layout, in one place (the native side's is `record_size` in
+ * crates/aya-node/src/streams/mod.rs): each record is an 8-byte header (`u32 length`, `u32
+ * tag`) and its bytes, padded to 8. Returns where the record after the one at `offset` starts.
+ * @internal
+ */
+export function nextRecord(offset: number, length: number): number {
+  return offset + RECORD_HEADER + ((length + 7) & ~7);
+}
+
+/** Bytes of a record's header; its data starts this far in. @internal */
+export const RECORD_HEADER = 8;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -103,6 +122,12 @@ const positiveInteger = (name: string, value: number) => {
  * A stream of kernel events of type `T`, read in batches. Iterate it with `for await`, take
  * whole batches with `batches()`, pipe it as a `Readable`, or listen with `on('event', ...)`.
  * One consumer at a time: a second concurrent iteration throws `EbpfError('BUSY')`.
+ *
+ * Needs Linux 4.3 (perf buffers) or 5.8 (ring buffers).
+ *
+ * ```ts
+ * for await (const ev of stream.events({ signal: AbortSignal.timeout(1000) })) console.log(ev);
+ * ```
  */
 export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, AsyncDisposable {
   /** Events the kernel reported as lost so far (perf buffers; ring buffers count drops separately). */

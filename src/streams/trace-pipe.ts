@@ -58,6 +58,12 @@ export function ensureTracefs(): string {
 /**
  * The kernel's trace pipe (where `bpf_printk` writes), parsed. Reading consumes the lines:
  * the trace pipe is global, so run one reader at a time on a machine.
+ *
+ * Needs any Linux with tracefs (bpf_printk: 4.1).
+ *
+ * ```ts
+ * for await (const line of TracePipe.open()) console.log(line.pid, line.message);
+ * ```
  */
 export class TracePipe extends EventStream<TraceLine> {
   private constructor(reader: native.TracePipeReader) {

@@ -14,7 +14,12 @@ export interface Histogram {
   /** Non-empty buckets from the first to the last (empty ones in between kept). */
   buckets: Bucket[];
   total: number;
+  /** Sum of the values, in `unit`, when the kernel side keeps one (the latency tools do). */
+  sum?: number;
 }
+
+/** Buckets of the kernel's log2 histograms (`aya_node_common::histogram::HISTOGRAM_BUCKETS`). */
+export const HISTOGRAM_BUCKETS = 64;
 
 /** Builds a histogram from per-bucket counts (index i counts values in [2^i, 2^(i+1))). */
 export function log2Histogram(counts: readonly number[], unit: string): Histogram {

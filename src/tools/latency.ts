@@ -2,28 +2,81 @@
 
 import { u32, u64 } from '../codec';
 import { PerCpuArray } from '../maps';
-import { log2Histogram, type Histogram } from './histogram';
+import { HISTOGRAM_BUCKETS, log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
 import { closingOnError, openTool } from './tool';
 
-/** Shared by the latency tools: one per-CPU log2 histogram map, summed and reset on read. */
+/** Every bucket of a log2 histogram since the tool was opened, as `LatencyTool.totals()` reads it. */
+export interface LatencyTotals {
+  /** `counts[i]`: latencies in `[2^i, 2^(i+1))` microseconds (bucket 0 also holds 0); all 64 buckets. */
+  counts: number[];
+  /** Number of latencies recorded (the sum of `counts`). */
+  count: number;
+  /** Sum of the recorded latencies in nanoseconds (0 for an object without the sum map). */
+  sumNs: number;
+}
+
+/**
+ * Shared by the latency tools: one per-CPU log2 histogram map (and the sum of its latencies),
+ * summed over CPUs on read.
+ */
 class LatencyTool implements Disposable {
   readonly object: Ebpf;
   readonly #hist: PerCpuArray<bigint>;
+  readonly #sum: PerCpuArray<bigint> | undefined;
+  /** What `histogram({ reset: true })` took out of the maps, so `totals()` stays monotonic. */
+  readonly #retired: LatencyTotals = { counts: new Array<number>(HISTOGRAM_BUCKETS).fill(0), count: 0, sumNs: 0 };
 
-  protected constructor(object: Ebpf, histogram: string) {
+  protected constructor(object: Ebpf, histogram: string, sum: string) {
     this.object = object;
     this.#hist = closingOnError(object, () => object.map(histogram, PerCpuArray, u64));
+    // Objects built before the sum map existed (a custom objectPath) still load: no sum then.
+    this.#sum = object.maps.some((m) => m.name === sum) ? closingOnError(object, () => object.map(sum, PerCpuArray, u64)) : undefined;
   }
 
-  /** The histogram of latencies in microseconds since the last `reset` (or open). */
-  histogram(options: { reset?: boolean } = {}): Histogram {
-    const counts: number[] = [];
+  /** The buckets and sum in the maps now, summed over CPUs; zeroes them with `reset`. */
+  #read(reset: boolean): LatencyTotals {
+    const counts = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
     for (const [bucket, perCpu] of this.#hist.entries()) {
+      if (bucket >= HISTOGRAM_BUCKETS) continue;
       counts[bucket] = Number(perCpu.reduce((sum, v) => sum + v, 0n));
-      if (options.reset) this.#hist.set(bucket, perCpu.map(() => 0n));
+      if (reset) this.#hist.set(bucket, perCpu.map(() => 0n));
     }
-    return log2Histogram(counts, 'usecs');
+    let sumNs = 0;
+    const perCpu = this.#sum?.get(0);
+    if (perCpu) {
+      sumNs = Number(perCpu.reduce((sum, v) => sum + v, 0n));
+      if (reset) this.#sum!.set(0, perCpu.map(() => 0n));
+    }
+    return { counts, count: counts.reduce((a, b) => a + b, 0), sumNs };
+  }
+
+  /**
+   * The histogram of latencies in microseconds since the last `reset` (or open): the non-empty
+   * range of buckets, and `sum` (in microseconds) when the object keeps one.
+   */
+  histogram(options: { reset?: boolean } = {}): Histogram {
+    const now = this.#read(options.reset ?? false);
+    if (options.reset) {
+      now.counts.forEach((c, i) => (this.#retired.counts[i] += c));
+      this.#retired.count += now.count;
+      this.#retired.sumNs += now.sumNs;
+    }
+    const hist = log2Histogram(now.counts, 'usecs');
+    return this.#sum ? { ...hist, sum: now.sumNs / 1000 } : hist;
+  }
+
+  /**
+   * Everything recorded since open, never reset (what `histogram({ reset: true })` cleared is
+   * kept): every bucket, the count and the sum, for cumulative metrics.
+   */
+  totals(): LatencyTotals {
+    const now = this.#read(false);
+    return {
+      counts: now.counts.map((c, i) => c + this.#retired.counts[i]),
+      count: now.count + this.#retired.count,
+      sumNs: now.sumNs + this.#retired.sumNs,
+    };
   }
 
   close(): void {
@@ -42,7 +95,7 @@ export class Biolatency extends LatencyTool {
       { program: 'bio_issue', category: 'block', name: 'block_rq_issue' },
       { program: 'bio_complete', category: 'block', name: 'block_rq_complete' },
     ], { objectPath: options.objectPath });
-    return new Biolatency(object, 'BIO_HIST');
+    return new Biolatency(object, 'BIO_HIST', 'BIO_SUM');
   }
 }
 
@@ -54,6 +107,6 @@ export class Runqlat extends LatencyTool {
       { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup_new' },
       { program: 'runq_switch', category: 'sched', name: 'sched_switch' },
     ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 } } });
-    return new Runqlat(object, 'RUNQ_HIST');
+    return new Runqlat(object, 'RUNQ_HIST', 'RUNQ_SUM');
   }
 }

@@ -49,7 +49,9 @@ export function openRingTool<Raw>(
   options: LoadOptions & { objectPath?: string } = {},
 ): { object: Ebpf; events: RingBuf<Raw> } {
   const object = openTool(name, attachments, options);
-  return closingOnError(object, () => ({ object, events: object.ringBuf('EVENTS', codec) }));
+  // The bundled objects count events lost to a full ring in `DROPS`; an older or custom object may not.
+  const dropCounter = object.maps.some((m) => m.name === 'DROPS') ? 'DROPS' : undefined;
+  return closingOnError(object, () => ({ object, events: object.ringBuf('EVENTS', codec, { dropCounter }) }));
 }
 
 /** A running tool: an async iterable of `Out` until closed. */
@@ -72,6 +74,14 @@ export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposab
 
   [Symbol.asyncIterator](): AsyncIterator<Out> {
     return this.stream();
+  }
+
+  /**
+   * Events the kernel side could not hand over because the ring was full, since open (`0n` for
+   * an object without a `DROPS` counter map).
+   */
+  drops(): bigint {
+    return this.object.maps.some((m) => m.name === 'DROPS') ? this.events.drops() : 0n;
   }
 
   close(): void {

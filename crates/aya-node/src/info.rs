@@ -1,16 +1,14 @@
 //! Introspection of what is loaded on the system (like `bpftool prog/map/link show`) and the
 //! kernel's run-time statistics switch.
 
-use std::{
-    os::fd::{AsFd, OwnedFd},
-    sync::Mutex,
-};
+use std::os::fd::AsFd;
 
 use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, NodeError},
-    sys,
+    fd::ClosableFd,
+    kinds, sys,
 };
 
 #[napi(object)]
@@ -18,7 +16,7 @@ pub struct LoadedProgram {
     pub id: u32,
     pub name: String,
     /// Kernel program type as bpftool names it, e.g. `xdp`, `socket_filter`, `tracepoint`.
-    pub kind: String,
+    pub r#type: String,
     /// Hex tag (hash of the translated instructions).
     pub tag: String,
     pub map_ids: Vec<u32>,
@@ -37,6 +35,7 @@ pub struct LoadedProgram {
 pub struct LoadedMap {
     pub id: u32,
     pub name: String,
+    /// Kernel map type as bpftool names it, e.g. `hash`, `devmap_hash`, `ringbuf`.
     pub kind: String,
     pub key_size: u32,
     pub value_size: u32,
@@ -52,16 +51,11 @@ pub struct LoadedLink {
     pub kind: String,
 }
 
-/// `BPF_PROG_TYPE_SOCKET_FILTER` -> `socket_filter`.
-fn kernel_enum_name(debug: String, prefix: &str) -> String {
-    debug.strip_prefix(prefix).unwrap_or(&debug).to_ascii_lowercase()
-}
-
 fn program_entry(info: &aya::programs::ProgramInfo) -> LoadedProgram {
     LoadedProgram {
         id: info.id(),
         name: info.name_as_str().unwrap_or("").to_string(),
-        kind: kernel_enum_name(format!("{:?}", info.program_type()), "BPF_PROG_TYPE_"),
+        r#type: kinds::program_type_name(info.program_type() as u32),
         tag: format!("{:016x}", info.tag()),
         map_ids: info.map_ids().ok().flatten().unwrap_or_default(),
         memlock: info.memory_locked().ok().map(f64::from),
@@ -101,7 +95,11 @@ pub fn loaded_maps() -> napi::Result<Vec<LoadedMap>> {
         out.push(LoadedMap {
             id: info.id(),
             name: info.name_as_str().unwrap_or("").to_string(),
-            kind: info.map_type().map(|t| format!("{t:?}").to_ascii_lowercase()).unwrap_or_else(|_| "unknown".into()),
+            kind: info
+                .fd()
+                .ok()
+                .and_then(|fd| sys::map::map_info(fd.as_fd()).ok())
+                .map_or_else(|| "unknown".to_string(), |i| kinds::map_type_name(i.type_)),
             key_size: info.key_size(),
             value_size: info.value_size(),
             max_entries: info.max_entries(),
@@ -123,14 +121,11 @@ pub fn loaded_links() -> napi::Result<Vec<LoadedLink>> {
     let mut out = Vec::new();
     for id in sys::link_ids()? {
         let Some(fd) = sys::link_fd_by_id(id)? else { continue };
-        let mut info = sys::LinkInfoHead::default();
-        if let Err(e) = sys::obj_info(fd.as_fd(), &mut info) {
-            return Err(NodeError::syscall("BPF_OBJ_GET_INFO_BY_FD", e).into());
-        }
+        let info = sys::link_info(fd.as_fd()).map_err(NodeError::from)?;
         out.push(LoadedLink {
             id: info.id,
             program_id: info.prog_id,
-            kind: LINK_TYPES.get(info.link_type as usize).map_or_else(|| format!("type {}", info.link_type), |s| s.to_string()),
+            kind: LINK_TYPES.get(info.type_ as usize).map_or_else(|| format!("type {}", info.type_), |s| s.to_string()),
         });
     }
     Ok(out)
@@ -153,7 +148,7 @@ fn is_gone(err: &(dyn std::error::Error + 'static)) -> bool {
 /// Closing it turns counting off again (once no one else holds it on).
 #[napi]
 pub struct StatsScope {
-    fd: Mutex<Option<OwnedFd>>,
+    fd: ClosableFd,
 }
 
 #[napi]
@@ -161,16 +156,16 @@ impl StatsScope {
     #[napi(factory)]
     pub fn enable() -> napi::Result<StatsScope> {
         let fd = aya::sys::enable_stats(aya::sys::Stats::RunTime).context(|| "enabling run-time statistics".to_string())?;
-        Ok(StatsScope { fd: Mutex::new(Some(fd)) })
+        Ok(StatsScope { fd: ClosableFd::new(fd) })
     }
 
     #[napi]
     pub fn close(&self) {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.fd.close();
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.fd.closed()
     }
 }

@@ -1,10 +1,108 @@
-//! Tables over every variant of Aya's `Program` and `Map` enums: the kind name each has in
-//! listings, and (for maps) the `MapData` inside.
+//! The one vocabulary for kinds: kernel map and program types named as the kernel (and
+//! bpftool) name them, `enum bpf_map_type` / `enum bpf_prog_type` without their prefix and in
+//! lower case (`devmap_hash`, `sched_cls`). The names are derived from aya-obj's generated
+//! bindings, so there is no hand-written list to drift; every listing (an object's maps and
+//! programs, `loadedMaps()`, `loadedPrograms()`, the feature probes, TypeScript's `MapType`)
+//! names kinds through here.
+//!
+//! Also the tables over every variant of Aya's `Program` and `Map` enums: the `MapData` inside
+//! a map, and Aya's finer program kind (how a program attaches: `uprobe` or `kprobe`, `fentry`
+//! or `fexit`), which the TypeScript classes key on.
+
+use std::sync::OnceLock;
 
 use aya::{
     maps::{Map, MapData},
     programs::Program,
 };
+use aya_obj::generated::{bpf_map_type, bpf_prog_type};
+use napi_derive::napi;
+
+/// `BPF_MAP_TYPE_DEVMAP_HASH` -> `devmap_hash`; the two deprecated cgroup storage names keep
+/// the name bpftool prints.
+fn kernel_name(debug: String, prefix: &str) -> String {
+    let name = debug.strip_prefix(prefix).unwrap_or(&debug).to_ascii_lowercase();
+    name.strip_suffix("_deprecated").map(str::to_string).unwrap_or(name)
+}
+
+/// The names of kernel types `0..max`, from `debug_name(n)` (the generated enum's variant name).
+fn names(max: u32, prefix: &str, debug_name: impl Fn(u32) -> String) -> Vec<String> {
+    (0..max).map(|n| kernel_name(debug_name(n), prefix)).collect()
+}
+
+fn map_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        names(bpf_map_type::__MAX_BPF_MAP_TYPE as u32, "BPF_MAP_TYPE_", |n| {
+            // SAFETY: bpf_map_type is repr(u32) with every value below its __MAX defined.
+            format!("{:?}", unsafe { std::mem::transmute::<u32, bpf_map_type>(n) })
+        })
+    })
+}
+
+fn program_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        names(bpf_prog_type::__MAX_BPF_PROG_TYPE as u32, "BPF_PROG_TYPE_", |n| {
+            // SAFETY: bpf_prog_type is repr(u32) with every value below its __MAX defined.
+            format!("{:?}", unsafe { std::mem::transmute::<u32, bpf_prog_type>(n) })
+        })
+    })
+}
+
+/// The name of kernel map type `n` (`type N` for one newer than the bindings).
+pub fn map_type_name(n: u32) -> String {
+    map_names().get(n as usize).cloned().unwrap_or_else(|| format!("type {n}"))
+}
+
+/// The name of kernel program type `n` (`type N` for one newer than the bindings).
+pub fn program_type_name(n: u32) -> String {
+    program_names().get(n as usize).cloned().unwrap_or_else(|| format!("type {n}"))
+}
+
+/// The number of the map type named `name`.
+pub fn map_type_number(name: &str) -> Option<u32> {
+    map_names().iter().position(|n| n == name).filter(|&i| i > 0).map(|i| i as u32)
+}
+
+/// The number of the program type named `name`.
+pub fn program_type_number(name: &str) -> Option<u32> {
+    program_names().iter().position(|n| n == name).filter(|&i| i > 0).map(|i| i as u32)
+}
+
+/// The generated enum value of map type `n`, when the bindings know it.
+pub fn map_type_enum(n: u32) -> Option<bpf_map_type> {
+    // SAFETY: checked against __MAX, as above.
+    (n < bpf_map_type::__MAX_BPF_MAP_TYPE as u32).then(|| unsafe { std::mem::transmute::<u32, bpf_map_type>(n) })
+}
+
+/// One kernel type: its number and name.
+#[napi(object)]
+pub struct KernelType {
+    pub value: u32,
+    pub name: String,
+}
+
+/// The kernel's map and program types (`unspec` left out), named as bpftool names them.
+#[napi(object)]
+pub struct KernelTypes {
+    pub maps: Vec<KernelType>,
+    pub programs: Vec<KernelType>,
+}
+
+/// The one table of kind names, for the TypeScript layer.
+#[napi]
+pub fn kernel_types() -> KernelTypes {
+    let list = |names: &[String]| {
+        names.iter().enumerate().skip(1).map(|(i, name)| KernelType { value: i as u32, name: name.clone() }).collect()
+    };
+    KernelTypes { maps: list(map_names()), programs: list(program_names()) }
+}
+
+/// The kernel program type of an object's program (`sched_cls` for Aya's `classifier`).
+pub fn program_type(program: &Program) -> String {
+    program_type_name(bpf_prog_type::from(program.prog_type()) as u32)
+}
 
 /// The `MapData` inside any variant of Aya's `Map`.
 pub fn map_data(map: &Map) -> &MapData {
@@ -42,43 +140,9 @@ pub fn map_data(map: &Map) -> &MapData {
     }
 }
 
-/// The map's kind as the TypeScript layer names it.
-pub fn map_kind(map: &Map) -> &'static str {
-    match map {
-        Map::Array(_) => "array",
-        Map::ArrayOfMaps(_) => "array_of_maps",
-        Map::BloomFilter(_) => "bloom_filter",
-        Map::CgroupArray(_) => "cgroup_array",
-        Map::CgroupStorage(_) => "cgroup_storage",
-        Map::CgrpStorage(_) => "cgrp_storage",
-        Map::CpuMap(_) => "cpu_map",
-        Map::DevMap(_) => "dev_map",
-        Map::DevMapHash(_) => "dev_map_hash",
-        Map::HashMap(_) => "hash",
-        Map::HashOfMaps(_) => "hash_of_maps",
-        Map::InodeStorage(_) => "inode_storage",
-        Map::LpmTrie(_) => "lpm_trie",
-        Map::LruHashMap(_) => "lru_hash",
-        Map::PerCpuArray(_) => "percpu_array",
-        Map::PerCpuCgroupStorage(_) => "percpu_cgroup_storage",
-        Map::PerCpuHashMap(_) => "percpu_hash",
-        Map::PerCpuLruHashMap(_) => "lru_percpu_hash",
-        Map::PerfEventArray(_) => "perf_event_array",
-        Map::ProgramArray(_) => "prog_array",
-        Map::Queue(_) => "queue",
-        Map::ReusePortSockArray(_) => "reuseport_sockarray",
-        Map::RingBuf(_) => "ringbuf",
-        Map::SockHash(_) => "sockhash",
-        Map::SockMap(_) => "sockmap",
-        Map::SkStorage(_) => "sk_storage",
-        Map::Stack(_) => "stack",
-        Map::StackTraceMap(_) => "stack_trace",
-        Map::Unsupported(_) => "unsupported",
-        Map::XskMap(_) => "xskmap",
-    }
-}
-
-/// Aya's name for a program's kind, as the TypeScript layer knows it.
+/// Aya's name for a program's kind: how it attaches, finer than the kernel's program type
+/// (`uprobe` and `kprobe` are both `kprobe` programs; `fentry`, `fexit`, `btf_tracepoint`
+/// and `iter` are all `tracing`).
 pub fn program_kind(program: &Program) -> &'static str {
     match program {
         Program::KProbe(_) => "kprobe",
@@ -89,7 +153,7 @@ pub fn program_kind(program: &Program) -> &'static str {
         Program::SkMsg(_) => "sk_msg",
         Program::SkSkb(_) => "sk_skb",
         Program::SockOps(_) => "sock_ops",
-        Program::SchedClassifier(_) => "classifier",
+        Program::SchedClassifier(_) => "sched_cls",
         Program::CgroupSkb(_) => "cgroup_skb",
         Program::CgroupSysctl(_) => "cgroup_sysctl",
         Program::CgroupSockopt(_) => "cgroup_sockopt",
@@ -101,7 +165,7 @@ pub fn program_kind(program: &Program) -> &'static str {
         Program::BtfTracePoint(_) => "btf_tracepoint",
         Program::FEntry(_) => "fentry",
         Program::FExit(_) => "fexit",
-        Program::Extension(_) => "extension",
+        Program::Extension(_) => "ext",
         Program::CgroupSockAddr(_) => "cgroup_sock_addr",
         Program::SkLookup(_) => "sk_lookup",
         Program::CgroupSock(_) => "cgroup_sock",
@@ -110,5 +174,38 @@ pub fn program_kind(program: &Program) -> &'static str {
         Program::FlowDissector(_) => "flow_dissector",
         Program::SkReuseport(_) => "sk_reuseport",
         Program::ReusePortSocketFilter(_) => "reuseport_socket_filter",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_kernels_as_bpftool_prints_them() {
+        assert_eq!(map_type_name(1), "hash");
+        assert_eq!(map_type_name(25), "devmap_hash");
+        assert_eq!(map_type_name(19), "cgroup_storage");
+        assert_eq!(map_type_name(21), "percpu_cgroup_storage");
+        assert_eq!(map_type_name(27), "ringbuf");
+        assert_eq!(program_type_name(3), "sched_cls");
+        assert_eq!(program_type_name(26), "tracing");
+        assert_eq!(program_type_name(28), "ext");
+        assert_eq!(map_type_name(999), "type 999");
+    }
+
+    #[test]
+    fn names_and_numbers_round_trip_and_unspec_is_no_type() {
+        for n in 1..bpf_map_type::__MAX_BPF_MAP_TYPE as u32 {
+            assert_eq!(map_type_number(&map_type_name(n)), Some(n));
+        }
+        for n in 1..bpf_prog_type::__MAX_BPF_PROG_TYPE as u32 {
+            assert_eq!(program_type_number(&program_type_name(n)), Some(n));
+        }
+        assert_eq!(map_type_number("unspec"), None);
+        assert_eq!(map_type_number("dev_map_hash"), None, "Aya's spelling is not a kind name");
+        let types = kernel_types();
+        assert_eq!(types.maps.first().map(|t| (t.value, t.name.as_str())), Some((1, "hash")));
+        assert!(types.programs.iter().any(|t| t.name == "lsm" && t.value == 29));
     }
 }

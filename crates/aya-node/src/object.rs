@@ -15,7 +15,7 @@ use napi_derive::napi;
 use crate::{
     btf::kernel_btf,
     error::{AyaContext, Code, NodeError, Result},
-    kinds::{map_data, map_kind, program_kind},
+    kinds::{map_data, map_type_name, program_kind, program_type},
     link::erased::ErasedLink,
     panic::{panic_message, quiet_panic_hook},
 };
@@ -91,13 +91,17 @@ pub struct LoadOptions {
 #[napi(object)]
 pub struct ProgramDescriptor {
     pub name: String,
-    /// Aya's program kind, e.g. `tracepoint`, `xdp`, `kprobe`.
+    /// How the program attaches, e.g. `tracepoint`, `xdp`, `uprobe`, `fentry`, `sched_cls`.
     pub kind: String,
+    /// The kernel's program type, as bpftool names it, e.g. `kprobe` for a uprobe, `tracing`
+    /// for fentry (what `loadedPrograms()` and `isProgramTypeSupported` say).
+    pub r#type: String,
 }
 
 #[napi(object)]
 pub struct MapDescriptor {
     pub name: String,
+    /// The kernel's map type, as bpftool names it, e.g. `hash`, `devmap_hash`, `ringbuf`.
     pub kind: String,
     pub key_size: u32,
     pub value_size: u32,
@@ -108,6 +112,8 @@ pub struct MapDescriptor {
 pub struct ProgramDetails {
     pub name: String,
     pub kind: String,
+    /// The kernel's program type (see `ProgramDescriptor`).
+    pub r#type: String,
     pub loaded: bool,
     /// Kernel program id, once loaded.
     pub id: Option<u32>,
@@ -234,10 +240,18 @@ impl EbpfObject {
         let mut state = lock(&self.state);
         let mut out: Vec<ProgramDescriptor> = Vec::new();
         for (name, program) in state.ebpf.iter().flat_map(|e| e.programs()) {
-            out.push(ProgramDescriptor { name: name.to_string(), kind: kind_of(&state.sections, name, program).to_string() });
+            out.push(ProgramDescriptor {
+                name: name.to_string(),
+                kind: kind_of(&state.sections, name, program).to_string(),
+                r#type: program_type(program),
+            });
         }
         state.ebpf()?;
-        out.extend(state.hidden.values().map(|h| ProgramDescriptor { name: h.program.name.clone(), kind: h.program.kind.to_string() }));
+        out.extend(state.hidden.values().map(|h| ProgramDescriptor {
+            name: h.program.name.clone(),
+            kind: h.program.kind.to_string(),
+            r#type: h.program.kind.to_string(),
+        }));
         Ok(out)
     }
 
@@ -246,13 +260,17 @@ impl EbpfObject {
         let mut state = lock(&self.state);
         let mut out = Vec::new();
         for (name, map) in state.ebpf()?.maps() {
-            let info = map_data(map).info().context(|| format!("reading info of map `{name}`"))?;
+            let info = crate::sys::map::map_info(map_data(map).fd().as_fd()).map_err(|e| {
+                let mut err = NodeError::from(e);
+                err.message = format!("reading info of map `{name}`: {}", err.message);
+                err
+            })?;
             out.push(MapDescriptor {
                 name: name.to_string(),
-                kind: map_kind(map).to_string(),
-                key_size: info.key_size(),
-                value_size: info.value_size(),
-                max_entries: info.max_entries(),
+                kind: map_type_name(info.type_),
+                key_size: info.key_size,
+                value_size: info.value_size,
+                max_entries: info.max_entries,
             });
         }
         Ok(out)
@@ -266,6 +284,7 @@ impl EbpfObject {
             return Ok(ProgramDetails {
                 section: Some(hidden.program.section.clone()),
                 kind: hidden.program.kind.to_string(),
+                r#type: hidden.program.kind.to_string(),
                 name,
                 loaded: hidden.fd.is_some(),
                 id: info.as_ref().map(|i| i.0),
@@ -276,7 +295,9 @@ impl EbpfObject {
         let program = state.program(&name)?;
         let info = program.info().ok();
         let kind = kind_of(&sections, &name, program).to_string();
+        let r#type = program_type(program);
         Ok(ProgramDetails {
+            r#type,
             section: state.sections.get(&name).cloned(),
             name,
             kind,

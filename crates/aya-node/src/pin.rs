@@ -3,15 +3,13 @@
 //! A pinned object lives on after every fd to it is closed, until its file is removed
 //! (`unpin`). Pin paths must be on a bpffs mount; that is checked first for a clear error.
 
-use std::{
-    os::fd::{AsFd, OwnedFd},
-    sync::Mutex,
-};
+use std::os::fd::{AsFd, OwnedFd};
 
 use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
+    fd::ClosableFd,
     object::{lock, EbpfObject},
     programs::load::ensure_loaded,
     sys,
@@ -52,8 +50,7 @@ impl EbpfObject {
         let mut found: Vec<OwnedFd> = Vec::new();
         for id in sys::link_ids()? {
             let Some(fd) = sys::link_fd_by_id(id)? else { continue };
-            let mut info = sys::LinkInfoHead::default();
-            if sys::obj_info(fd.as_fd(), &mut info).is_ok() && info.prog_id == prog_id {
+            if sys::link_info(fd.as_fd()).is_ok_and(|info| info.prog_id == prog_id) {
                 found.push(fd);
             }
         }
@@ -87,7 +84,7 @@ pub fn unpin(path: String) -> napi::Result<()> {
 /// An fd to a pinned program, map or link, opened from bpffs.
 #[napi]
 pub struct PinnedObject {
-    fd: Mutex<Option<OwnedFd>>,
+    fd: ClosableFd,
     kind: &'static str,
     id: u32,
     path: String,
@@ -107,7 +104,7 @@ fn open(path: &str) -> Result<PinnedObject> {
     let fd = sys::get_pinned(path)?;
     let kind = sys::fd_kind(fd.as_fd());
     let id = fd_id(&fd, kind);
-    Ok(PinnedObject { fd: Mutex::new(Some(fd)), kind, id, path: path.to_string() })
+    Ok(PinnedObject { fd: ClosableFd::new(fd), kind, id, path: path.to_string() })
 }
 
 #[napi]
@@ -138,7 +135,7 @@ impl PinnedObject {
     /// For a link: the id of the program it attaches.
     #[napi(getter)]
     pub fn program_id(&self) -> Option<u32> {
-        let guard = self.fd.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.fd.lock();
         let fd = guard.as_ref()?;
         (self.kind == "link").then(|| sys::fdinfo_field(fd.as_fd(), "prog_id").map(|v| v as u32)).flatten()
     }
@@ -146,12 +143,12 @@ impl PinnedObject {
     /// Closes this fd (the pin stays).
     #[napi]
     pub fn close(&self) {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.fd.close();
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.fd.closed()
     }
 }
 

@@ -1,8 +1,8 @@
 //! Feature probing: which program types, map types and helpers this kernel supports, and a
 //! few named features (BTF, ring buffer, TCX, kprobes, bpffs). Tests use it to decide skips.
 //!
-//! Names are the kernel's (as `bpftool feature` prints them): program types `xdp`,
-//! `sched_cls`, `socket_filter`...; map types `hash`, `ringbuf`, `lru_hash`...
+//! Names are the kernel's (as `bpftool feature` prints them), from the one table in `kinds`:
+//! program types `xdp`, `sched_cls`, `socket_filter`...; map types `hash`, `ringbuf`...
 
 
 
@@ -11,102 +11,79 @@ use napi_derive::napi;
 
 use crate::{
     error::{AyaContext, Code, NodeError, Result},
-    sys::{self, bpf, ProgLoadAttr},
+    kinds, sys,
 };
 
-/// Program types: kernel name, Aya's type (its discriminant order is the kernel's).
-const PROGRAM_TYPES: &[(&str, ProgramType)] = &[
-    ("socket_filter", ProgramType::SocketFilter),
-    ("kprobe", ProgramType::KProbe),
-    ("sched_cls", ProgramType::SchedClassifier),
-    ("sched_act", ProgramType::SchedAction),
-    ("tracepoint", ProgramType::TracePoint),
-    ("xdp", ProgramType::Xdp),
-    ("perf_event", ProgramType::PerfEvent),
-    ("cgroup_skb", ProgramType::CgroupSkb),
-    ("cgroup_sock", ProgramType::CgroupSock),
-    ("lwt_in", ProgramType::LwtInput),
-    ("lwt_out", ProgramType::LwtOutput),
-    ("lwt_xmit", ProgramType::LwtXmit),
-    ("sock_ops", ProgramType::SockOps),
-    ("sk_skb", ProgramType::SkSkb),
-    ("cgroup_device", ProgramType::CgroupDevice),
-    ("sk_msg", ProgramType::SkMsg),
-    ("raw_tracepoint", ProgramType::RawTracePoint),
-    ("cgroup_sock_addr", ProgramType::CgroupSockAddr),
-    ("lwt_seg6local", ProgramType::LwtSeg6local),
-    ("lirc_mode2", ProgramType::LircMode2),
-    ("sk_reuseport", ProgramType::SkReuseport),
-    ("flow_dissector", ProgramType::FlowDissector),
-    ("cgroup_sysctl", ProgramType::CgroupSysctl),
-    ("raw_tracepoint_writable", ProgramType::RawTracePointWritable),
-    ("cgroup_sockopt", ProgramType::CgroupSockopt),
-    ("tracing", ProgramType::Tracing),
-    ("struct_ops", ProgramType::StructOps),
-    ("ext", ProgramType::Extension),
-    ("lsm", ProgramType::Lsm(aya::programs::LsmAttachType::Mac)),
-    ("sk_lookup", ProgramType::SkLookup),
-    ("syscall", ProgramType::Syscall),
-    ("netfilter", ProgramType::Netfilter),
+/// The program types Aya can probe. Their names come from the one table in `kinds`.
+const PROGRAM_TYPES: &[ProgramType] = &[
+    ProgramType::SocketFilter,
+    ProgramType::KProbe,
+    ProgramType::SchedClassifier,
+    ProgramType::SchedAction,
+    ProgramType::TracePoint,
+    ProgramType::Xdp,
+    ProgramType::PerfEvent,
+    ProgramType::CgroupSkb,
+    ProgramType::CgroupSock,
+    ProgramType::LwtInput,
+    ProgramType::LwtOutput,
+    ProgramType::LwtXmit,
+    ProgramType::SockOps,
+    ProgramType::SkSkb,
+    ProgramType::CgroupDevice,
+    ProgramType::SkMsg,
+    ProgramType::RawTracePoint,
+    ProgramType::CgroupSockAddr,
+    ProgramType::LwtSeg6local,
+    ProgramType::LircMode2,
+    ProgramType::SkReuseport,
+    ProgramType::FlowDissector,
+    ProgramType::CgroupSysctl,
+    ProgramType::RawTracePointWritable,
+    ProgramType::CgroupSockopt,
+    ProgramType::Tracing,
+    ProgramType::StructOps,
+    ProgramType::Extension,
+    ProgramType::Lsm(aya::programs::LsmAttachType::Mac),
+    ProgramType::SkLookup,
+    ProgramType::Syscall,
+    ProgramType::Netfilter,
 ];
 
-const MAP_TYPES: &[(&str, MapType)] = &[
-    ("hash", MapType::Hash),
-    ("array", MapType::Array),
-    ("prog_array", MapType::ProgramArray),
-    ("perf_event_array", MapType::PerfEventArray),
-    ("percpu_hash", MapType::PerCpuHash),
-    ("percpu_array", MapType::PerCpuArray),
-    ("stack_trace", MapType::StackTrace),
-    ("cgroup_array", MapType::CgroupArray),
-    ("lru_hash", MapType::LruHash),
-    ("lru_percpu_hash", MapType::LruPerCpuHash),
-    ("lpm_trie", MapType::LpmTrie),
-    ("array_of_maps", MapType::ArrayOfMaps),
-    ("hash_of_maps", MapType::HashOfMaps),
-    ("devmap", MapType::DevMap),
-    ("sockmap", MapType::SockMap),
-    ("cpumap", MapType::CpuMap),
-    ("xskmap", MapType::XskMap),
-    ("sockhash", MapType::SockHash),
-    ("cgroup_storage", MapType::CgroupStorage),
-    ("reuseport_sockarray", MapType::ReuseportSockArray),
-    ("percpu_cgroup_storage", MapType::PerCpuCgroupStorage),
-    ("queue", MapType::Queue),
-    ("stack", MapType::Stack),
-    ("sk_storage", MapType::SkStorage),
-    ("devmap_hash", MapType::DevMapHash),
-    ("struct_ops", MapType::StructOps),
-    ("ringbuf", MapType::RingBuf),
-    ("inode_storage", MapType::InodeStorage),
-    ("task_storage", MapType::TaskStorage),
-    ("bloom_filter", MapType::BloomFilter),
-    ("user_ringbuf", MapType::UserRingBuf),
-    ("cgrp_storage", MapType::CgrpStorage),
-    ("arena", MapType::Arena),
-];
+fn program_type_number(ty: ProgramType) -> u32 {
+    aya_obj::generated::bpf_prog_type::from(ty) as u32
+}
 
-fn program_type(name: &str) -> Result<(usize, ProgramType)> {
-    PROGRAM_TYPES
-        .iter()
-        .position(|(n, _)| *n == name)
-        .map(|i| (i + 1, PROGRAM_TYPES[i].1))
+/// The kernel number and Aya type of program type `name`.
+fn program_type(name: &str) -> Result<(u32, ProgramType)> {
+    kinds::program_type_number(name)
+        .and_then(|n| PROGRAM_TYPES.iter().find(|&&ty| program_type_number(ty) == n).map(|&ty| (n, ty)))
         .ok_or_else(|| {
-            let known: Vec<&str> = PROGRAM_TYPES.iter().map(|(n, _)| *n).collect();
-            NodeError::new(Code::InvalidArgument, format!("unknown program type `{name}` (known: {})", known.join(", ")))
+            NodeError::new(Code::InvalidArgument, format!("unknown program type `{name}` (known: {})", known_program_types().join(", ")))
         })
 }
 
-/// Kernel names of every program type this module knows.
-#[napi]
-pub fn known_program_types() -> Vec<String> {
-    PROGRAM_TYPES.iter().map(|(n, _)| n.to_string()).collect()
+/// Aya's type for map type `name`.
+fn map_type(name: &str) -> Result<MapType> {
+    kinds::map_type_number(name)
+        .and_then(kinds::map_type_enum)
+        .and_then(|ty| MapType::try_from(ty).ok())
+        .ok_or_else(|| NodeError::new(Code::InvalidArgument, format!("unknown map type `{name}` (known: {})", known_map_types().join(", "))))
 }
 
-/// Kernel names of every map type this module knows.
+/// Kernel names of every program type the probes know.
+#[napi]
+pub fn known_program_types() -> Vec<String> {
+    PROGRAM_TYPES.iter().map(|&ty| kinds::program_type_name(program_type_number(ty))).collect()
+}
+
+/// Kernel names of every map type the probes know.
 #[napi]
 pub fn known_map_types() -> Vec<String> {
-    MAP_TYPES.iter().map(|(n, _)| n.to_string()).collect()
+    (1..aya_obj::generated::bpf_map_type::__MAX_BPF_MAP_TYPE as u32)
+        .filter(|&n| kinds::map_type_enum(n).is_some_and(|ty| MapType::try_from(ty).is_ok()))
+        .map(kinds::map_type_name)
+        .collect()
 }
 
 /// Whether the kernel can load programs of type `name` (e.g. `xdp`).
@@ -119,9 +96,7 @@ pub fn is_program_type_supported(name: String) -> napi::Result<bool> {
 /// Whether the kernel can create maps of type `name` (e.g. `ringbuf`).
 #[napi]
 pub fn is_map_type_supported(name: String) -> napi::Result<bool> {
-    let ty = MAP_TYPES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| {
-        NodeError::new(Code::InvalidArgument, format!("unknown map type `{name}`"))
-    })?;
+    let ty = map_type(&name)?;
     Ok(aya::sys::is_map_supported(ty).context(|| format!("probing map type {name}"))?)
 }
 
@@ -137,25 +112,13 @@ pub fn is_helper_supported(program_type_name: String, helper: u32) -> napi::Resu
         0xb7,
         0x95,
     ];
-    let license = c"GPL";
     let mut log = vec![0u8; 4096];
-    let mut attr = ProgLoadAttr {
-        prog_type: number as u32,
-        insn_cnt: insns.len() as u32,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        log_level: 1,
-        log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
-        ..Default::default()
-    };
-    // SAFETY: the instruction, license and log buffers outlive the call.
-    match unsafe { bpf(sys::BPF_PROG_LOAD, &mut attr) } {
+    match sys::prog::load_raw(number, &insns, &mut log) {
         Ok(fd) => {
-            drop(sys::owned_fd(fd));
+            drop(fd);
             Ok(true)
         }
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM)) => Err(NodeError::syscall("BPF_PROG_LOAD", e).into()),
+        Err(e) if e.errno() == libc::EPERM => Err(NodeError::from(e).into()),
         Err(_) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
@@ -188,45 +151,29 @@ pub struct KernelFeatures {
     pub stats: bool,
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct ProgQueryAttr {
-    target: u32,
-    attach_type: u32,
-    query_flags: u32,
-    attach_flags: u32,
-    prog_ids: u64,
-    prog_cnt: u32,
-    _pad: u32,
-    prog_attach_flags: u64,
-    link_ids: u64,
-    link_attach_flags: u64,
-    revision: u64,
-}
-
-const BPF_PROG_QUERY: u32 = 16;
-const BPF_TCX_INGRESS: u32 = 46;
-
 /// TCX: a query of the loopback's tcx ingress chain succeeds only where TCX exists.
 fn probe_tcx() -> bool {
-    let mut attr = ProgQueryAttr { target: 1, attach_type: BPF_TCX_INGRESS, ..Default::default() };
-    // SAFETY: no pointers are passed (prog_cnt 0).
-    unsafe { bpf(BPF_PROG_QUERY, &mut attr) }.is_ok()
+    sys::prog::query_attached(1, sys::prog::bpf_attach_type::BPF_TCX_INGRESS).is_ok()
 }
 
-fn kprobe_reason() -> Option<String> {
-    let pmu = std::path::Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
-    let tracefs = ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists());
-    if pmu || tracefs {
-        return None;
-    }
-    Some(
-        "kprobes are not available: no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no \
-         tracefs kprobe_events; the kernel is built without CONFIG_KPROBES (or tracefs is not mounted)"
-            .to_string(),
-    )
+/// Why this kernel cannot attach kprobes, if it cannot: neither the `kprobe` perf PMU nor the
+/// tracefs `kprobe_events` file exists. Computed once per process; the one answer behind
+/// `kernelFeatures().kprobeReason`, `KProbe.unsupportedReason()` and the attach error.
+pub fn kprobes_unsupported() -> Option<&'static str> {
+    static REASON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    REASON
+        .get_or_init(|| {
+            let pmu = std::path::Path::new("/sys/bus/event_source/devices/kprobe/type");
+            let events = ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"];
+            if pmu.exists() || events.iter().any(|p| std::path::Path::new(p).exists()) {
+                return None;
+            }
+            Some(format!(
+                "this kernel has no kprobe support (no {} and no kprobe_events in tracefs; built without CONFIG_KPROBES?)",
+                pmu.display()
+            ))
+        })
+        .as_deref()
 }
 
 fn probe_stats() -> bool {
@@ -235,17 +182,8 @@ fn probe_stats() -> bool {
 
 fn probe_test_run() -> bool {
     let insns: [u64; 2] = [0xb7 | (2u64 << 32), 0x95]; // r0 = XDP_PASS; exit
-    let license = c"GPL";
-    let mut attr = ProgLoadAttr {
-        prog_type: 6,
-        insn_cnt: 2,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        ..Default::default()
-    };
-    // SAFETY: buffers outlive the call.
-    let Ok(fd) = (unsafe { bpf(sys::BPF_PROG_LOAD, &mut attr) }) else { return false };
-    let fd = sys::owned_fd(fd);
+    let xdp = sys::prog::bpf_prog_type::BPF_PROG_TYPE_XDP as u32;
+    let Ok(fd) = sys::prog::load_raw(xdp, &insns, &mut []) else { return false };
     let packet = [0u8; 64];
     let mut out = [0u8; 64];
     let run = crate::programs::test_run::test_run_fd(
@@ -258,7 +196,7 @@ fn probe_test_run() -> bool {
 /// Probes the named features at once.
 #[napi]
 pub fn kernel_features() -> KernelFeatures {
-    let kprobe_reason = kprobe_reason();
+    let kprobe_reason = kprobes_unsupported().map(str::to_string);
     let uprobe = std::path::Path::new("/sys/bus/event_source/devices/uprobe/type").exists()
         || std::path::Path::new("/sys/kernel/tracing/uprobe_events").exists();
     KernelFeatures {

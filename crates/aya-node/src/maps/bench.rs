@@ -51,15 +51,7 @@ impl MapHandle {
     pub fn bench_iterate(&self, batch_size: u32) -> napi::Result<IterateBench> {
         let start = Instant::now();
         let mut entries = 0;
-        let mut token: Option<Buffer> = None;
-        loop {
-            let chunk = self.read_chunk(token.as_deref(), batch_size, false)?;
-            entries += chunk.count;
-            match chunk.next {
-                Some(next) if chunk.batched => token = Some(next),
-                _ => break,
-            }
-        }
+        self.for_each_chunk(batch_size, false, |chunk| entries += chunk.count)?;
         Ok(IterateBench { elapsed_ns: start.elapsed().as_nanos() as f64, entries })
     }
 }

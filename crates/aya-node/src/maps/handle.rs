@@ -4,25 +4,24 @@
 //! programs were relocated against), from a pin path, by kernel id, or created here. Every
 //! buffer is checked against the map's key and value sizes before a syscall sees it.
 
-use std::{
-    os::fd::{AsFd, BorrowedFd, OwnedFd},
-    sync::{Mutex, MutexGuard},
-};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
 use napi_derive::napi;
 
 use super::per_cpu;
 use crate::sys::map as sys;
+pub use crate::fd::FdGuard;
 use crate::{
     error::{Code, NodeError, Result},
+    fd::ClosableFd,
     object::{lock, EbpfObject},
 };
 
 #[napi]
 pub struct MapHandle {
-    fd: Mutex<Option<OwnedFd>>,
-    pub(crate) info: sys::MapInfo,
+    fd: ClosableFd,
+    pub(crate) info: crate::sys::bpf_map_info,
     /// Bytes of a value as user space exchanges it (per-CPU: all CPUs' slots).
     pub(crate) user_value_size: usize,
 }
@@ -40,17 +39,16 @@ pub struct CreateMapOptions {
     pub map_extra: Option<BigInt>,
 }
 
-pub type FdGuard<'a> = MutexGuard<'a, Option<OwnedFd>>;
 
 impl MapHandle {
     pub fn from_fd(fd: OwnedFd) -> Result<Self> {
         let info = sys::map_info(fd.as_fd())?;
-        let user_value_size = per_cpu::user_value_size(info.map_type, info.value_size)?;
-        Ok(Self { fd: Mutex::new(Some(fd)), info, user_value_size })
+        let user_value_size = per_cpu::user_value_size(info.type_, info.value_size)?;
+        Ok(Self { fd: ClosableFd::new(fd), info, user_value_size })
     }
 
     pub fn fd(&self) -> Result<FdGuard<'_>> {
-        let guard = self.fd.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.fd.lock();
         if guard.is_none() {
             return Err(NodeError::closed("the map"));
         }
@@ -162,7 +160,7 @@ impl MapHandle {
 
     #[napi(getter)]
     pub fn map_type(&self) -> u32 {
-        self.info.map_type
+        self.info.type_
     }
     #[napi(getter)]
     pub fn id(&self) -> u32 {
@@ -193,11 +191,12 @@ impl MapHandle {
     #[napi(getter)]
     pub fn name(&self) -> String {
         let end = self.info.name.iter().position(|&b| b == 0).unwrap_or(self.info.name.len());
-        String::from_utf8_lossy(&self.info.name[..end]).into_owned()
+        let name: Vec<u8> = self.info.name[..end].iter().map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&name).into_owned()
     }
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.fd.closed()
     }
 
     /// The value at `key` (no key for queue/stack peek), or null when absent.
@@ -284,24 +283,22 @@ impl MapHandle {
     /// Closes this handle's fd (the map lives on while others use it).
     #[napi]
     pub fn close(&self) {
-        self.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.fd.close();
     }
 }
 
 
 fn create_map(options: CreateMapOptions, inner: Option<&MapHandle>) -> Result<MapHandle> {
-    let mut attr = sys::CreateAttr {
-        map_type: options.map_type,
-        key_size: options.key_size,
-        value_size: options.value_size,
-        max_entries: options.max_entries,
-        map_flags: options.flags.unwrap_or(0),
-        ..Default::default()
-    };
+    let mut attr = sys::create_attr();
+    attr.map_type = options.map_type;
+    attr.key_size = options.key_size;
+    attr.value_size = options.value_size;
+    attr.max_entries = options.max_entries;
+    attr.map_flags = options.flags.unwrap_or(0);
     if let Some(name) = &options.name {
         // The kernel accepts [A-Za-z0-9_.] and 15 bytes plus NUL.
         for (slot, byte) in attr.map_name.iter_mut().zip(name.bytes().take(15)) {
-            *slot = byte;
+            *slot = byte as std::ffi::c_char;
         }
     }
     if let Some(bits) = &options.map_extra {
@@ -312,7 +309,7 @@ fn create_map(options: CreateMapOptions, inner: Option<&MapHandle>) -> Result<Ma
         _inner_guard = inner.fd()?;
         attr.inner_map_fd = std::os::fd::AsRawFd::as_raw_fd(&borrow(&_inner_guard)?) as u32;
     }
-    let fd = sys::create(&mut attr).map_err(|e| {
+    let fd = sys::create(&attr).map_err(|e| {
         let mut err = NodeError::from(e);
         err.message = format!("creating a map of type {}: {}", options.map_type, err.message);
         err

@@ -58,3 +58,35 @@ pub fn user_value_size(map_type: u32, value_size: u32) -> Result<usize> {
 pub fn possible_cpus() -> napi::Result<u32> {
     Ok(possible_cpu_count()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_give_the_highest_cpu_plus_one() {
+        assert_eq!(parse_cpu_count("0"), Some(1));
+        assert_eq!(parse_cpu_count("0-1\n"), Some(2));
+        assert_eq!(parse_cpu_count("0-3,5"), Some(6));
+        assert_eq!(parse_cpu_count("0,2-3,8-11"), Some(12));
+        assert_eq!(parse_cpu_count("4,0-1"), Some(5), "order does not matter");
+    }
+
+    #[test]
+    fn malformed_cpu_lists_are_refused() {
+        assert_eq!(parse_cpu_count(""), None);
+        assert_eq!(parse_cpu_count("\n"), None);
+        assert_eq!(parse_cpu_count("a-b"), None);
+        assert_eq!(parse_cpu_count("0-x"), None);
+    }
+
+    #[test]
+    fn per_cpu_values_are_one_8_byte_slot_per_cpu() {
+        assert!(is_per_cpu(BPF_MAP_TYPE_PERCPU_ARRAY));
+        assert!(!is_per_cpu(1));
+        let cpus = possible_cpu_count().unwrap() as usize;
+        assert_eq!(user_value_size(BPF_MAP_TYPE_PERCPU_HASH, 4).unwrap(), 8 * cpus);
+        assert_eq!(user_value_size(BPF_MAP_TYPE_PERCPU_HASH, 12).unwrap(), 16 * cpus);
+        assert_eq!(user_value_size(1, 12).unwrap(), 12, "other maps: the value as it is");
+    }
+}

@@ -1,8 +1,6 @@
 //! kprobes and kretprobes: dynamic probes on (almost) any kernel function. They need a kernel
 //! built with CONFIG_KPROBES; without it the attach is an UNSUPPORTED error saying so.
 
-use std::path::Path;
-
 use aya::programs::Program;
 use napi_derive::napi;
 
@@ -10,22 +8,9 @@ use crate::{
     error::{AyaContext, Code, NodeError},
     link::Link,
     object::{lock, EbpfObject},
+    probe::kprobes_unsupported,
     programs::attach::typed,
 };
-
-/// Why this kernel cannot attach kprobes, if it cannot: neither the `kprobe` perf PMU nor the
-/// tracefs `kprobe_events` file exists.
-pub fn kprobes_unsupported() -> Option<String> {
-    let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type");
-    let events = ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"];
-    if pmu.exists() || events.iter().any(|p| Path::new(p).exists()) {
-        return None;
-    }
-    Some(format!(
-        "this kernel has no kprobe support (no {} and no kprobe_events in tracefs; built without CONFIG_KPROBES?)",
-        pmu.display()
-    ))
-}
 
 #[napi]
 impl EbpfObject {
@@ -56,6 +41,6 @@ impl EbpfObject {
     /// Why kprobes cannot be attached on this kernel, or null when they can.
     #[napi]
     pub fn kprobes_unsupported_reason() -> Option<String> {
-        kprobes_unsupported()
+        kprobes_unsupported().map(str::to_string)
     }
 }

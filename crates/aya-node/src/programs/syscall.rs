@@ -10,7 +10,7 @@ use crate::{
     error::{Code, NodeError, Result},
     kinds::map_data,
     object_fixup::HiddenProgram,
-    sys::{self, bpf, ProgLoadAttr, BPF_PROG_LOAD},
+    sys::{self, prog::LoadSpec},
 };
 
 const BPF_PROG_TYPE_STRUCT_OPS: u32 = 27;
@@ -73,40 +73,26 @@ fn load(hidden: &HiddenState, ebpf: &aya::Ebpf, name: &str) -> Result<OwnedFd> {
         insn[12..16].copy_from_slice(&second.to_le_bytes());
     }
     let license = std::ffi::CString::new(program.license.clone()).unwrap_or_default();
-    let attempt = |log: &mut Vec<u8>| {
-        let mut attr = ProgLoadAttr {
-            prog_type,
-            insn_cnt: (insns.len() / 8) as u32,
-            insns: insns.as_ptr() as u64,
-            license: license.as_ptr() as u64,
-            prog_flags: if kind == "syscall" || program.sleepable { BPF_F_SLEEPABLE } else { 0 },
-            expected_attach_type: attach.map_or(0, |(_, member)| member),
-            attach_btf_id: attach.map_or(0, |(id, _)| id),
-            ..Default::default()
-        };
-        let name_bytes = name.as_bytes();
-        let n = name_bytes.len().min(15);
-        attr.prog_name[..n].copy_from_slice(&name_bytes[..n]);
-        if !log.is_empty() {
-            attr.log_level = 1;
-            attr.log_size = log.len() as u32;
-            attr.log_buf = log.as_mut_ptr() as u64;
-        }
-        // SAFETY: the instructions, license and log buffer outlive the call.
-        unsafe { bpf(BPF_PROG_LOAD, &mut attr) }
+    let spec = LoadSpec {
+        prog_type,
+        insns: &insns,
+        license: &license,
+        name,
+        flags: if kind == "syscall" || program.sleepable { BPF_F_SLEEPABLE } else { 0 },
+        expected_attach_type: attach.map_or(0, |(_, member)| member),
+        attach_btf_id: attach.map_or(0, |(id, _)| id),
     };
-    match attempt(&mut Vec::new()) {
-        Ok(fd) => Ok(sys::owned_fd(fd)),
+    match sys::prog::load(&spec, &mut []) {
+        Ok(fd) => Ok(fd),
         Err(first) => {
             // Load again with a log, as libbpf does, so the error carries the verifier's words.
             let mut log = vec![0u8; LOG_SIZE];
-            let result = attempt(&mut log);
-            if let Ok(fd) = result {
-                return Ok(sys::owned_fd(fd));
+            if let Ok(fd) = sys::prog::load(&spec, &mut log) {
+                return Ok(fd);
             }
             let end = log.iter().position(|&b| b == 0).unwrap_or(0);
             let text = String::from_utf8_lossy(&log[..end]).into_owned();
-            let mut err = NodeError::syscall("BPF_PROG_LOAD", first);
+            let mut err = NodeError::from(first);
             err.message = format!("loading {kind} program `{name}`: {}", err.message);
             if !text.is_empty() && err.errno != Some(libc::EPERM) {
                 err.code = Code::Verifier;
@@ -119,7 +105,7 @@ fn load(hidden: &HiddenState, ebpf: &aya::Ebpf, name: &str) -> Result<OwnedFd> {
 
 /// The start of the kernel's `struct bpf_prog_info`.
 #[repr(C)]
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct ProgInfoPrefix {
     kind: u32,
     id: u32,

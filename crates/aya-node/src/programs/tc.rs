@@ -55,7 +55,7 @@ impl EbpfObject {
             }
         };
         let netns = netns.as_deref().map(open_netns).transpose()?;
-        let link = load_and_attach!(self, program, SchedClassifier, "classifier", |prog| in_netns(netns.as_ref(), || {
+        let link = load_and_attach!(self, program, SchedClassifier, "sched_cls", |prog| in_netns(netns.as_ref(), || {
             let name = match &interface {
                 Either::A(name) => {
                     interface_index(name)?;

@@ -5,7 +5,7 @@
 //! [`test_run_fd`] is the plain Rust entry point (usable in a tight loop by other modules);
 //! `EbpfObject::test_run` is the JavaScript one.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -14,59 +14,10 @@ use crate::{
     error::{Code, NodeError, Result},
     object::{lock, EbpfObject},
     programs::load::ensure_loaded,
-    sys::{bpf, BPF_PROG_TEST_RUN},
+    sys,
 };
 
-/// Run the program on the given CPU (`cpu`) instead of the calling one.
-pub const BPF_F_TEST_RUN_ON_CPU: u32 = 1 << 0;
-
-/// The kernel's `bpf_attr.test`.
-#[repr(C)]
-#[derive(Default)]
-struct TestAttr {
-    prog_fd: u32,
-    retval: u32,
-    data_size_in: u32,
-    data_size_out: u32,
-    data_in: u64,
-    data_out: u64,
-    repeat: u32,
-    duration: u32,
-    ctx_size_in: u32,
-    ctx_size_out: u32,
-    ctx_in: u64,
-    ctx_out: u64,
-    flags: u32,
-    cpu: u32,
-    batch_size: u32,
-    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
-    _pad: u32,
-}
-
-/// One test run's inputs. Output buffers are filled up to their length.
-#[derive(Default)]
-pub struct TestRunInput<'a> {
-    pub data_in: &'a [u8],
-    pub data_out: Option<&'a mut [u8]>,
-    pub ctx_in: &'a [u8],
-    pub ctx_out: Option<&'a mut [u8]>,
-    /// How many times to run (0 and 1 both mean once).
-    pub repeat: u32,
-    pub flags: u32,
-    pub cpu: u32,
-    pub batch_size: u32,
-}
-
-/// One test run's outcome.
-#[derive(Debug, Clone, Copy)]
-pub struct TestRunOutput {
-    pub return_value: u32,
-    /// Average run time per repetition, in nanoseconds (as the kernel measures it).
-    pub duration_ns: u32,
-    /// Bytes of packet data the program left (may exceed `data_out`'s length).
-    pub data_size_out: u32,
-    pub ctx_size_out: u32,
-}
+pub use crate::sys::prog::{TestRunInput, TestRunOutput, BPF_F_TEST_RUN_ON_CPU};
 
 fn len_u32(what: &str, len: usize) -> Result<u32> {
     u32::try_from(len).map_err(|_| NodeError::new(Code::InvalidArgument, format!("test run: {what} is larger than 4 GiB")))
@@ -74,50 +25,19 @@ fn len_u32(what: &str, len: usize) -> Result<u32> {
 
 /// Runs the program behind `fd` once (or `repeat` times) with `BPF_PROG_TEST_RUN`.
 pub fn test_run_fd(fd: BorrowedFd<'_>, input: TestRunInput<'_>) -> Result<TestRunOutput> {
-    let mut attr = TestAttr {
-        prog_fd: fd.as_raw_fd() as u32,
-        repeat: input.repeat,
-        flags: input.flags,
-        cpu: input.cpu,
-        batch_size: input.batch_size,
-        ..Default::default()
-    };
-    if !input.data_in.is_empty() {
-        attr.data_in = input.data_in.as_ptr() as u64;
-        attr.data_size_in = len_u32("data", input.data_in.len())?;
-    }
-    if let Some(out) = input.data_out {
-        if !out.is_empty() {
-            attr.data_out = out.as_mut_ptr() as u64;
-            attr.data_size_out = len_u32("data out", out.len())?;
-        }
-    }
-    if !input.ctx_in.is_empty() {
-        attr.ctx_in = input.ctx_in.as_ptr() as u64;
-        attr.ctx_size_in = len_u32("ctx", input.ctx_in.len())?;
-    }
-    if let Some(out) = input.ctx_out {
-        if !out.is_empty() {
-            attr.ctx_out = out.as_mut_ptr() as u64;
-            attr.ctx_size_out = len_u32("ctx out", out.len())?;
-        }
-    }
-    // SAFETY: every pointer in `attr` borrows a slice that outlives the call, with its length.
-    unsafe { bpf(BPF_PROG_TEST_RUN, &mut attr) }.map_err(|e| {
-        let mut err = NodeError::syscall("BPF_PROG_TEST_RUN", e);
-        if matches!(err.errno, Some(libc::ENOTSUP) | Some(524 /* ENOTSUPP */)) {
+    len_u32("data", input.data_in.len())?;
+    len_u32("data out", input.data_out.as_ref().map_or(0, |o| o.len()))?;
+    len_u32("ctx", input.ctx_in.len())?;
+    len_u32("ctx out", input.ctx_out.as_ref().map_or(0, |o| o.len()))?;
+    sys::prog::test_run(fd, input).map_err(|e| {
+        let mut err = NodeError::syscall(&sys::command_name(e.cmd), e.io);
+        if matches!(err.errno, Some(libc::ENOTSUP) | Some(sys::ENOTSUPP)) {
             err.code = Code::WrongType;
             err.message.push_str(" (the kernel cannot test-run this program type)");
         } else if err.errno == Some(libc::ENOSPC) {
             err.message.push_str(" (the output buffer is too small: raise dataOut/ctxOut)");
         }
         err
-    })?;
-    Ok(TestRunOutput {
-        return_value: attr.retval,
-        duration_ns: attr.duration,
-        data_size_out: attr.data_size_out,
-        ctx_size_out: attr.ctx_size_out,
     })
 }
 

@@ -118,35 +118,17 @@ fn open_site(pmu: (u32, u32), path: &CString, offset: u64, ref_ctr: u64, pid: Op
     Ok(sys::owned_fd(ret))
 }
 
-#[repr(C)]
-struct LinkCreatePerfEvent {
-    prog_fd: u32,
-    target_fd: u32,
-    attach_type: u32,
-    flags: u32,
-    bpf_cookie: u64,
-}
-
-const BPF_LINK_CREATE: u32 = 28;
-const BPF_PERF_EVENT: u32 = 41;
-
 fn link_perf_event(prog: i32, event: &OwnedFd, cookie: u64) -> Result<OwnedFd> {
-    let mut attr = LinkCreatePerfEvent {
-        prog_fd: prog as u32,
-        target_fd: event.as_raw_fd() as u32,
-        attach_type: BPF_PERF_EVENT,
-        flags: 0,
-        bpf_cookie: cookie,
-    };
-    // SAFETY: the layout is the kernel's link_create attr for perf events; no pointers inside.
-    let ret = unsafe { sys::bpf(BPF_LINK_CREATE, &mut attr) }.map_err(|e| {
-        let mut err = NodeError::syscall("bpf(BPF_LINK_CREATE, perf event)", e);
+    // SAFETY: `prog` is the program's fd, open for the duration of this call (the caller holds
+    // the object's lock).
+    let prog = unsafe { std::os::fd::BorrowedFd::borrow_raw(prog) };
+    sys::prog::link_perf_event(prog, event.as_fd(), cookie).map_err(|e| {
+        let mut err = NodeError::syscall("bpf(BPF_LINK_CREATE, perf event)", e.io);
         if err.errno == Some(libc::EINVAL) {
             err.message.push_str(" (BPF links with cookies on perf events need Linux 5.15)");
         }
         err
-    })?;
-    Ok(sys::owned_fd(ret))
+    })
 }
 
 #[napi]

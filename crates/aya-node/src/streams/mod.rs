@@ -103,7 +103,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The records delivered so far, in batch layout (the benchmarks' native consumer).
-    #[cfg(feature = "bench")]
+    #[cfg(any(test, feature = "bench"))]
     pub fn data(&self) -> &[u8] {
         &self.out[..self.len]
     }
@@ -453,3 +453,104 @@ macro_rules! reader_methods {
     };
 }
 pub(crate) use reader_methods;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The records of a batch: (tag, bytes) in order.
+    fn records(data: &[u8]) -> Vec<(u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < data.len() {
+            let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+            let tag = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap());
+            out.push((tag, data[at + HEADER..at + HEADER + len].to_vec()));
+            assert!(data[at + HEADER + len..at + record_size(len)].iter().all(|&b| b == 0), "padding is zero");
+            at += record_size(len);
+        }
+        out
+    }
+
+    #[test]
+    fn record_size_pads_to_8_after_the_header() {
+        assert_eq!(record_size(0), 8);
+        assert_eq!(record_size(1), 16);
+        assert_eq!(record_size(8), 16);
+        assert_eq!(record_size(9), 24);
+    }
+
+    #[test]
+    fn records_are_laid_out_with_length_tag_and_zero_padding() {
+        let mut out = vec![0xffu8; 64];
+        let mut overflow = Overflow::default();
+        let mut batch = Batch::new(&mut out, &mut overflow);
+        batch.push(7, &[b"abc", b"de"]);
+        batch.push(9, &[]);
+        assert_eq!(batch.count(), 2);
+        assert!(!batch.full);
+        let result = batch.result();
+        assert_eq!((result.count, result.bytes), (2, 24));
+        assert_eq!(records(&out[..24]), vec![(7, b"abcde".to_vec()), (9, vec![])]);
+    }
+
+    #[test]
+    fn a_record_past_the_end_waits_in_the_overflow_and_comes_first_next_time() {
+        let mut out = vec![0u8; 32];
+        let mut overflow = Overflow::default();
+        {
+            let mut batch = Batch::new(&mut out, &mut overflow);
+            batch.push(1, &[&[1u8; 8]]); // 16 bytes
+            batch.push(2, &[&[2u8; 16]]); // 24 bytes: does not fit in the 16 left
+            batch.push(3, &[&[3u8; 1]]); // would fit, but must stay behind record 2
+            assert!(batch.full);
+            assert_eq!(batch.count(), 1);
+            assert_eq!(batch.pushed, 3, "overflowed records count against max too");
+        }
+        assert_eq!(records(&out[..16]), vec![(1, vec![1u8; 8])]);
+        {
+            // 24 + 16 bytes wait: only record 2 fits in 32; record 3 keeps its place.
+            let mut batch = Batch::new(&mut out, &mut overflow);
+            assert_eq!(batch.count(), 1);
+            assert!(batch.full);
+            batch.push(4, &[b"x"]);
+            assert_eq!(batch.count(), 1, "a new record queues behind the overflow, never before it");
+            assert_eq!(records(batch.data()), vec![(2, vec![2u8; 16])]);
+        }
+        let batch = Batch::new(&mut out, &mut overflow);
+        assert_eq!(batch.count(), 2);
+        assert!(!batch.full);
+        assert_eq!(records(batch.data()), vec![(3, vec![3u8]), (4, b"x".to_vec())]);
+    }
+
+    #[test]
+    fn an_overflowed_record_larger_than_the_whole_buffer_asks_for_more_bytes() {
+        let mut small = vec![0u8; 16];
+        let mut overflow = Overflow::default();
+        {
+            let mut batch = Batch::new(&mut small, &mut overflow);
+            batch.push(1, &[&[0u8; 40]]);
+            assert_eq!(batch.count(), 0);
+        }
+        let batch = Batch::new(&mut small, &mut overflow);
+        assert!(batch.full);
+        assert_eq!(batch.need_bytes, record_size(40));
+        assert_eq!(batch.result().need_bytes, 48);
+        drop(batch);
+        let mut big = vec![0u8; 64];
+        let batch = Batch::new(&mut big, &mut overflow);
+        assert_eq!((batch.count(), batch.need_bytes), (1, 0), "delivered once the buffer is large enough");
+    }
+
+    #[test]
+    fn push_laid_out_appends_records_already_in_batch_layout() {
+        let mut out = vec![0u8; 64];
+        let mut overflow = Overflow::default();
+        let mut batch = Batch::new(&mut out, &mut overflow);
+        let mut laid = vec![0u8; 16];
+        laid[..4].copy_from_slice(&3u32.to_le_bytes());
+        laid[8..11].copy_from_slice(b"xyz");
+        batch.push_laid_out(&laid, 1);
+        assert_eq!((batch.count(), batch.pushed, batch.room()), (1, 1, 48));
+    }
+}

@@ -1,8 +1,13 @@
-//! The few raw `bpf(2)` commands aya-node issues itself (test runs, pinning of any fd,
-//! listing links, helper probes), plus the bpffs check for pin paths.
+//! The one way aya-node calls `bpf(2)` itself: [`bpf`], on the kernel's own `union bpf_attr`
+//! and `enum bpf_cmd` as aya-obj generates them from the kernel headers (the bindings Aya
+//! uses), so no attribute layout is written by hand. Aya issues everything else.
 //!
-//! Every attribute struct here is a prefix of the kernel's `union bpf_attr` member for that
-//! command; the kernel zero-extends shorter attributes.
+//! Commands are grouped by what they act on: [`map`] (elements, batches, create, info),
+//! [`prog`] (test runs, probe loads, queries), and here the ones for any bpf object (pin, get,
+//! info, ids, iterators), plus the bpffs and fdinfo helpers.
+//!
+//! The seam: unit tests install a fake kernel per thread ([`fake::with_kernel`]) that answers
+//! every call instead of the syscall, so logic above this layer is tested without a kernel.
 
 use std::{
     ffi::CString,
@@ -11,59 +16,73 @@ use std::{
     path::Path,
 };
 
+pub use aya_obj::generated::{bpf_attr, bpf_cmd, bpf_link_info, bpf_map_info};
+
 use crate::error::{Code, NodeError, Result};
 
 pub mod map;
+pub mod prog;
 
-pub const BPF_OBJ_PIN: u32 = 6;
-pub const BPF_OBJ_GET: u32 = 7;
-pub const BPF_PROG_TEST_RUN: u32 = 10;
-pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
-pub const BPF_LINK_GET_FD_BY_ID: u32 = 30;
-pub const BPF_LINK_GET_NEXT_ID: u32 = 31;
-pub const BPF_PROG_LOAD: u32 = 5;
-
-/// `union bpf_attr` for BPF_PROG_LOAD, up to `attach_btf_obj_fd`.
-#[repr(C)]
-#[derive(Default)]
-pub struct ProgLoadAttr {
-    pub prog_type: u32,
-    pub insn_cnt: u32,
-    pub insns: u64,
-    pub license: u64,
-    pub log_level: u32,
-    pub log_size: u32,
-    pub log_buf: u64,
-    pub kern_version: u32,
-    pub prog_flags: u32,
-    pub prog_name: [u8; 16],
-    pub prog_ifindex: u32,
-    pub expected_attach_type: u32,
-    pub prog_btf_fd: u32,
-    pub func_info_rec_size: u32,
-    pub func_info: u64,
-    pub func_info_cnt: u32,
-    pub line_info_rec_size: u32,
-    pub line_info: u64,
-    pub line_info_cnt: u32,
-    pub attach_btf_id: u32,
-    pub attach_btf_obj_fd: u32,
-    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
-    pub _pad: u32,
-}
+/// The kernel's internal "operation not supported" (not in libc): e.g. a map type without a
+/// command, or a program type that cannot be test-run.
+pub const ENOTSUPP: i32 = 524;
 
 /// `statfs.f_type` of a bpffs mount.
 pub const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 
+/// A failed bpf() call: the command and the kernel's errno.
+#[derive(Debug)]
+pub struct BpfError {
+    pub cmd: bpf_cmd,
+    pub io: io::Error,
+}
+
+impl BpfError {
+    pub fn errno(&self) -> i32 {
+        self.io.raw_os_error().unwrap_or(0)
+    }
+}
+
+/// The command's name as the kernel headers spell it, e.g. `BPF_MAP_LOOKUP_ELEM`.
+pub fn command_name(cmd: bpf_cmd) -> String {
+    format!("{cmd:?}")
+}
+
+impl From<BpfError> for NodeError {
+    fn from(e: BpfError) -> Self {
+        let errno = e.errno();
+        let name = command_name(e.cmd);
+        let mut err = NodeError::syscall(&name, e.io);
+        if errno == ENOTSUPP {
+            err.message = format!("{name}: this map type does not support the operation (ENOTSUPP)");
+        }
+        err
+    }
+}
+
+pub type SysResult<T> = std::result::Result<T, BpfError>;
+
+/// An all-zero `bpf_attr`: the kernel wants every byte a command does not use to be zero.
+pub fn zeroed_attr() -> bpf_attr {
+    // SAFETY: bpf_attr is plain data (integers and unions of integers); all-zero is valid.
+    unsafe { mem::zeroed() }
+}
+
 /// Calls `bpf(cmd, attr, sizeof attr)`, returning the (non-negative) result.
 ///
 /// # Safety
-/// `attr` must be a valid attribute layout for `cmd`, and every pointer inside it must be
-/// valid for the kernel to read or write for the duration of the call.
-pub unsafe fn bpf<T>(cmd: u32, attr: &mut T) -> io::Result<i64> {
-    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd as libc::c_long, attr as *mut T, mem::size_of::<T>()) };
+/// `attr` must hold valid attributes for `cmd` (zero elsewhere), and every pointer inside it
+/// must be valid for the kernel to read or write, at the sizes given, for the whole call.
+pub unsafe fn bpf(cmd: bpf_cmd, attr: &mut bpf_attr) -> SysResult<i64> {
+    #[cfg(test)]
+    if let Some(answer) = fake::call(cmd, attr) {
+        return answer.map_err(|io| BpfError { cmd, io });
+    }
+    // SAFETY: forwarded from the caller; the size is the whole union, which the kernel accepts
+    // (bytes past its own union must be, and are, zero).
+    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd as libc::c_long, attr as *mut bpf_attr, mem::size_of::<bpf_attr>()) };
     if ret < 0 {
-        Err(io::Error::last_os_error())
+        Err(BpfError { cmd, io: io::Error::last_os_error() })
     } else {
         Ok(ret)
     }
@@ -75,15 +94,36 @@ pub fn owned_fd(ret: i64) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(ret as i32) }
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct ObjAttr {
-    pathname: u64,
-    bpf_fd: u32,
-    file_flags: u32,
-    path_fd: i32,
-    /// Explicit, so it is zero: the kernel rejects non-zero bytes past the last field.
-    _pad: u32,
+#[cfg(test)]
+pub mod fake {
+    //! A fake kernel for unit tests: a handler that answers this thread's bpf() calls.
+
+    use std::{cell::RefCell, io};
+
+    use super::{bpf_attr, bpf_cmd};
+
+    type Handler = Box<dyn FnMut(bpf_cmd, &mut bpf_attr) -> io::Result<i64>>;
+
+    thread_local! {
+        static KERNEL: RefCell<Option<Handler>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f` with `handler` answering every bpf() call made on this thread.
+    pub fn with_kernel<R>(handler: impl FnMut(bpf_cmd, &mut bpf_attr) -> io::Result<i64> + 'static, f: impl FnOnce() -> R) -> R {
+        let previous = KERNEL.with(|k| k.borrow_mut().replace(Box::new(handler)));
+        let result = f();
+        KERNEL.with(|k| *k.borrow_mut() = previous);
+        result
+    }
+
+    pub(super) fn call(cmd: bpf_cmd, attr: &mut bpf_attr) -> Option<io::Result<i64>> {
+        KERNEL.with(|k| k.borrow_mut().as_mut().map(|handler| handler(cmd, attr)))
+    }
+
+    /// An errno as a handler's answer.
+    pub fn errno(code: i32) -> io::Result<i64> {
+        Err(io::Error::from_raw_os_error(code))
+    }
 }
 
 fn c_path(path: &str) -> Result<CString> {
@@ -123,9 +163,11 @@ pub fn check_bpffs(path: &str) -> Result<()> {
 pub fn pin_fd(fd: BorrowedFd<'_>, path: &str) -> Result<()> {
     check_bpffs(path)?;
     let c = c_path(path)?;
-    let mut attr = ObjAttr { pathname: c.as_ptr() as u64, bpf_fd: fd.as_raw_fd() as u32, ..Default::default() };
-    // SAFETY: `c` outlives the call; the layout matches the BPF_OBJ_PIN attribute.
-    unsafe { bpf(BPF_OBJ_PIN, &mut attr) }.map_err(|e| path_error("BPF_OBJ_PIN", path, e))?;
+    let mut attr = zeroed_attr();
+    attr.__bindgen_anon_4.pathname = c.as_ptr() as u64;
+    attr.__bindgen_anon_4.bpf_fd = fd.as_raw_fd() as u32;
+    // SAFETY: `c` outlives the call.
+    unsafe { bpf(bpf_cmd::BPF_OBJ_PIN, &mut attr) }.map_err(|e| path_error("BPF_OBJ_PIN", path, e.io))?;
     Ok(())
 }
 
@@ -133,9 +175,10 @@ pub fn pin_fd(fd: BorrowedFd<'_>, path: &str) -> Result<()> {
 pub fn get_pinned(path: &str) -> Result<OwnedFd> {
     check_bpffs(path)?;
     let c = c_path(path)?;
-    let mut attr = ObjAttr { pathname: c.as_ptr() as u64, ..Default::default() };
-    // SAFETY: as above, for BPF_OBJ_GET.
-    let ret = unsafe { bpf(BPF_OBJ_GET, &mut attr) }.map_err(|e| path_error("BPF_OBJ_GET", path, e))?;
+    let mut attr = zeroed_attr();
+    attr.__bindgen_anon_4.pathname = c.as_ptr() as u64;
+    // SAFETY: as above.
+    let ret = unsafe { bpf(bpf_cmd::BPF_OBJ_GET, &mut attr) }.map_err(|e| path_error("BPF_OBJ_GET", path, e.io))?;
     Ok(owned_fd(ret))
 }
 
@@ -171,39 +214,22 @@ pub fn fdinfo_field(fd: BorrowedFd<'_>, key: &str) -> Option<u64> {
     })
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct InfoAttr {
-    bpf_fd: u32,
-    info_len: u32,
-    info: u64,
-}
-
-/// `BPF_OBJ_GET_INFO_BY_FD` into `info` (a kernel `bpf_*_info` prefix).
-pub fn obj_info<T>(fd: BorrowedFd<'_>, info: &mut T) -> io::Result<()> {
-    let mut attr = InfoAttr { bpf_fd: fd.as_raw_fd() as u32, info_len: mem::size_of::<T>() as u32, info: info as *mut T as u64 };
+/// `BPF_OBJ_GET_INFO_BY_FD` into `info` (a kernel `bpf_*_info` struct, or a prefix of one).
+pub fn obj_info<T: Copy>(fd: BorrowedFd<'_>, info: &mut T) -> SysResult<()> {
+    let mut attr = zeroed_attr();
+    attr.info.bpf_fd = fd.as_raw_fd() as u32;
+    attr.info.info_len = mem::size_of::<T>() as u32;
+    attr.info.info = info as *mut T as u64;
     // SAFETY: `info` is valid for `info_len` bytes during the call.
-    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr) }.map(|_| ())
+    unsafe { bpf(bpf_cmd::BPF_OBJ_GET_INFO_BY_FD, &mut attr) }.map(|_| ())
 }
 
-/// The head of the kernel's `struct bpf_link_info` (type, id, program id).
-#[repr(C)]
-#[derive(Default)]
-pub struct LinkInfoHead {
-    pub link_type: u32,
-    pub id: u32,
-    pub prog_id: u32,
-    _pad: u32,
-    /// The type-specific union; only its size matters here.
-    _rest: [u64; 8],
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct GetIdAttr {
-    id: u32,
-    next_id: u32,
-    open_flags: u32,
+/// The info of link `fd` (type, id, program id, and the type-specific part).
+pub fn link_info(fd: BorrowedFd<'_>) -> SysResult<bpf_link_info> {
+    // SAFETY: plain data; all-zero is valid.
+    let mut info: bpf_link_info = unsafe { mem::zeroed() };
+    obj_info(fd, &mut info)?;
+    Ok(info)
 }
 
 /// Ids of every link on the system.
@@ -211,44 +237,90 @@ pub fn link_ids() -> Result<Vec<u32>> {
     let mut ids = Vec::new();
     let mut start = 0;
     loop {
-        let mut attr = GetIdAttr { id: start, ..Default::default() };
-        // SAFETY: plain attribute without pointers.
-        match unsafe { bpf(BPF_LINK_GET_NEXT_ID, &mut attr) } {
+        let mut attr = zeroed_attr();
+        attr.__bindgen_anon_6.__bindgen_anon_1.start_id = start;
+        // SAFETY: no pointers in these attributes.
+        match unsafe { bpf(bpf_cmd::BPF_LINK_GET_NEXT_ID, &mut attr) } {
             Ok(_) => {
-                ids.push(attr.next_id);
-                start = attr.next_id;
+                // SAFETY: the kernel filled in this member of the union.
+                start = unsafe { attr.__bindgen_anon_6.next_id };
+                ids.push(start);
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(ids),
-            Err(e) => return Err(NodeError::syscall("BPF_LINK_GET_NEXT_ID", e)),
+            Err(e) if e.errno() == libc::ENOENT => return Ok(ids),
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
 /// An fd for link `id` (None if it went away meanwhile).
 pub fn link_fd_by_id(id: u32) -> Result<Option<OwnedFd>> {
-    let mut attr = GetIdAttr { id, ..Default::default() };
-    // SAFETY: plain attribute without pointers.
-    match unsafe { bpf(BPF_LINK_GET_FD_BY_ID, &mut attr) } {
+    let mut attr = zeroed_attr();
+    attr.__bindgen_anon_6.__bindgen_anon_1.link_id = id;
+    // SAFETY: no pointers in these attributes.
+    match unsafe { bpf(bpf_cmd::BPF_LINK_GET_FD_BY_ID, &mut attr) } {
         Ok(fd) => Ok(Some(owned_fd(fd))),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) => Err(NodeError::syscall("BPF_LINK_GET_FD_BY_ID", e)),
+        Err(e) if e.errno() == libc::ENOENT => Ok(None),
+        Err(e) => Err(e.into()),
     }
-}
-
-pub const BPF_ITER_CREATE: u32 = 33;
-
-#[repr(C)]
-#[derive(Default)]
-struct IterCreateAttr {
-    link_fd: u32,
-    flags: u32,
 }
 
 /// A new iteration of the iterator link `link`: reading the returned fd runs the program over
 /// the iterated objects, until end of file.
 pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
-    let mut attr = IterCreateAttr { link_fd: link.as_raw_fd() as u32, flags: 0 };
-    // SAFETY: plain attribute without pointers.
-    let fd = unsafe { bpf(BPF_ITER_CREATE, &mut attr) }.map_err(|e| NodeError::syscall("BPF_ITER_CREATE", e))?;
+    let mut attr = zeroed_attr();
+    attr.iter_create.link_fd = link.as_raw_fd() as u32;
+    // SAFETY: no pointers in these attributes.
+    let fd = unsafe { bpf(bpf_cmd::BPF_ITER_CREATE, &mut attr) }?;
     Ok(owned_fd(fd))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_ids_walk_the_ids_until_the_kernel_says_enoent() {
+        let ids = fake::with_kernel(
+            |cmd, attr| {
+                assert_eq!(cmd, bpf_cmd::BPF_LINK_GET_NEXT_ID);
+                // SAFETY: the member id commands use.
+                let get = unsafe { &mut attr.__bindgen_anon_6 };
+                get.next_id = match unsafe { get.__bindgen_anon_1.start_id } {
+                    0 => 3,
+                    3 => 7,
+                    _ => return fake::errno(libc::ENOENT),
+                };
+                Ok(0)
+            },
+            link_ids,
+        );
+        assert_eq!(ids.unwrap(), vec![3, 7]);
+    }
+
+    #[test]
+    fn kernel_errors_keep_the_command_and_errno() {
+        let err = fake::with_kernel(|_, _| fake::errno(libc::EPERM), link_ids).unwrap_err();
+        assert_eq!(err.errno, Some(libc::EPERM));
+        assert_eq!(err.syscall.as_deref(), Some("BPF_LINK_GET_NEXT_ID"));
+        let gone = fake::with_kernel(|_, _| fake::errno(libc::ENOENT), || link_fd_by_id(5)).unwrap();
+        assert!(gone.is_none(), "a link that went away meanwhile is no error");
+    }
+
+    #[test]
+    fn the_fake_kernel_is_per_thread_and_removed_after_use() {
+        fake::with_kernel(|_, _| Ok(0), || {
+            let other = std::thread::spawn(|| fake::call(bpf_cmd::BPF_MAP_CREATE, &mut zeroed_attr()).is_none());
+            assert!(other.join().unwrap(), "another thread sees no fake");
+        });
+        assert!(fake::call(bpf_cmd::BPF_MAP_CREATE, &mut zeroed_attr()).is_none());
+    }
+
+    #[test]
+    fn bpffs_checks_refuse_other_file_systems() {
+        let err = check_bpffs("/proc/x").unwrap_err();
+        assert!(matches!(err.code, Code::InvalidArgument), "{}", err.message);
+        let err = check_bpffs("/no/such/dir/x").unwrap_err();
+        assert!(matches!(err.code, Code::NotFound), "{}", err.message);
+        assert!(matches!(c_path("a\0b").unwrap_err().code, Code::InvalidArgument));
+    }
 }

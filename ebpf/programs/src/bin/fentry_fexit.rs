@@ -42,11 +42,4 @@ pub fn openat_exit(ctx: FExitContext) -> i32 {
     0
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 4] = *b"GPL\0";
+aya_node_ebpf::object_support!();

@@ -30,11 +30,4 @@ pub fn count_flows(_ctx: FlowDissectorContext) -> u32 {
     BPF_FLOW_DISSECTOR_CONTINUE
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 4] = *b"GPL\0";
+aya_node_ebpf::object_support!();

@@ -27,11 +27,4 @@ pub fn kernel_function_return(ctx: RetProbeContext) -> u32 {
     0
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 4] = *b"GPL\0";
+aya_node_ebpf::object_support!();

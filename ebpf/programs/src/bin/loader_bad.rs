@@ -12,11 +12,4 @@ pub fn bad_read(ctx: XdpContext) -> u32 {
     unsafe { core::ptr::read_volatile(byte) as u32 }
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

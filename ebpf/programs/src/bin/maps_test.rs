@@ -225,11 +225,4 @@ fn set_result(index: u32, value: u64) {
     }
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

@@ -44,11 +44,4 @@ pub fn count_and_drop(ctx: SkMsgContext) -> u32 {
     sk_action::SK_PASS
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 4] = *b"GPL\0";
+aya_node_ebpf::object_support!();

@@ -52,11 +52,4 @@ pub fn drop_or_forward(ctx: SkBuffContext) -> u32 {
     sk_action::SK_PASS
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 4] = *b"GPL\0";
+aya_node_ebpf::object_support!();

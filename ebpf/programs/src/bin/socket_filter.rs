@@ -22,11 +22,4 @@ pub fn drop_long_datagrams(ctx: SkBuffContext) -> i64 {
     len as i64
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 4] = *b"GPL\0";
+aya_node_ebpf::object_support!();

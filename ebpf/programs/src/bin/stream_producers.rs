@@ -81,11 +81,4 @@ pub fn produce_perf(ctx: SkBuffContext) -> i64 {
 // Type-check the aliases the user-space codecs mirror.
 const _: () = assert!(size_of::<SeqEvent16>() == 16 && size_of::<SeqEvent64>() == 64 && size_of::<SeqEvent256>() == 256);
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

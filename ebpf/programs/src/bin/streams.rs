@@ -61,11 +61,4 @@ pub fn printk_on_exec(_ctx: TracePointContext) -> u32 {
     0
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

@@ -14,6 +14,7 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
+use aya_node_ebpf::ring::output_or_count_drop;
 use aya_node_common::execsnoop::{ExecEvent, ARGS_TRUNCATED, COMM_LEN, MAX_ARGS};
 
 /// Offsets inside `struct task_struct`, found by user space in the running kernel's BTF and
@@ -25,6 +26,9 @@ static TASK_TGID_OFFSET: u32 = 0;
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(1024 * 1024, 0);
+/// Events lost because `EVENTS` was full (entry 0, per CPU).
+#[map]
+static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static SCRATCH: PerCpuArray<ExecEvent> = PerCpuArray::with_max_entries(1, 0);
 #[map]
@@ -82,7 +86,7 @@ pub fn execsnoop_exit(ctx: TracePointContext) -> u32 {
     let Some(event) = PENDING.get_ptr_mut(&tid) else { return 0 };
     unsafe {
         (*event).retval = ctx.read_at::<i64>(RET_FIELD).unwrap_or(0) as i32;
-        let _ = EVENTS.output::<ExecEvent>(&*event, 0);
+        output_or_count_drop(&EVENTS, &DROPS, &*event);
     }
     let _ = PENDING.remove(&tid);
     0
@@ -103,11 +107,4 @@ fn parent_tgid() -> u32 {
     }
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

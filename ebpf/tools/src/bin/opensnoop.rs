@@ -11,6 +11,7 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
+use aya_node_ebpf::ring::output_or_count_drop;
 use aya_node_common::{execsnoop::COMM_LEN, opensnoop::OpenEvent};
 
 #[unsafe(no_mangle)]
@@ -20,6 +21,9 @@ static FILTER_COMM: [u8; COMM_LEN] = [0; COMM_LEN];
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(1024 * 1024, 0);
+/// Events lost because `EVENTS` was full (entry 0, per CPU).
+#[map]
+static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static SCRATCH: PerCpuArray<OpenEvent> = PerCpuArray::with_max_entries(1, 0);
 #[map]
@@ -89,17 +93,10 @@ pub fn opensnoop_exit(ctx: TracePointContext) -> u32 {
     let Some(event) = PENDING.get_ptr_mut(&tid) else { return 0 };
     unsafe {
         (*event).retval = ctx.read_at::<i64>(RET_FIELD).unwrap_or(0) as i32;
-        let _ = EVENTS.output::<OpenEvent>(&*event, 0);
+        output_or_count_drop(&EVENTS, &DROPS, &*event);
     }
     let _ = PENDING.remove(&tid);
     0
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

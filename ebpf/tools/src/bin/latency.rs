@@ -1,7 +1,8 @@
 //! Latency histograms (power-of-two buckets of microseconds) for the biolatency and runqlat
 //! tools: block I/O from issue to completion, and scheduler run-queue wait from wake-up (or
 //! preemption) to running. Each histogram is a `PerCpuArray<u64>` of 64 buckets that user
-//! space sums over CPUs.
+//! space sums over CPUs, with the sum of the latencies (in nanoseconds) in a one-slot
+//! `PerCpuArray<u64>` beside it (a Prometheus histogram needs `_sum`).
 #![no_std]
 #![no_main]
 
@@ -21,6 +22,11 @@ static FILTER_PID: u32 = 0;
 static BIO_HIST: PerCpuArray<u64> = PerCpuArray::with_max_entries(HISTOGRAM_BUCKETS as u32, 0);
 #[map]
 static RUNQ_HIST: PerCpuArray<u64> = PerCpuArray::with_max_entries(HISTOGRAM_BUCKETS as u32, 0);
+/// Sum of the latencies recorded in `BIO_HIST` / `RUNQ_HIST`, in nanoseconds.
+#[map]
+static BIO_SUM: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+#[map]
+static RUNQ_SUM: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 /// Issue time of in-flight requests, by (dev << 48) ^ sector.
 #[map]
 static BIO_START: HashMap<u64, u64> = HashMap::with_max_entries(65536, 0);
@@ -28,12 +34,15 @@ static BIO_START: HashMap<u64, u64> = HashMap::with_max_entries(65536, 0);
 #[map]
 static RUNQ_START: HashMap<u32, u64> = HashMap::with_max_entries(65536, 0);
 
-fn record(hist: &PerCpuArray<u64>, start: u64) {
-    let micros = unsafe { bpf_ktime_get_ns() }.saturating_sub(start) / 1000;
-    let bucket = log2_bucket(micros).min(HISTOGRAM_BUCKETS as u32 - 1);
+fn record(hist: &PerCpuArray<u64>, sum: &PerCpuArray<u64>, start: u64) {
+    let nanos = unsafe { bpf_ktime_get_ns() }.saturating_sub(start);
+    let bucket = log2_bucket(nanos / 1000).min(HISTOGRAM_BUCKETS as u32 - 1);
     if let Some(slot) = hist.get_ptr_mut(bucket) {
         // This CPU's copy of the bucket: a plain add is safe.
         unsafe { *slot += 1 };
+    }
+    if let Some(total) = sum.get_ptr_mut(0) {
+        unsafe { *total += nanos };
     }
 }
 
@@ -56,7 +65,7 @@ pub fn bio_issue(ctx: TracePointContext) -> u32 {
 pub fn bio_complete(ctx: TracePointContext) -> u32 {
     let Some(key) = request_key(&ctx) else { return 0 };
     if let Some(start) = unsafe { BIO_START.get(&key) }.copied() {
-        record(&BIO_HIST, start);
+        record(&BIO_HIST, &BIO_SUM, start);
         let _ = BIO_START.remove(&key);
     }
     0
@@ -88,18 +97,11 @@ pub fn runq_switch(ctx: TracePointContext) -> u32 {
     if let Ok(next) = unsafe { ctx.read_at::<i32>(56) } {
         let key = next as u32;
         if let Some(start) = unsafe { RUNQ_START.get(&key) }.copied() {
-            record(&RUNQ_HIST, start);
+            record(&RUNQ_HIST, &RUNQ_SUM, start);
             let _ = RUNQ_START.remove(&key);
         }
     }
     0
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");

@@ -9,6 +9,7 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray, RingBuf},
     programs::TracePointContext,
 };
+use aya_node_ebpf::ring::output_or_count_drop;
 use aya_node_common::{
     execsnoop::COMM_LEN,
     tcplife::{TcpBirth, TcpLifeEvent},
@@ -22,6 +23,9 @@ static TCP_BYTES_ACKED_OFFSET: u32 = 0;
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
+/// Events lost because `EVENTS` was full (entry 0, per CPU).
+#[map]
+static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static BIRTHS: HashMap<u64, TcpBirth> = HashMap::with_max_entries(16384, 0);
 #[map]
@@ -113,7 +117,7 @@ unsafe fn try_tcplife(ctx: &TracePointContext) -> Result<u32, i64> {
         }
         e.rx_bytes = read_u64(sk, core::ptr::read_volatile(&TCP_BYTES_RECEIVED_OFFSET));
         e.tx_bytes = read_u64(sk, core::ptr::read_volatile(&TCP_BYTES_ACKED_OFFSET));
-        let _ = EVENTS.output::<TcpLifeEvent>(&*event, 0);
+        output_or_count_drop(&EVENTS, &DROPS, &*event);
     }
     let _ = BIRTHS.remove(&sk);
     Ok(0)
@@ -139,11 +143,4 @@ fn read_u64(sk: u64, offset: u32) -> u64 {
     unsafe { bpf_probe_read_kernel((sk + u64::from(offset)) as *const u64) }.unwrap_or(0)
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+aya_node_ebpf::object_support!("Dual MIT/GPL");
