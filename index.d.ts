@@ -516,6 +516,12 @@ export interface LoadOptions {
   globals?: Record<string, Buffer>
   /** Overrides of `max_entries` by map name. */
   maxEntries?: Record<string, number>
+  /** Value sizes by map name (maps whose loader picks it, e.g. stack traces). */
+  valueSize?: Record<string, number>
+  /** Key sizes by map name. */
+  keySize?: Record<string, number>
+  /** `map_flags` by map name. */
+  mapFlags?: Record<string, number>
   /** Where to find the kernel's BTF (default: /sys/kernel/btf/vmlinux). */
   btfPath?: string
   /** Directory where maps that ask to be pinned are pinned (and reused from). */

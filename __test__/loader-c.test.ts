@@ -1,34 +1,24 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codec, Ebpf, EbpfError, TracePoint } from '../src';
+import { buildCObject, cleanupCObjects, cSkipReason } from './c-objects';
 
-const clang = ['/usr/bin/clang-22', '/usr/lib/llvm-22/bin/clang'].find(existsSync);
-const reason = !clang
-  ? 'clang-22 is not installed (scripts/setup.sh installs it)'
-  : !existsSync('/usr/include/bpf/bpf_helpers.h')
-    ? 'libbpf-dev (bpf_helpers.h) is not installed (scripts/setup.sh installs it)'
-    : !existsSync('/sys/kernel/btf/vmlinux')
-      ? 'the kernel has no BTF (/sys/kernel/btf/vmlinux), so CO-RE cannot relocate'
-      : undefined;
+const reason = cSkipReason;
 if (reason) console.log(`skip: C/CO-RE tests: ${reason}`);
 
 const work = mkdtempSync(join(tmpdir(), 'aya-node-c-'));
-const object = join(work, 'loader_core.bpf.o');
-test.after.always(() => rmSync(work, { recursive: true, force: true }));
+let object = '';
+test.after.always(() => {
+  rmSync(work, { recursive: true, force: true });
+  cleanupCObjects();
+});
 
 /** Builds ebpf/c/loader_core.bpf.c as users build libbpf programs: vmlinux.h + clang -target bpf. */
 function buildC(): void {
-  if (existsSync(object)) return;
-  const vmlinux = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], {
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  writeFileSync(join(work, 'vmlinux.h'), vmlinux);
-  const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
-  execFileSync(clang!, ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${work}`, '-c',
-    join(__dirname, '..', 'ebpf', 'c', 'loader_core.bpf.c'), '-o', object]);
+  object = buildCObject('loader_core');
 }
 
 /** The kernel's view of a hash map with u32 keys and u64 values (via bpftool). */

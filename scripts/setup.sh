@@ -22,6 +22,8 @@ apt_packages+=(prometheus)
 # Debian's python3 carries USDT probes (the USDT tests trace it; pyenv's builds do not), and
 # python3-jsonschema checks speedscope files against speedscope's own schema in the tests.
 apt_packages+=(python3 python3-jsonschema)
+#    linux-libc-dev: asm/errno.h, which libbpf's usdt.bpf.h includes (C test object libbpf_usdt).
+apt_packages+=(linux-libc-dev)
 # `setup.sh bench` adds what `npm run bench` compares against: bpftrace.
 if [ "${1:-}" = bench ]; then apt_packages+=(bpftrace); fi
 missing=()

@@ -45,6 +45,9 @@ export {
   FlowDissector,
   Iter,
   IterLink,
+  Syscall,
+  StructOps,
+  LibbpfUsdt,
 } from './programs';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';

@@ -19,6 +19,15 @@ export interface LoadOptions {
   globals?: Record<string, GlobalValue>;
   /** Overrides of `max_entries`, by map name. */
   maxEntries?: Record<string, number>;
+  /**
+   * Value sizes, by map name: for maps whose loader picks the size (libbpf-tools' stack-trace
+   * maps declare none), like libbpf's `bpf_map__set_value_size`.
+   */
+  valueSize?: Record<string, number>;
+  /** Key sizes, by map name (`bpf_map__set_key_size`). */
+  keySize?: Record<string, number>;
+  /** `map_flags`, by map name (`bpf_map__set_map_flags`), e.g. `BPF_F_NO_PREALLOC` (1). */
+  mapFlags?: Record<string, number>;
   /** Kernel BTF to use instead of `/sys/kernel/btf/vmlinux`. */
   btfPath?: string;
   /** Maps declared as pinned are pinned in (and reused from) this bpffs directory. */
@@ -223,8 +232,24 @@ function toNativeOptions(options: LoadOptions): native.LoadOptions {
   return {
     globals,
     maxEntries: options.maxEntries,
+    valueSize: u32Table('valueSize', options.valueSize),
+    keySize: u32Table('keySize', options.keySize),
+    mapFlags: u32Table('mapFlags', options.mapFlags),
     btfPath: options.btfPath,
     mapPinDirectory: options.mapPinDirectory,
     verifierLogLevel: options.verifierLogLevel,
   };
+}
+
+/** Checks a `{ mapName: u32 }` option. */
+function u32Table(option: string, table: Record<string, number> | undefined): Record<string, number> | undefined {
+  if (table === undefined) return undefined;
+  if (table === null || typeof table !== 'object') throw new TypeError(`${option}: expected an object of map name -> number`);
+  for (const [name, value] of Object.entries(table)) {
+    if (typeof value !== 'number') throw new TypeError(`${option}.${name}: expected a number`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+      throw new RangeError(`${option}.${name}: expected an integer from 0 to 2^32-1, got ${value}`);
+    }
+  }
+  return table;
 }

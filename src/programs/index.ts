@@ -23,8 +23,14 @@ import { CgroupSockopt } from './cgroup-sockopt';
 import { SkLookup } from './sk-lookup';
 import { FlowDissector } from './flow-dissector';
 import { Iter } from './iter';
+import { Syscall } from './syscall';
+import { StructOps } from './struct-ops';
+import { LibbpfUsdt } from './libbpf-usdt';
 
 export { Program, type ProgramClass } from './program';
+export { Syscall } from './syscall';
+export { StructOps } from './struct-ops';
+export { LibbpfUsdt } from './libbpf-usdt';
 export { TracePoint } from './trace-point';
 export { RawTracePoint } from './raw-trace-point';
 export { BtfTracePoint } from './btf-trace-point';
@@ -86,5 +92,8 @@ export const programClasses: ReadonlyMap<string, ProgramClass<Program>> = new Ma
     SkLookup,
     FlowDissector,
     Iter,
+    Syscall,
+    StructOps,
+    LibbpfUsdt,
   ].map((cls) => [cls.kind, cls as ProgramClass<Program>]),
 );

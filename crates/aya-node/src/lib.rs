@@ -36,6 +36,7 @@ mod kinds;
 mod link;
 mod maps;
 mod object;
+mod object_fixup;
 mod panic;
 mod pin;
 mod probe;

@@ -26,6 +26,8 @@ pub struct ObjectState {
     next_link: u32,
     /// Program name -> the ELF section it came from.
     pub sections: HashMap<String, String>,
+    /// Programs of types Aya does not have (syscall, struct_ops), by name.
+    pub hidden: HashMap<String, crate::programs::syscall::HiddenState>,
 }
 
 impl ObjectState {
@@ -37,6 +39,13 @@ impl ObjectState {
         self.ebpf()?
             .program_mut(name)
             .ok_or_else(|| NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")))
+    }
+
+    /// Program `name` if it is one of the programs Aya does not load (see `object_fixup`),
+    /// with the loaded object its maps live in.
+    pub fn hidden_program(&mut self, name: &str) -> Result<Option<(&mut crate::programs::syscall::HiddenState, &Ebpf)>> {
+        let ebpf = self.ebpf.as_ref().ok_or_else(|| NodeError::closed("the eBPF object"))?;
+        Ok(self.hidden.get_mut(name).map(|hidden| (hidden, ebpf)))
     }
 
     pub fn take_map(&mut self, name: &str) -> Result<Map> {
@@ -65,6 +74,12 @@ pub struct LoadOptions {
     pub globals: Option<HashMap<String, Buffer>>,
     /// Overrides of `max_entries` by map name.
     pub max_entries: Option<HashMap<String, u32>>,
+    /// Value sizes by map name (maps whose loader picks it, e.g. stack traces).
+    pub value_size: Option<HashMap<String, u32>>,
+    /// Key sizes by map name.
+    pub key_size: Option<HashMap<String, u32>>,
+    /// `map_flags` by map name.
+    pub map_flags: Option<HashMap<String, u32>>,
     /// Where to find the kernel's BTF (default: /sys/kernel/btf/vmlinux).
     pub btf_path: Option<String>,
     /// Directory where maps that ask to be pinned are pinned (and reused from).
@@ -113,14 +128,21 @@ pub struct EbpfObject {
     pub(crate) state: SharedState,
 }
 
-fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
+fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<crate::object_fixup::HiddenProgram>)> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
         max_entries: None,
+        value_size: None,
+        key_size: None,
+        map_flags: None,
         btf_path: None,
         map_pin_directory: None,
         verifier_log_level: None,
     });
+    // Aya (and the pre-pass) allocate what sections declare: an absurd size would abort the process.
+    crate::sections::check_sizes(data)?;
+    let prepared = fixup(data, &options)?;
+    let data: &[u8] = &prepared.data;
     let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
         None => None,
@@ -145,8 +167,6 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         1 => VerifierLogLevel::DEBUG | VerifierLogLevel::STATS,
         _ => VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS,
     });
-    // Aya allocates what sections declare: an absurd size would abort the process.
-    crate::sections::check_sizes(data)?;
     // Aya parses untrusted bytes; should any of it panic, the panic must not cross into Node.
     quiet_panic_hook();
     if options.map_pin_directory.is_none() {
@@ -171,12 +191,45 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Ebpf> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data)))
     };
     match loaded {
-        Ok(result) => result.context(|| "loading the eBPF object".to_string()),
+        Ok(result) => {
+            let ebpf = result.context(|| "loading the eBPF object".to_string()).map_err(|mut e| {
+                // libbpf-tools' stack maps leave value_size to the loader: say how to set it.
+                if let Some(map) = prepared.unsized_maps.iter().find(|m| e.message.contains(&format!("map `{m}`"))) {
+                    e.message.push_str(&format!(" (map `{map}` declares no value size: set it with the valueSize load option, as libbpf users call bpf_map__set_value_size)"));
+                }
+                e
+            })?;
+            Ok((ebpf, prepared.hidden))
+        }
         Err(panic) => {
             // The panic's text is Aya's internals (slice indexes, todo!()s, source paths): the
             // user learns that the object is inconsistent, which is what it means.
             let _ = panic_message(&*panic);
             Err(NodeError::new(Code::Parse, "loading the eBPF object: the ELF is malformed (its sections, symbols or BTF are inconsistent)"))
+        }
+    }
+}
+
+/// Runs the pre-pass for what C objects need and Aya does not do (see `object_fixup`).
+fn fixup<'d>(data: &'d [u8], options: &LoadOptions) -> Result<crate::object_fixup::Prepared<'d>> {
+    let mut map_sizes: HashMap<String, crate::object_fixup::MapSizes> = HashMap::new();
+    for (field, table) in [(0, &options.key_size), (1, &options.value_size), (2, &options.map_flags)] {
+        for (name, value) in table.iter().flatten() {
+            let entry = map_sizes.entry(name.clone()).or_default();
+            match field {
+                0 => entry.key_size = Some(*value),
+                1 => entry.value_size = Some(*value),
+                _ => entry.map_flags = Some(*value),
+            }
+        }
+    }
+    let request = crate::object_fixup::Request { btf_path: options.btf_path.as_deref(), map_sizes: map_sizes.into_iter().collect() };
+    quiet_panic_hook();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::object_fixup::prepare(data, &request))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let _ = panic_message(&*panic);
+            Err(NodeError::new(Code::Parse, "preparing the eBPF object: the ELF is malformed (its sections, symbols or BTF are inconsistent)"))
         }
     }
 }
@@ -203,24 +256,34 @@ impl EbpfObject {
         Ok(Self::wrap(load_with(&data, options)?, sections))
     }
 
-    fn wrap(ebpf: Ebpf, sections: HashMap<String, String>) -> EbpfObject {
+    fn wrap((ebpf, hidden): (Ebpf, Vec<crate::object_fixup::HiddenProgram>), sections: HashMap<String, String>) -> EbpfObject {
+        let hidden = hidden
+            .into_iter()
+            .map(|program| (program.name.clone(), crate::programs::syscall::HiddenState { program, fd: None }))
+            .collect();
         EbpfObject {
-            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0, sections })),
+            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0, sections, hidden })),
         }
     }
 
     #[napi]
     pub fn programs(&self) -> napi::Result<Vec<ProgramDescriptor>> {
         let mut state = lock(&self.state);
-        Ok(state
-            .ebpf()?
-            .programs()
-            .map(|(name, program)| ProgramDescriptor {
+        let mut out: Vec<ProgramDescriptor> = Vec::new();
+        for (name, program) in state.ebpf.iter().flat_map(|e| e.programs()) {
+            out.push(ProgramDescriptor {
                 name: name.to_string(),
-                kind: program_kind(program).to_string(),
+                kind: kind_of(&state.sections, name, program).to_string(),
                 r#type: program_type(program),
-            })
-            .collect())
+            });
+        }
+        state.ebpf()?;
+        out.extend(state.hidden.values().map(|h| ProgramDescriptor {
+            name: h.program.name.clone(),
+            kind: h.program.kind.to_string(),
+            r#type: h.program.kind.to_string(),
+        }));
+        Ok(out)
     }
 
     #[napi]
@@ -247,9 +310,22 @@ impl EbpfObject {
     #[napi]
     pub fn program_details(&self, name: String) -> napi::Result<ProgramDetails> {
         let mut state = lock(&self.state);
+        if let Some(hidden) = state.hidden.get(&name) {
+            let info = hidden.fd.as_ref().and_then(|fd| crate::programs::syscall::id_and_tag(fd.as_fd()));
+            return Ok(ProgramDetails {
+                section: Some(hidden.program.section.clone()),
+                kind: hidden.program.kind.to_string(),
+                r#type: hidden.program.kind.to_string(),
+                name,
+                loaded: hidden.fd.is_some(),
+                id: info.as_ref().map(|i| i.0),
+                tag: info.as_ref().map(|i| i.1.clone()),
+            });
+        }
+        let sections = state.sections.clone();
         let program = state.program(&name)?;
         let info = program.info().ok();
-        let kind = program_kind(program).to_string();
+        let kind = kind_of(&sections, &name, program).to_string();
         let r#type = program_type(program);
         Ok(ProgramDetails {
             r#type,
@@ -269,11 +345,21 @@ impl EbpfObject {
         for (_, link) in state.links.drain() {
             let _ = link.detach();
         }
+        state.hidden.clear();
         state.ebpf = None;
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         lock(&self.state).ebpf.is_none()
+    }
+}
+
+/// A program's kind as the TypeScript layer knows it: Aya's, except for libbpf `usdt`
+/// programs, which Aya loads as uprobes but which need libbpf's USDT spec maps to attach.
+fn kind_of(sections: &HashMap<String, String>, name: &str, program: &Program) -> &'static str {
+    match sections.get(name) {
+        Some(section) if section == "usdt" || section.starts_with("usdt/") => "usdt",
+        _ => program_kind(program),
     }
 }

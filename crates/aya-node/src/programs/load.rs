@@ -130,6 +130,10 @@ impl EbpfObject {
     #[napi]
     pub fn load_program(&self, name: String) -> napi::Result<()> {
         let mut state = lock(&self.state);
+        if let Some((hidden, ebpf)) = state.hidden_program(&name)? {
+            crate::programs::syscall::ensure_loaded(hidden, ebpf, &name)?;
+            return Ok(());
+        }
         let program = state.program(&name)?;
         Ok(ensure_loaded(program, &name)?)
     }

@@ -34,3 +34,4 @@ pub mod cgroup_sockopt;
 pub mod sk_lookup;
 pub mod flow_dissector;
 pub mod iter;
+pub mod syscall;

@@ -78,6 +78,9 @@ impl EbpfObject {
     #[napi]
     pub fn test_run(&self, name: String, options: TestRunOptions) -> napi::Result<TestRunResult> {
         let mut state = lock(&self.state);
+        if state.hidden.contains_key(&name) {
+            return Ok(test_run_syscall(&mut state, &name, &options)?);
+        }
         let program = state.program(&name)?;
         // Raw tracepoint runs take a context but refuse ctx_out and repeat.
         let raw_tracepoint = matches!(program, aya::programs::Program::RawTracePoint(_));
@@ -123,4 +126,35 @@ impl EbpfObject {
         });
         Ok(TestRunResult { return_value: out.return_value, duration: out.duration_ns, data, ctx })
     }
+}
+
+/// A syscall program's run: the kernel takes only a context, and writes the program's changes
+/// to it back into the input buffer (here a copy, returned as `ctx`).
+fn test_run_syscall(state: &mut crate::object::ObjectState, name: &str, options: &TestRunOptions) -> Result<TestRunResult> {
+    let Some((hidden, ebpf)) = state.hidden_program(name)? else {
+        return Err(NodeError::new(Code::NotFound, format!("no program named `{name}` in the object")));
+    };
+    let kind = hidden.program.kind;
+    if kind != "syscall" {
+        return Err(NodeError::new(Code::WrongType, format!("test run of `{name}`: the kernel cannot test-run {kind} programs")));
+    }
+    if options.data.is_some() || options.data_out_size.is_some() || options.ctx_out_size.is_some() || options.repeat.unwrap_or(1) > 1 || options.flags.unwrap_or(0) != 0 || options.cpu.is_some() {
+        return Err(NodeError::new(Code::InvalidArgument, format!("test run of syscall program `{name}`: only `ctx` applies to syscall programs")));
+    }
+    let fd = crate::programs::syscall::ensure_loaded(hidden, ebpf, name)?;
+    let mut ctx = options.ctx.as_deref().map(<[u8]>::to_vec).unwrap_or_default();
+    let ctx_ptr = ctx.as_mut_ptr();
+    let len = ctx.len();
+    // SAFETY: the kernel writes the context back through ctx_in (syscall programs take no
+    // ctx_out), so it points into `ctx`, memory we own and do not touch until the call returns.
+    let ctx_in = unsafe { std::slice::from_raw_parts(ctx_ptr, len) };
+    let out = test_run_fd(
+        fd,
+        TestRunInput { ctx_in, ..Default::default() },
+    )
+    .map_err(|mut e| {
+        e.message = format!("test run of `{name}`: {}", e.message);
+        e
+    })?;
+    Ok(TestRunResult { return_value: out.return_value, duration: out.duration_ns, data: None, ctx: options.ctx.is_some().then(|| Buffer::from(ctx)) })
 }

@@ -90,6 +90,43 @@ pub fn load_raw(prog_type: u32, insns: &[u64], log: &mut [u8]) -> SysResult<Owne
     Ok(owned_fd(fd))
 }
 
+/// What `load` needs beyond the instructions: for programs aya-node loads itself (syscall and
+/// struct_ops programs, which Aya 0.14 has no type for).
+pub struct LoadSpec<'a> {
+    pub prog_type: u32,
+    pub insns: &'a [u8],
+    pub license: &'a std::ffi::CStr,
+    pub name: &'a str,
+    pub flags: u32,
+    pub expected_attach_type: u32,
+    pub attach_btf_id: u32,
+}
+
+/// `BPF_PROG_LOAD` of `spec`; the verifier's log goes to `log` when it is not empty.
+pub fn load(spec: &LoadSpec<'_>, log: &mut [u8]) -> SysResult<OwnedFd> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let load = unsafe { &mut attr.__bindgen_anon_3 };
+    load.prog_type = spec.prog_type;
+    load.insn_cnt = (spec.insns.len() / 8) as u32;
+    load.insns = spec.insns.as_ptr() as u64;
+    load.license = spec.license.as_ptr() as u64;
+    load.prog_flags = spec.flags;
+    load.expected_attach_type = spec.expected_attach_type;
+    load.attach_btf_id = spec.attach_btf_id;
+    for (slot, byte) in load.prog_name.iter_mut().zip(spec.name.bytes().take(15)) {
+        *slot = byte as _;
+    }
+    if !log.is_empty() {
+        load.log_level = 1;
+        load.log_size = log.len() as u32;
+        load.log_buf = log.as_mut_ptr() as u64;
+    }
+    // SAFETY: the instructions, license and log buffers outlive the call.
+    let fd = unsafe { bpf(bpf_cmd::BPF_PROG_LOAD, &mut attr) }?;
+    Ok(owned_fd(fd))
+}
+
 /// `BPF_PROG_QUERY` of what is attached at `attach_type` of interface `ifindex`, asking for no
 /// ids: succeeds where the kernel knows that attach point.
 pub fn query_attached(ifindex: u32, attach_type: bpf_attach_type) -> SysResult<()> {
