@@ -104,12 +104,6 @@ pub fn program_type(program: &Program) -> String {
     program_type_name(bpf_prog_type::from(program.prog_type()) as u32)
 }
 
-/// The kernel's name of a loaded map's type (asked of the kernel), for messages.
-pub fn map_kind(map: &Map) -> String {
-    crate::sys::map::map_info(std::os::fd::AsFd::as_fd(map_data(map).fd()))
-        .map_or_else(|_| "unknown".to_string(), |info| map_type_name(info.type_))
-}
-
 /// The `MapData` inside any variant of Aya's `Map`.
 pub fn map_data(map: &Map) -> &MapData {
     match map {

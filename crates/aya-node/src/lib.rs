@@ -42,5 +42,6 @@ mod pin;
 mod probe;
 mod programs;
 mod sections;
+mod signals;
 mod streams;
 mod sys;

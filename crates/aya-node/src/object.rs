@@ -187,7 +187,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<cra
     // timer signal there (EAGAIN) would make it conclude, for the whole process, that the kernel
     // lacks a feature such as global data. Held back as around every program load.
     let loaded = {
-        let _held = crate::programs::load::TimerSignalsHeld::new();
+        let _held = crate::signals::TimerSignalsHeld::new();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load(data)))
     };
     match loaded {

@@ -6,6 +6,7 @@ use aya::programs::{Program, ProgramError};
 use napi_derive::napi;
 
 use crate::{
+    signals::TimerSignalsHeld,
     error::{AyaContext, Code, NodeError, Result},
     kinds::program_kind,
     object::{lock, EbpfObject},
@@ -40,37 +41,6 @@ pub fn retrying<T>(mut load: impl FnMut() -> std::result::Result<T, ProgramError
     }
 }
 
-/// Blocks the timer signals (SIGPROF, SIGALRM, SIGVTALRM) for this thread while alive; the
-/// previous mask comes back on drop, and pending signals are delivered then.
-pub struct TimerSignalsHeld {
-    previous: libc::sigset_t,
-}
-
-impl TimerSignalsHeld {
-    pub fn new() -> Self {
-        // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; pthread_sigmask
-        // changes only this thread's mask and writes the previous one into `previous`.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut previous: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for signal in [libc::SIGPROF, libc::SIGALRM, libc::SIGVTALRM] {
-                libc::sigaddset(&mut set, signal);
-            }
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut previous);
-            Self { previous }
-        }
-    }
-}
-
-impl Drop for TimerSignalsHeld {
-    fn drop(&mut self) {
-        // SAFETY: restores the mask saved in `new` for this same thread.
-        unsafe {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous, std::ptr::null_mut());
-        }
-    }
-}
 
 /// Loads `program` (named `name`) if it is not loaded yet. A verifier rejection comes back as a
 /// `Verifier` error that names the program.

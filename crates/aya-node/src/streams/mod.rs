@@ -36,6 +36,12 @@ pub mod trace_pipe;
 
 const HEADER: usize = 8;
 
+/// The kernel's name of a loaded map's type (asked of the kernel), for a wrong-type error.
+pub fn map_kind(map: &aya::maps::Map) -> String {
+    crate::sys::map::map_info(std::os::fd::AsFd::as_fd(crate::kinds::map_data(map).fd()))
+        .map_or_else(|_| "unknown".to_string(), |info| crate::kinds::map_type_name(info.type_))
+}
+
 /// Bytes a record of `len` bytes takes in a batch.
 pub const fn record_size(len: usize) -> usize {
     HEADER + ((len + 7) & !7)

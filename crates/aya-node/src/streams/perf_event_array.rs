@@ -83,7 +83,7 @@ impl EbpfObject {
             let mut state = lock(&self.state);
             // Check before taking, so a wrong type leaves the map in the object.
             if let Some(map) = state.ebpf()?.map(&name).filter(|map| !matches!(map, aya::maps::Map::PerfEventArray(_))) {
-                return Err(NodeError::new(Code::WrongType, format!("map `{name}` is a {} map, not perf_event_array", crate::kinds::map_kind(map))).into());
+                return Err(NodeError::new(Code::WrongType, format!("map `{name}` is a {} map, not perf_event_array", super::map_kind(map))).into());
             }
             state.take_map(&name)?
         };

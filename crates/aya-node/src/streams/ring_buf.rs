@@ -221,7 +221,7 @@ impl EbpfObject {
         let not_a_ring = || NodeError::new(Code::WrongType, format!("map `{name}` is not a ringbuf map"));
         // Check before taking, so a wrong name leaves the map in the object.
         if let Some(map) = state.ebpf()?.map(&name).filter(|map| !matches!(map, Map::RingBuf(_))) {
-            return Err(NodeError::new(Code::WrongType, format!("map `{name}` is a {} map, not ringbuf", crate::kinds::map_kind(map))).into());
+            return Err(NodeError::new(Code::WrongType, format!("map `{name}` is a {} map, not ringbuf", super::map_kind(map))).into());
         }
         let Map::RingBuf(data) = state.take_map(&name)? else { return Err(not_a_ring().into()) };
         Ok(RingBufReader { stream: Stream::new(RingSource::new(data)?, "ring buffer") })
