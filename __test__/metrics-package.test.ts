@@ -36,12 +36,12 @@ test.before(() => {
 
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-/** The ```ts example blocks of docs/metrics.md. */
+/** The ```js example blocks of docs/metrics.md (run here with the peers installed, whatever their docs-test mode). */
 function examples(): string[] {
   const lines = readFileSync(join(repo, 'docs', 'metrics.md'), 'utf8').split('\n');
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (!/^```ts\s+example\s*$/.test(lines[i])) continue;
+    if (!/^```js\s+example(\s+(cjs|clone))?\s*$/.test(lines[i])) continue;
     let end = i + 1;
     while (!/^```\s*$/.test(lines[end])) end++;
     out.push(lines.slice(i + 1, end).join('\n') + '\n');

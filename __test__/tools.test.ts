@@ -12,6 +12,10 @@ async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => bool
 }
 
 /** Runs the CLI (from source) with `args` while `workload` runs; returns its stdout. */
+/**
+ * Runs the CLI with a workload started once it traces. Tests using it are serial: a concurrent
+ * test's synchronous exec would hold this worker's event loop past the CLI's --duration.
+ */
 async function cli(args: string[], workload: () => void | Promise<void>): Promise<string> {
   return (await runCli(args, workload)).stdout;
 }
@@ -34,7 +38,7 @@ test('opensnoop sees this process open a unique file, with its fd and flags, and
   t.is((await within(5000, 'the failed open', failed)).retval, -2);
 });
 
-test('opensnoop --comm filters in the kernel and the CLI prints JSON lines', async (t) => {
+test.serial('opensnoop --comm filters in the kernel and the CLI prints JSON lines', async (t) => {
   const path = join(tmpdir(), `aya-node-cli-${process.pid}-${Date.now()}`);
   writeFileSync(path, 'x');
   const out = await cli(['opensnoop', '--comm', 'cat', '--json', '--duration', '3'], () => {
@@ -74,7 +78,7 @@ test('tcplife reports a loopback TCP connection with its ports and bytes when it
   t.true(conn.durationMs > 0);
 });
 
-test('syscount counts a known number of a rare syscall, through the API and --json', async (t) => {
+test.serial('syscount counts a known number of a rare syscall, through the API and --json', async (t) => {
   using sc = Syscount.open({ pid: process.pid });
   for (let i = 0; i < 1000; i++) void process.ppid; // each read is one getppid(2)
   const getppid = sc.snapshot().find((c) => c.name === 'getppid');
@@ -145,7 +149,7 @@ test('profile finds the function a busy C program spends its time in, as folded 
   t.regex(profile.folded(), /^busy;.*aya_node_busy_loop.* \d+$/m);
 });
 
-test('tcplife, biolatency and runqlat report the same workloads through --json', async (t) => {
+test.serial('tcplife, biolatency and runqlat report the same workloads through --json', async (t) => {
   const net = await import('node:net');
   const server = net.createServer((socket) => socket.on('data', () => socket.end('pong')));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -174,7 +178,7 @@ test('tcplife, biolatency and runqlat report the same workloads through --json',
   t.true(JSON.parse(runq.trim().split('\n').pop()!).total > 0, 'run-queue waits are in the histogram');
 });
 
-test('profile --json reports the busy function of the process it was pointed at', async (t) => {
+test.serial('profile --json reports the busy function of the process it was pointed at', async (t) => {
   const busy = spawn(busyProgram(t), [], { stdio: 'ignore' });
   t.teardown(() => busy.kill());
   const out = await cli(['profile', '--pid', String(busy.pid), '--frequency', '99', '--duration', '2', '--json'], () => undefined);
