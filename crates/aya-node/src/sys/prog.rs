@@ -72,22 +72,10 @@ pub fn test_run(fd: BorrowedFd<'_>, input: TestRunInput<'_>) -> SysResult<TestRu
 /// `BPF_PROG_LOAD` of raw instructions under the GPL license, for feature probes; the
 /// verifier's log goes to `log` when it is not empty.
 pub fn load_raw(prog_type: u32, insns: &[u64], log: &mut [u8]) -> SysResult<OwnedFd> {
-    let license = c"GPL";
-    let mut attr = zeroed_attr();
-    // SAFETY: writing plain integers into the member this command uses.
-    let load = unsafe { &mut attr.__bindgen_anon_3 };
-    load.prog_type = prog_type;
-    load.insn_cnt = insns.len() as u32;
-    load.insns = insns.as_ptr() as u64;
-    load.license = license.as_ptr() as u64;
-    if !log.is_empty() {
-        load.log_level = 1;
-        load.log_size = log.len() as u32;
-        load.log_buf = log.as_mut_ptr() as u64;
-    }
-    // SAFETY: the instructions, license and log buffers outlive the call.
-    let fd = unsafe { bpf(bpf_cmd::BPF_PROG_LOAD, &mut attr) }?;
-    Ok(owned_fd(fd))
+    // SAFETY: u64 words viewed as their bytes (same memory, alignment of u8 is 1).
+    let bytes = unsafe { std::slice::from_raw_parts(insns.as_ptr().cast::<u8>(), std::mem::size_of_val(insns)) };
+    let spec = LoadSpec { prog_type, insns: bytes, license: c"GPL", name: "", flags: 0, expected_attach_type: 0, attach_btf_id: 0 };
+    load(&spec, log)
 }
 
 /// What `load` needs beyond the instructions: for programs aya-node loads itself (syscall and
