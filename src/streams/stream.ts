@@ -139,8 +139,8 @@ const positiveInteger = (name: string, value: unknown) => {
 };
 
 
-/** One iteration of a stream: which read is its own, and whether its iterator was dropped. */
-interface Consumer {
+/** One iteration of a stream: which read is its own, and whether its iterator was dropped. @internal */
+export interface Consumer {
   readId: number;
   /** Set when the iterator was garbage-collected with a read pending: end quietly. */
   abandoned: boolean;
@@ -152,6 +152,123 @@ interface Consumer {
  * The held callback must not reference the iterator.
  */
 const dropped = new FinalizationRegistry<() => void>((release) => release());
+
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * `events()`: one event per `next()`, without a generator per event. A batch is decoded at
+ * once; while it lasts, `next()` returns an already-resolved promise (one microtask for the
+ * `for await`, no generator resumption or promise chain per event), and only the step that
+ * needs the next batch is asynchronous. Steps run one at a time, in call order, as a
+ * generator's would. Leaving early (`return()`, `throw()`, a `break`, an abandoned consumer
+ * or an aborted signal) hands the untaken rest of the batch to `putBack`, for the next
+ * consumer. Exported for its unit tests. @internal
+ */
+export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
+  #batch: T[] = [];
+  #next = 0;
+  #done = false;
+  /** The step in flight, while one is: later calls queue behind it. */
+  #busy: Promise<unknown> | undefined;
+  readonly #source: AsyncIterator<T[], void, undefined>;
+  readonly #consumer: Consumer;
+  readonly #signal: AbortSignal | undefined;
+  readonly #putBack: (rest: T[]) => void;
+
+  constructor(source: AsyncIterator<T[], void, undefined>, consumer: Consumer, signal: AbortSignal | undefined, putBack: (rest: T[]) => void) {
+    this.#source = source;
+    this.#consumer = consumer;
+    this.#signal = signal;
+    this.#putBack = putBack;
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    if (this.#next < this.#batch.length && this.#busy === undefined && !this.#consumer.abandoned && this.#signal?.aborted !== true) {
+      return Promise.resolve({ done: false, value: this.#batch[this.#next++] });
+    }
+    return this.#serial(() => this.#step());
+  }
+
+  return(): Promise<IteratorResult<T, void>> {
+    return this.#serial(async () => {
+      await this.#finish();
+      return DONE;
+    });
+  }
+
+  throw(err: unknown): Promise<IteratorResult<T, void>> {
+    return this.#serial(async () => {
+      await this.#finish();
+      throw err;
+    });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  /** The slow step: the next event once the batch is used up, or the end. */
+  async #step(): Promise<IteratorResult<T, void>> {
+    for (;;) {
+      if (this.#done) return DONE;
+      if (this.#next < this.#batch.length) {
+        // As a generator checks before each yield: an abandoned consumer ends quietly, an
+        // aborted one throws; either way the events it did not take are kept.
+        if (this.#consumer.abandoned) {
+          await this.#finish();
+          return DONE;
+        }
+        if (this.#signal?.aborted) {
+          await this.#finish();
+          this.#signal.throwIfAborted();
+        }
+        return { done: false, value: this.#batch[this.#next++] };
+      }
+      let result: IteratorResult<T[], void>;
+      try {
+        result = await this.#source.next();
+      } catch (err) {
+        this.#done = true;
+        throw err;
+      }
+      if (result.done) {
+        this.#done = true;
+        return DONE;
+      }
+      this.#batch = result.value;
+      this.#next = 0;
+    }
+  }
+
+  /** Ends the iteration, keeping the untaken events, and ends the source (its read, its hold on the stream). */
+  async #finish(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const rest = this.#next < this.#batch.length ? this.#batch.slice(this.#next) : undefined;
+    this.#batch = [];
+    this.#next = 0;
+    if (rest) this.#putBack(rest);
+    await this.#source.return?.();
+  }
+
+  #serial<R>(step: () => Promise<R>): Promise<R> {
+    const run = this.#busy ? this.#busy.then(step, step) : step();
+    const busy: Promise<unknown> = run.then(
+      () => this.#idle(busy),
+      () => this.#idle(busy),
+    );
+    this.#busy = busy;
+    return run;
+  }
+
+  #idle(busy: Promise<unknown>): void {
+    if (this.#busy === busy) this.#busy = undefined;
+  }
+}
 
 /**
  * A stream of kernel events of type `T`, read in batches. Iterate it with `for await`, take
@@ -343,23 +460,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   /** Events one at a time (still read from the kernel in batches). */
   events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
     options = validate.options('options', options);
-    return this.#consumer((consumer) => this.#events(options, consumer));
-  }
-
-  async *#events(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T, void, undefined> {
-    for await (const batch of this.#batches(options, consumer)) {
-      let next = 0;
-      try {
-        while (next < batch.length) {
-          if (consumer.abandoned) return;
-          options.signal?.throwIfAborted();
-          yield batch[next++];
-        }
-      } finally {
-        // `break` (or a throw) in the consumer's loop: the rest of the batch waits for the next one.
-        if (next < batch.length) prepend(this.#pending, batch.slice(next));
-      }
-    }
+    const pending = this.#pending;
+    return this.#consumer((consumer) => new EventIterator(this.#batches(options, consumer), consumer, options.signal, (rest) => prepend(pending, rest)));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
