@@ -11,12 +11,13 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: openat_load RATE SECONDS\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: openat_load RATE SECONDS [FD]\n");
     return 2;
   }
   long rate = atol(argv[1]);
   double seconds = atof(argv[2]);
+  int fd = argc == 4 ? atoi(argv[3]) : -1;
   if (rate <= 0 || seconds <= 0) return 2;
   prctl(PR_SET_NAME, "ayaload");
   long total = (long)(rate * seconds);
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
     struct timespec due = {at / 1000000000LL, at % 1000000000LL};
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
     syscall(SYS_openat, AT_FDCWD, "/nonexistent/aya-node-bench", O_RDONLY);
+    if (fd >= 0 && write(fd, "", 1) != 1) return 1;
   }
   printf("%ld\n", total);
   return 0;
