@@ -4,20 +4,18 @@
 // streams.test.ts.
 
 import test from 'ava';
-import { EventIterator, type Consumer } from '../src/streams/stream';
+import { EventIterator, type BatchSource, type Consumer } from '../src/streams/stream';
 
 /** A source of batches that records whether it was ended. */
 function source(batches: number[][]) {
   const state = { returned: false, reads: 0 };
-  const iterator: AsyncIterator<number[], void, undefined> = {
+  const iterator: BatchSource<number> = {
     async next() {
       state.reads++;
-      const batch = batches.shift();
-      return batch ? { done: false, value: batch } : { done: true, value: undefined };
+      return batches.shift() ?? null;
     },
-    async return() {
+    end() {
       state.returned = true;
-      return { done: true, value: undefined };
     },
   };
   return { iterator, state };
@@ -32,11 +30,12 @@ function make(batches: number[][], signal?: AbortSignal) {
 }
 
 test('events come one at a time across batches, in order, then the end', async (t) => {
-  const { events, kept } = make([[1, 2], [], [3]]);
+  const { events, kept, state } = make([[1, 2], [], [3]]);
   const seen: number[] = [];
   for await (const n of events) seen.push(n);
   t.deepEqual(seen, [1, 2, 3]);
   t.deepEqual(kept, []);
+  t.true(state.returned, 'the source is ended (the stream given back) at the end too');
   t.deepEqual(await events.next(), { done: true, value: undefined }, 'done stays done');
 });
 
@@ -87,9 +86,9 @@ test('return() while a step waits for a batch runs after it, and keeps that batc
   let release: (() => void) | undefined;
   const consumer: Consumer = { readId: 0, abandoned: false };
   const kept: number[] = [];
-  const slow: AsyncIterator<number[], void, undefined> = {
-    next: () => new Promise((resolve) => (release = () => resolve({ done: false, value: [7, 8] }))),
-    return: async () => ({ done: true, value: undefined }),
+  const slow: BatchSource<number> = {
+    next: () => new Promise((resolve) => (release = () => resolve([7, 8]))),
+    end: () => {},
   };
   const events = new EventIterator(slow, consumer, undefined, (rest) => kept.push(...rest));
   const first = events.next();

@@ -139,6 +139,20 @@ const positiveInteger = (name: string, value: unknown) => {
 };
 
 
+/** One consumer's read loop over the native reader (see `EventStream.#start`). */
+interface ReadLoop {
+  /** The next batch, or `null` once the stream closed or the consumer was abandoned; throws an abort's reason. */
+  next(): Promise<RecordBatch | null>;
+  /** Gives the stream back (for the next consumer); the loop then ends. */
+  end(): void;
+}
+
+/** Batches of decoded events, for `EventIterator`: `null` at the end. @internal */
+export interface BatchSource<T> {
+  next(): Promise<T[] | null>;
+  end(): void;
+}
+
 /** One iteration of a stream: which read is its own, and whether its iterator was dropped. @internal */
 export interface Consumer {
   readId: number;
@@ -170,12 +184,12 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
   #done = false;
   /** The step in flight, while one is: later calls queue behind it. */
   #busy: Promise<unknown> | undefined;
-  readonly #source: AsyncIterator<T[], void, undefined>;
+  readonly #source: BatchSource<T>;
   readonly #consumer: Consumer;
   readonly #signal: AbortSignal | undefined;
   readonly #putBack: (rest: T[]) => void;
 
-  constructor(source: AsyncIterator<T[], void, undefined>, consumer: Consumer, signal: AbortSignal | undefined, putBack: (rest: T[]) => void) {
+  constructor(source: BatchSource<T>, consumer: Consumer, signal: AbortSignal | undefined, putBack: (rest: T[]) => void) {
     this.#source = source;
     this.#consumer = consumer;
     this.#signal = signal;
@@ -228,18 +242,20 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
         }
         return { done: false, value: this.#batch[this.#next++] };
       }
-      let result: IteratorResult<T[], void>;
+      let batch: T[] | null;
       try {
-        result = await this.#source.next();
+        batch = await this.#source.next();
       } catch (err) {
         this.#done = true;
+        this.#source.end();
         throw err;
       }
-      if (result.done) {
+      if (batch === null) {
         this.#done = true;
+        this.#source.end();
         return DONE;
       }
-      this.#batch = result.value;
+      this.#batch = batch;
       this.#next = 0;
     }
   }
@@ -252,7 +268,7 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
     this.#batch = [];
     this.#next = 0;
     if (rest) this.#putBack(rest);
-    await this.#source.return?.();
+    this.#source.end();
   }
 
   #serial<R>(step: () => Promise<R>): Promise<R> {
@@ -319,37 +335,47 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   async *#batches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T[], void, undefined> {
-    const records = this.#records(options, consumer);
+    const source = this.#decoded(options, consumer);
     try {
-      await records.next(); // takes the stream (or throws BUSY) before handing out leftovers
-      if (this.#pending.length > 0) {
-        const leftovers = this.#pending.splice(0);
-        if (!this.#keep(leftovers, options, consumer)) return;
-        yield leftovers;
-      }
       for (;;) {
-        const { done, value } = await records.next();
-        if (done) return;
-        const events = this.decode(value);
-        if (!this.#keep(events, options, consumer)) return;
+        const events = await source.next();
+        if (events === null) return;
         yield events;
       }
     } finally {
-      await records.return();
+      source.end();
     }
   }
 
   /**
-   * Whether `events` can be handed out: yes while the consumer exists (even if its signal has
-   * just aborted: it gets what was read, and the abort on its next step); for an abandoned
-   * consumer they wait for the next one.
+   * One consumer's decoded batches: the leftovers of an earlier consumer first, then each
+   * batch read. The first `next()` takes the stream (or throws `BUSY`).
    */
-  #keep(events: T[], _options: StreamReadOptions, consumer: Consumer): boolean {
-    if (!consumer.abandoned) return true;
-    prepend(this.#pending, events);
-    return false;
+  #decoded(options: StreamReadOptions, consumer: Consumer): BatchSource<T> {
+    let loop: ReadLoop | undefined;
+    return {
+      next: async () => {
+        if (loop === undefined) {
+          loop = this.#start(options, consumer);
+          if (this.#pending.length > 0) return this.#keep(this.#pending.splice(0), consumer);
+        }
+        const batch = await loop.next();
+        return batch === null ? null : this.#keep(this.decode(batch), consumer);
+      },
+      end: () => loop?.end(),
+    };
   }
 
+  /**
+   * `events` if they can be handed out: yes while the consumer exists (even if its signal has
+   * just aborted: it gets what was read, and the abort on its next step); for an abandoned
+   * consumer they wait for the next one, and this one ends (`null`).
+   */
+  #keep(events: T[], consumer: Consumer): T[] | null {
+    if (!consumer.abandoned) return events;
+    prepend(this.#pending, events);
+    return null;
+  }
 
   /**
    * The undecoded records of each wake-up, as one `RecordBatch`: the fastest way to consume,
@@ -361,20 +387,24 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   async *#recordBatches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
-    const records = this.#records(options, consumer);
+    const loop = this.#start(options, consumer);
     try {
-      await records.next(); // the stream is taken
-      yield* records;
+      for (;;) {
+        const batch = await loop.next();
+        if (batch === null) return;
+        yield batch;
+      }
     } finally {
-      await records.return();
+      loop.end();
     }
   }
 
   /**
-   * The read loop. Its first `next()` takes the stream (or throws `BUSY`) and yields nothing;
-   * after that it yields each batch.
+   * Takes the stream for one consumer (or throws `BUSY`) and returns its read loop: a plain
+   * async function per batch, not a generator, so a wake-up costs one promise, not a chain of
+   * generator resumptions.
    */
-  async *#records(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
+  #start(options: StreamReadOptions, consumer: Consumer): ReadLoop {
     const { signal } = options;
     const readOptions = {
       readId: 0,
@@ -387,19 +417,21 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     signal?.throwIfAborted();
     if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
     this.#consuming = true;
+    const reader = this.#reader;
     const onAbort = () => {
-      this.#reader.cancel(this.#readId);
+      reader.cancel(this.#readId);
       this.#stopWaiting();
     };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
     let buffer = Buffer.alloc(bufferBytes);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      yield new RecordBatch(buffer.subarray(0, 0), 0); // taken: see the doc comment
+    let ended = false;
+    const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
+        if (ended) return null;
         // Without a minimum batch: take what is waiting synchronously, and when nothing is,
         // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
         // A consumer that stays behind lets the event loop turn every few milliseconds, so a
@@ -411,20 +443,19 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
             lastTurn = performance.now();
             continue;
           }
-          batch = this.#reader.tryRead(buffer, readOptions.maxEvents);
+          batch = reader.tryRead(buffer, readOptions.maxEvents);
           if (batch === null) {
-            if (!(await this.#readable()) || consumer.abandoned) return;
+            if (!(await this.#readable()) || consumer.abandoned) return null;
             lastTurn = performance.now();
             continue;
           }
         } else {
           readOptions.readId = consumer.readId = ++this.#readId;
-          batch = await this.#reader.read(buffer, readOptions);
+          batch = await reader.read(buffer, readOptions);
           lastTurn = performance.now();
           if (batch === null) {
-            if (consumer.abandoned) return;
-            signal?.throwIfAborted();
-            return;
+            if (!consumer.abandoned) signal?.throwIfAborted();
+            return null;
           }
         }
         if (batch.lost > 0) {
@@ -432,12 +463,18 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
           this.#emitter?.emit('lost', batch.lost);
         }
         if (batch.needBytes > 0) buffer = Buffer.alloc(Math.max(batch.needBytes, 2 * buffer.length));
-        if (batch.count > 0) yield new RecordBatch(buffer.subarray(0, batch.bytes), batch.count);
+        if (batch.count > 0) return new RecordBatch(buffer.subarray(0, batch.bytes), batch.count);
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      this.#consuming = false;
-    }
+    };
+    return {
+      next,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        signal?.removeEventListener('abort', onAbort);
+        this.#consuming = false;
+      },
+    };
   }
 
   /** Waits until the fd has records, the stream closes or the wait is stopped; `false` once closed. */
@@ -461,7 +498,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
     options = validate.options('options', options);
     const pending = this.#pending;
-    return this.#consumer((consumer) => new EventIterator(this.#batches(options, consumer), consumer, options.signal, (rest) => prepend(pending, rest)));
+    return this.#consumer((consumer) => new EventIterator(this.#decoded(options, consumer), consumer, options.signal, (rest) => prepend(pending, rest)));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
