@@ -10,7 +10,8 @@ import * as validate from '../validate';
 /** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
-  tryRead(into: Buffer, maxEvents: number): native.ReadResult | null;
+  /** Returns the records read; `result` gets `[bytes, lost, needBytes, full]`. */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number;
   arm(callback: () => void): boolean;
   disarm(): void;
   cancel(readId: number): void;
@@ -426,44 +427,62 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
     let buffer = Buffer.alloc(bufferBytes);
+    /** What `tryRead` reports besides the count: bytes, lost, needBytes, full. */
+    const result = new Float64Array(4);
+    /** The last read took everything that was waiting: wait before reading again. */
+    let drained = false;
     let ended = false;
     const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
         if (ended) return null;
-        // Without a minimum batch: take what is waiting synchronously, and when nothing is,
-        // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
-        // A consumer that stays behind lets the event loop turn every few milliseconds, so a
-        // producer that never lets up cannot starve other I/O.
-        let batch: native.ReadResult | null = null;
+        let count: number;
+        let bytes: number;
+        let lost: number;
+        let needBytes: number;
         if (readOptions.minEvents === 1) {
+          // Without a minimum batch: take what is waiting synchronously, and when nothing is,
+          // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
+          // After a read that emptied the source, wait at once: the fd's readiness is level-
+          // triggered, so records that came meanwhile wake the loop straight away, and a
+          // wake-up costs one native call instead of two.
+          // A consumer that stays behind lets the event loop turn every few milliseconds, so a
+          // producer that never lets up cannot starve other I/O.
+          if (drained) {
+            drained = false;
+            if (!(await this.#readable()) || consumer.abandoned) return null;
+            lastTurn = performance.now();
+            continue;
+          }
           if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
             await new Promise<void>((resolve) => setImmediate(resolve));
             lastTurn = performance.now();
             continue;
           }
-          batch = reader.tryRead(buffer, readOptions.maxEvents);
-          if (batch === null) {
-            if (!(await this.#readable()) || consumer.abandoned) return null;
-            lastTurn = performance.now();
+          count = reader.tryRead(buffer, readOptions.maxEvents, result);
+          [bytes, lost, needBytes] = result;
+          if (count === 0 && lost === 0 && needBytes === 0) {
+            drained = true;
             continue;
           }
+          drained = result[3] === 0;
         } else {
           readOptions.readId = consumer.readId = ++this.#readId;
-          batch = await reader.read(buffer, readOptions);
+          const batch = await reader.read(buffer, readOptions);
           lastTurn = performance.now();
           if (batch === null) {
             if (!consumer.abandoned) signal?.throwIfAborted();
             return null;
           }
+          ({ count, bytes, lost, needBytes } = batch);
         }
-        if (batch.lost > 0) {
-          this.lost += batch.lost;
-          this.#emitter?.emit('lost', batch.lost);
+        if (lost > 0) {
+          this.lost += lost;
+          this.#emitter?.emit('lost', lost);
         }
-        if (batch.needBytes > 0) buffer = Buffer.alloc(Math.max(batch.needBytes, 2 * buffer.length));
-        if (batch.count > 0) return new RecordBatch(buffer.subarray(0, batch.bytes), batch.count);
+        if (needBytes > 0) buffer = Buffer.alloc(Math.max(needBytes, 2 * buffer.length));
+        if (count > 0) return new RecordBatch(buffer.subarray(0, bytes), count);
       }
     };
     return {
