@@ -437,8 +437,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     const result = new Float64Array(4);
     /** The last read took everything that was waiting: wait before reading again. */
     let drained = false;
-    /** When the source last woke this consumer. */
-    let lastWake = -Infinity;
+    /** When this consumer last read after a wake-up. */
+    let lastRead = -Infinity;
     let ended = false;
     const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
@@ -460,14 +460,12 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
           if (drained) {
             drained = false;
             if (!(await this.#readable()) || consumer.abandoned) return null;
-            const woken = performance.now();
-            // Wake-ups closer together than COALESCE_MS: the events come steadily and fast, so
-            // let them gather for that long before reading (the ring does not wake us again
+            // Woken within COALESCE_MS of the last read: the events come steadily and fast, so
+            // let them gather for that long before reading (the source does not wake us again
             // meanwhile): one wake-up per few events instead of one each. Bounded latency,
             // and nothing changes for a consumer woken less often than that.
-            if (woken - lastWake < COALESCE_MS) await new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS));
-            lastWake = woken;
-            lastTurn = performance.now();
+            if (performance.now() - lastRead < COALESCE_MS) await new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS));
+            lastRead = lastTurn = performance.now();
             continue;
           }
           if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
