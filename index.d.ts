@@ -199,8 +199,9 @@ export declare class LogReader {
    * Writes what is waiting now into `into` without waiting and returns how many
    * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
    * waiting: then wait with `arm`; `full` is 1 when records were left behind because
-   * `into` or `max_events` was used up, so the consumer reads again before it waits). The consumer's per-batch call, so it allocates nothing: no
-   * result object, no reference to `into` (which is only borrowed for the call).
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
    */
   tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
@@ -288,8 +289,9 @@ export declare class PerfEventArrayReader {
    * Writes what is waiting now into `into` without waiting and returns how many
    * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
    * waiting: then wait with `arm`; `full` is 1 when records were left behind because
-   * `into` or `max_events` was used up, so the consumer reads again before it waits). The consumer's per-batch call, so it allocates nothing: no
-   * result object, no reference to `into` (which is only borrowed for the call).
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
    */
   tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
@@ -331,8 +333,9 @@ export declare class RingBufReader {
    * Writes what is waiting now into `into` without waiting and returns how many
    * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
    * waiting: then wait with `arm`; `full` is 1 when records were left behind because
-   * `into` or `max_events` was used up, so the consumer reads again before it waits). The consumer's per-batch call, so it allocates nothing: no
-   * result object, no reference to `into` (which is only borrowed for the call).
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
    */
   tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
@@ -366,8 +369,9 @@ export declare class TracePipeReader {
    * Writes what is waiting now into `into` without waiting and returns how many
    * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
    * waiting: then wait with `arm`; `full` is 1 when records were left behind because
-   * `into` or `max_events` was used up, so the consumer reads again before it waits). The consumer's per-batch call, so it allocates nothing: no
-   * result object, no reference to `into` (which is only borrowed for the call).
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
    */
   tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
