@@ -28,7 +28,7 @@
 // PARTS=drain,limits,one-cpu,live,live-one-cpu to pick tables)
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledObjectPath, codec, Ebpf, type RingBuf } from '../src';
@@ -90,7 +90,35 @@ interface Read {
   /** CPU time of the consumer's process (all threads) over its reading loop. */
   cpuNs?: number;
   outOfOrder: number;
+  /** Live runs: the consumer process's time on a CPU and runnable but waiting for one (run queue). */
+  sched?: Sched;
 }
+
+interface Sched {
+  onCpuNs: number;
+  waitNs: number;
+}
+
+/** On-CPU and run-queue wait time so far of every thread of `pid` (/proc/PID/task/TID/schedstat). */
+function schedOf(pid: number): Sched {
+  let onCpuNs = 0;
+  let waitNs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      onCpuNs += run;
+      waitNs += wait;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return { onCpuNs, waitNs };
+}
+
+const schedSince = (pid: number, from: Sched): Sched => {
+  const now = schedOf(pid);
+  return { onCpuNs: now.onCpuNs - from.onCpuNs, waitNs: now.waitNs - from.waitNs };
+};
 
 const cpuNow = () => {
   const { user, system } = process.cpuUsage();
@@ -209,11 +237,13 @@ function externalConsumer(name: string, bin: string): Consumer {
     async live(_object, pin, size, cpu) {
       const child = external(bin, ['live', pin, String(size)], cpu);
       const done = exited(child);
+      let from: Sched | undefined;
       return {
-        started: ready(child),
+        started: ready(child).then(() => void (from = schedOf(child.pid!))),
         stop: async () => {
+          const sched = schedSince(child.pid!, from!);
           child.kill('SIGUSR1');
-          return parse<Read>(name, await done);
+          return { ...parse<Read>(name, await done), sched };
         },
       };
     },
@@ -243,6 +273,7 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
       const abort = new AbortController();
       const progress = { events: 0, outOfOrder: 0 };
       const start = process.hrtime.bigint();
+      const from = schedOf(process.pid);
       const loop = ayaRead(kind, ayaOpen(kind, object, size), Infinity, abort.signal, progress).catch((err) => {
         if (!abort.signal.aborted) throw err;
       });
@@ -257,10 +288,11 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
             await new Promise((resolve) => setTimeout(resolve, 1));
           }
           const ns = Number(process.hrtime.bigint() - start);
+          const sched = schedSince(process.pid, from);
           abort.abort();
           await loop;
           setAffinity(ALL_CPUS);
-          return { ...progress, ns };
+          return { ...progress, ns, sched };
         },
       };
     },
@@ -394,6 +426,7 @@ async function limits() {
 }
 
 interface Live {
+  sched: Sched;
   received: number;
   dropped: number;
   uncounted: number;
@@ -417,6 +450,7 @@ async function liveOnce(consumer: Consumer, producerBin: string, size: Size, con
     const dropped = Number(object.nativeObject.perCpuCounterSum('DROPS'));
     const read = await run.stop(produced.runs - dropped);
     return {
+      sched: read.sched!,
       received: read.events,
       dropped,
       uncounted: produced.runs - read.events - dropped,
@@ -434,8 +468,9 @@ async function table3(consumers: Consumer[], producerBin: string, consumerCpu: n
       ? '3b. Loss with one CPU for both: producer and consumer on CPU 0 (taskset -c 0), taking turns'
       : '3. Loss under a live producer: BPF_PROG_TEST_RUN at full speed in another process on CPU 0, consumer on CPU 1';
   console.log(`\n${title}, ${LIVE_EVENTS.toLocaleString('en-US')} events a run; each round: received / dropped (counted by the DROPS map) / lost uncounted`);
-  console.log(`| size | consumer | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} | median dropped | producer M/s |`);
-  console.log(`| ---: | --- | ${Array.from({ length: ROUNDS }, () => '---:').join(' | ')} | ---: | ---: |`);
+  console.log('(consumer on CPU / waiting for a CPU: its threads\' time running and runnable but queued behind others, from schedstat, medians; ms)');
+  console.log(`| size | consumer | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} | median dropped | producer M/s | consumer on CPU / waiting for a CPU |`);
+  console.log(`| ---: | --- | ${Array.from({ length: ROUNDS }, () => '---:').join(' | ')} | ---: | ---: | ---: |`);
   const notes: string[] = [];
   for (const size of SIZES) {
     const runs = new Map<string, Live[]>(consumers.map((c) => [c.name, []]));
@@ -446,7 +481,9 @@ async function table3(consumers: Consumer[], producerBin: string, consumerCpu: n
       const rs = runs.get(c.name)!;
       const cells = rs.map((r) => `${r.received.toLocaleString('en-US')} / ${r.dropped.toLocaleString('en-US')} / ${r.uncounted}`);
       const dropped = median(rs.map((r) => r.dropped / LIVE_EVENTS));
-      console.log(`| ${size} B | ${c.name} | ${cells.join(' | ')} | ${(dropped * 100).toFixed(1)}% | ${mps(median(rs.map((r) => r.producerRate)))} |`);
+      const ms = (ns: number) => (ns / 1e6).toFixed(0);
+      const sched = `${ms(median(rs.map((r) => r.sched.onCpuNs)))} / ${ms(median(rs.map((r) => r.sched.waitNs)))}`;
+      console.log(`| ${size} B | ${c.name} | ${cells.join(' | ')} | ${(dropped * 100).toFixed(1)}% | ${mps(median(rs.map((r) => r.producerRate)))} | ${sched} |`);
     }
     // The issue's target: no drops from aya-node in a round where C dropped none.
     const cRuns = runs.get('C libbpf')!;
