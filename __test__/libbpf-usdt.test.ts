@@ -1,0 +1,250 @@
+// libbpf-style USDT programs (C with usdt.bpf.h, ebpf/c/libbpf_usdt.bpf.c) attached with
+// LibbpfUsdt to the USDT probes of Debian's python3, checked against what the program reads
+// (names, line numbers, argument count, cookie), what the kernel holds after detach and close,
+// and what libbpf 1.1 itself gives for the same object and probe.
+
+import test, { type ExecutionContext } from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ArrayMap, codec, Ebpf, EbpfError, HashMap, LibbpfUsdt, NotFoundError, usdtProbes, type Infer, type UsdtProbe } from '../src';
+import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
+import { PYTHON } from './flamegraph-helpers';
+import { kernelHasProgram, kernelLinks, within } from './helpers';
+import { collect, noLinksOf } from './programs-helpers';
+import { pythonRounds, semaphoreOf } from './usdt-helpers';
+
+const python = existsSync(PYTHON) ? realpathSync(PYTHON) : undefined;
+const probes: UsdtProbe[] = python ? usdtProbes(python) : [];
+const why = cSkipReason ?? (!python ? `${PYTHON} is missing (scripts/setup.sh installs Debian's python3)` : probes.length === 0 ? `${python} has no USDT probes` : undefined);
+if (why) console.log(`skip: libbpf USDT tests: ${why}`);
+const utest = why ? test.skip : test;
+test.after.always(() => cleanupCObjects());
+
+const probe = (name: string) => probes.find((p) => p.provider === 'python' && p.name === name)!;
+
+/** `struct usdt_event` of libbpf_usdt.bpf.c. */
+const UsdtEvent = codec.struct({
+  pid: codec.u32,
+  argCnt: codec.i32,
+  line: codec.i64,
+  usdtCookie: codec.u64,
+  specId: codec.u64,
+  ipSpecId: codec.i64,
+  pastEnd: codec.i32,
+  tag: codec.u32,
+  func: codec.cstring(64),
+  file: codec.cstring(96),
+});
+type UsdtEvent = Infer<typeof UsdtEvent>;
+const SPEC_SIZE = 208;
+const ENOENT = 2;
+
+// CPython 3.11 fires function__entry only while a profile (or trace) function is set; then it
+// fires for every Python frame, with the line of the `def`. function__return gives the line
+// of the `return`. The profile function is a C callable (slice takes any three arguments), so
+// it adds no Python frames of its own.
+const PRELUDE = `import gc
+gc.disable()
+def alpha(n):
+    return n + 1
+
+def beta(n):
+    return alpha(n) * 2
+
+sys.setprofile(slice)`;
+const BODY = `    list(map(alpha, range(3)))
+    list(map(beta, range(2)))
+    for g in (2, 0, 1):
+        gc.collect(g)`;
+/** function__entry of BODY (the line of each `def`): alpha x3 from map(), then beta, which calls alpha, twice. */
+const ENTRIES = [['alpha', 4n], ['alpha', 4n], ['alpha', 4n], ['beta', 7n], ['alpha', 4n], ['beta', 7n], ['alpha', 4n]];
+/** function__return (the line of each `return`): the same calls, inner first. */
+const RETURNS = [['alpha', 5n], ['alpha', 5n], ['alpha', 5n], ['alpha', 5n], ['beta', 8n], ['alpha', 5n], ['beta', 8n]];
+
+function load(pid: number): Ebpf {
+  return Ebpf.load(buildCObject('libbpf_usdt'), { globals: { target_tgid: { codec: codec.u32, value: pid } } });
+}
+
+const specs = (obj: Ebpf) => obj.map('__bpf_usdt_specs', ArrayMap, codec.bytes(SPEC_SIZE));
+const ipIndex = (obj: Ebpf) => obj.map('__bpf_usdt_ip_to_spec_id', HashMap, codec.i64, codec.u32);
+const isZero = (b: Buffer | undefined) => b !== undefined && b.every((x) => x === 0);
+const calls = (events: UsdtEvent[], script: string) => events.filter((e) => e.tag === 1 && e.file === script).map((e) => [e.func, e.line]);
+
+utest('BPF_USDT reads python:function__entry by pid: function names and line numbers, bpf_usdt_arg_cnt, bpf_usdt_cookie; detach undoes it all', async (t) => {
+  const py = await pythonRounds(t, PRELUDE, BODY);
+  using obj = load(py.pid);
+  const events = obj.ringBuf('usdt_events', UsdtEvent);
+  const entry = probe('function__entry');
+  const program = obj.program('py_call', LibbpfUsdt);
+  const link = program.attach({ target: 'python3', provider: 'python', name: 'function__entry', pid: py.pid, cookie: 0xfeed_f00dn });
+  t.regex(link.target, /^usdt .*python3.*:python:function__entry \(pid \d+\)$/);
+  t.true(semaphoreOf(py.pid, entry) >= 1, 'the semaphore is counted up in the process');
+
+  // libbpf's layout: spec 0 holds 3 arguments (arg_cnt, a short at 200) and the cookie (at 192).
+  const spec = specs(obj).get(0)!;
+  t.is(spec.readInt16LE(200), 3, 'arg_cnt');
+  t.is(spec.readBigUInt64LE(192), 0xfeed_f00dn, 'usdt_cookie');
+  t.deepEqual([...ipIndex(obj).entries()], [[entry.address, 0]], 'the site\'s address (python3 is not PIE) maps to spec 0');
+
+  await py.round();
+  const seen = await collect(events, 300);
+  t.deepEqual(calls(seen, py.script), ENTRIES, 'every call: name (a string argument) and def line (a signed register argument)');
+  const mine = seen.filter((e) => e.file === py.script);
+  t.true(mine.every((e) => e.pid === py.pid && e.argCnt === 3 && e.usdtCookie === 0xfeed_f00dn), 'bpf_usdt_arg_cnt() is 3 and bpf_usdt_cookie() the attach cookie');
+  t.true(mine.every((e) => e.specId === 0n && e.ipSpecId === 0n), 'the BPF cookie and the address index agree on the spec');
+  t.true(mine.every((e) => e.pastEnd === -ENOENT), 'bpf_usdt_arg() past the last argument is -ENOENT');
+
+  link.detach();
+  t.is(semaphoreOf(py.pid, entry), 0, 'detaching counted the semaphore back down');
+  t.true(isZero(specs(obj).get(0)), 'the spec is cleared');
+  t.is([...ipIndex(obj).keys()].length, 0, 'the address index is empty');
+  t.true(noLinksOf(obj, 'py_call'), 'the kernel has no link of the program left');
+  await py.round();
+  t.deepEqual(calls(await collect(events, 200), py.script), [], 'and nothing more is seen');
+
+  // The freed spec id is used again.
+  program.attach({ target: python!, provider: 'python', name: 'function__entry', pid: py.pid });
+  t.is(specs(obj).get(0)!.readInt16LE(200), 3, 'spec id 0 again');
+});
+
+utest('by binary (every process): function__return and gc__start (a signed int on the stack) in one object, one spec id each; close leaves nothing', async (t) => {
+  const py = await pythonRounds(t, PRELUDE, BODY);
+  const ret = probe('function__return');
+  let ids: number[];
+  {
+    using obj = load(py.pid);
+    const events = obj.ringBuf('usdt_events', UsdtEvent);
+    obj.program('py_call', LibbpfUsdt).attach({ target: PYTHON, provider: 'python', name: 'function__return', cookie: 1n });
+    obj.program('py_gc', LibbpfUsdt).attach({ target: 'python3', provider: 'python', name: 'gc__start', cookie: 2n });
+    t.true(semaphoreOf(py.pid, ret) >= 1, 'an attachment to the file counts the semaphore up in a running process too');
+    t.deepEqual([...ipIndex(obj).entries()].sort((a, b) => a[1] - b[1]), [[ret.address, 0], [probe('gc__start').address, 1]]);
+    await py.round();
+    const seen = await collect(events, 300);
+    t.deepEqual(calls(seen, py.script), RETURNS, 'function__return: name and return line of every call');
+    const gcs = seen.filter((e) => e.tag === 2);
+    t.deepEqual(gcs.map((e) => e.line), [2n, 0n, 1n], 'gc__start: the generation of each gc.collect(g), read from 112(%rsp)');
+    t.true(gcs.every((e) => e.argCnt === 1 && e.usdtCookie === 2n && e.specId === 1n && e.ipSpecId === 1n), 'gc__start: one argument, its own cookie and spec');
+    t.true(seen.filter((e) => e.tag === 1).every((e) => e.argCnt === 3 && e.usdtCookie === 1n && e.specId === 0n));
+    ids = ['py_call', 'py_gc'].map((p) => obj.program(p).id!);
+  }
+  t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), 'closing the object left no link of either program');
+  t.false(ids.some(kernelHasProgram), 'and unloaded both');
+  t.is(semaphoreOf(py.pid, ret), 0, 'and counted the semaphore back down');
+});
+
+utest('bad targets and objects are typed errors; a failed attach leaves no spec, address or link behind', async (t) => {
+  using obj = load(0);
+  const program = obj.program('py_call', LibbpfUsdt);
+  const missing = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'no__such__probe' }), { instanceOf: NotFoundError });
+  t.regex(missing!.message, /no USDT probe python:no__such__probe in .*python3.*it has .*python:function__entry/);
+  t.throws(() => program.attach({ target: PYTHON, provider: 'pyth0n', name: 'function__entry' }), { instanceOf: NotFoundError, message: /no USDT probe pyth0n:function__entry/ });
+  t.throws(() => program.attach({ target: '/no/such/binary', provider: 'python', name: 'line' }), { instanceOf: NotFoundError, message: /no such file/ });
+  for (const bad of [undefined, {}, { target: PYTHON, provider: 'python' }, { target: PYTHON, provider: 'python', name: 'line', pid: -1 }, { target: PYTHON, provider: 'python', name: 'line', cookie: -1n }, { target: PYTHON, provider: 'python', name: 'line', cookie: 1 }]) {
+    const err = t.throws(() => program.attach(bad as never), { instanceOf: EbpfError });
+    t.is(err!.code, 'INVALID_ARGUMENT', JSON.stringify(bad, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+  }
+
+  // A process that is gone: the uprobe cannot be created, after the spec and address were written.
+  const gone = spawn('true');
+  await within(5000, 'true to exit', new Promise((r) => gone.on('exit', r)));
+  const failed = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'line', pid: gone.pid }), { instanceOf: NotFoundError });
+  t.regex(failed!.message, /python3.*no such process/);
+  t.true(isZero(specs(obj).get(0)), 'the spec written before the failure is cleared');
+  t.is([...ipIndex(obj).keys()].length, 0, 'and the address entry removed');
+  t.true(noLinksOf(obj, 'py_call'), 'no link');
+  program.attach({ target: PYTHON, provider: 'python', name: 'line' });
+  t.is(specs(obj).get(0)!.readInt16LE(200), 3, 'its spec id was freed: the next attach gets 0');
+
+  // An object whose SEC("usdt") program does not include usdt.bpf.h: no spec maps.
+  using plain = Ebpf.load(buildCSource('usdt_no_maps', '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nSEC("usdt")\nint plain(struct pt_regs *ctx) { return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n'));
+  const noMaps = t.throws(() => plain.program('plain', LibbpfUsdt).attach({ target: PYTHON, provider: 'python', name: 'line' }), { instanceOf: NotFoundError });
+  t.regex(noMaps!.message, /no `__bpf_usdt_specs` map: .*include <bpf\/usdt\.bpf\.h>/);
+  t.true(noLinksOf(plain, 'plain'));
+});
+
+utest('spec ids are bounded by BPF_USDT_MAX_SPEC_CNT: a full map is BUSY until a link detaches', (t) => {
+  const source = `#define BPF_USDT_MAX_SPEC_CNT 1
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+__u64 hits;
+SEC("usdt")
+int BPF_USDT(one, long a) { hits += bpf_usdt_arg_cnt(ctx); return 0; }
+char LICENSE[] SEC("license") = "GPL";
+`;
+  using obj = Ebpf.load(buildCSource('usdt_one_spec', source));
+  const program = obj.program('one', LibbpfUsdt);
+  const first = program.attach({ target: PYTHON, provider: 'python', name: 'line' });
+  const full = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'gc__start' }), { instanceOf: EbpfError });
+  t.is(full!.code, 'BUSY');
+  t.regex(full!.message, /every USDT spec id is in use .*1 entries; raise BPF_USDT_MAX_SPEC_CNT/);
+  first.detach();
+  program.attach({ target: PYTHON, provider: 'python', name: 'gc__start' });
+  t.is(obj.map('__bpf_usdt_specs', ArrayMap, codec.bytes(SPEC_SIZE)).get(0)!.readInt16LE(200), 1, 'gc__start\'s one-argument spec took the freed id');
+});
+
+/** Why the libbpf reference loader cannot be built here, or its path. */
+function libbpfLoader(t: ExecutionContext): string | undefined {
+  const clang = ['/usr/bin/clang-22', '/usr/lib/llvm-22/bin/clang'].find(existsSync);
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-libbpf-loader-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'loader');
+  try {
+    execFileSync(clang!, ['-O1', join(__dirname, 'fixtures', 'libbpf-usdt-loader.c'), '-lbpf', '-o', out], { stdio: 'pipe' });
+    return out;
+  } catch (err) {
+    t.log(`skip: the libbpf reference loader does not build (libbpf-dev and clang-22 come from scripts/setup.sh): ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+utest('libbpf 1.1 attaching the same program to the same probe gives the same events and writes the same spec bytes', async (t) => {
+  const loader = libbpfLoader(t);
+  if (!loader) {
+    t.pass();
+    return;
+  }
+  const libbpfVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'libbpf1'], { encoding: 'utf8' });
+  t.log(`libbpf ${libbpfVersion}`);
+  const py = await pythonRounds(t, PRELUDE, BODY);
+  const object = buildCObject('libbpf_usdt');
+  const strip = (e: UsdtEvent) => `${e.tag}\t${e.argCnt}\t${e.line}\t${e.usdtCookie}\t${e.specId}\t${e.pastEnd}\t${e.func}\t${e.file}`;
+  for (const [program, name, cookie] of [['py_call', 'function__entry', 0x1234n], ['py_call', 'function__return', 7n], ['py_gc', 'gc__start', 0xffff_ffff_ffff_fffen]] as const) {
+    // Round 1 under libbpf.
+    const child = spawn(loader, [object, program, String(py.pid), PYTHON, 'python', name, String(cookie)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    t.teardown(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await within(10_000, 'the libbpf loader to attach', lines.next());
+    t.is(first.value, 'attached', stderr);
+    await py.round();
+    child.stdin.write('go\n');
+    const theirs: string[] = [];
+    let theirSpec = '';
+    for await (const line of lines) {
+      if (line.startsWith('event\t')) theirs.push(line.slice('event\t'.length));
+      if (line.startsWith('spec\t')) theirSpec = line.split('\t')[2];
+    }
+    // Round 2 under aya-node.
+    let ours: string[];
+    let ourSpec: string;
+    {
+      using obj = load(py.pid);
+      const events = obj.ringBuf('usdt_events', UsdtEvent);
+      obj.program(program, LibbpfUsdt).attach({ target: PYTHON, provider: 'python', name, pid: py.pid, cookie });
+      await py.round();
+      const seen = await collect(events, 300);
+      ours = seen.map(strip);
+      ourSpec = specs(obj).get(Number(seen[0]?.specId ?? 0))!.toString('hex');
+    }
+    const mine = (lines: string[]) => lines.filter((l) => l.endsWith(`\t${py.script}`) || l.startsWith('2\t'));
+    t.true(mine(ours).length > 0, `${name}: events seen`);
+    t.deepEqual(mine(ours), mine(theirs), `${name}: the program reads the same arguments, count, cookie and spec id under both loaders`);
+    t.is(ourSpec, theirSpec, `${name}: __bpf_usdt_specs holds the same bytes`);
+  }
+});
