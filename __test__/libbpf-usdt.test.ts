@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ArrayMap, codec, Ebpf, EbpfError, HashMap, LibbpfUsdt, NotFoundError, usdtProbes, type Infer, type UsdtProbe } from '../src';
+import { ArrayMap, codec, Ebpf, EbpfError, HashMap, LibbpfUsdt, NotFoundError, parseUsdtArgs, usdtProbes, type Infer, type UsdtProbe } from '../src';
+import { libbpfUsdtSpec } from '../src/programs/libbpf-usdt';
 import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 import { PYTHON } from './flamegraph-helpers';
 import { kernelHasProgram, kernelLinks, within } from './helpers';
@@ -72,6 +73,19 @@ const specs = (obj: Ebpf) => obj.map('__bpf_usdt_specs', ArrayMap, codec.bytes(S
 const ipIndex = (obj: Ebpf) => obj.map('__bpf_usdt_ip_to_spec_id', HashMap, codec.i64, codec.u32);
 const isZero = (b: Buffer | undefined) => b !== undefined && b.every((x) => x === 0);
 const calls = (events: UsdtEvent[], script: string) => events.filter((e) => e.tag === 1 && e.file === script).map((e) => [e.func, e.line]);
+
+test('argument specs encode as libbpf\'s struct __bpf_usdt_spec: location kind, pt_regs offset, sign, the width as a shift', (t) => {
+  const spec = libbpfUsdtSpec(parseUsdtArgs('-4@-16(%rbp) 8@%r12 2@$-3 -1@%al'), 0xabcn);
+  t.deepEqual(spec.args.slice(0, 5), [
+    { valOff: 0xffff_ffff_ffff_fff0n, argType: 2, regOff: 4 * 8, signed: 1, bitshift: 32 }, // memory at rbp - 16, a signed int
+    { valOff: 0n, argType: 1, regOff: 3 * 8, signed: 0, bitshift: 0 }, // r12, 8 bytes
+    { valOff: 0xffff_ffff_ffff_fffdn, argType: 0, regOff: 0, signed: 0, bitshift: 48 }, // the constant -3 as an unsigned short
+    { valOff: 0n, argType: 1, regOff: 10 * 8, signed: 1, bitshift: 56 }, // al: ax's slot, one signed byte
+    { valOff: 0n, argType: 0, regOff: 0, signed: 0, bitshift: 0 }, // unused
+  ]);
+  t.is(spec.argCount, 4);
+  t.is(spec.usdtCookie, 0xabcn);
+});
 
 utest('BPF_USDT reads python:function__entry by pid: function names and line numbers, bpf_usdt_arg_cnt, bpf_usdt_cookie; detach undoes it all', async (t) => {
   const py = await pythonRounds(t, PRELUDE, BODY);
