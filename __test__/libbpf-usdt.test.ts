@@ -128,6 +128,7 @@ utest('by binary (every process): function__return and gc__start (a signed int o
   const py = await pythonRounds(t, PRELUDE, BODY);
   const ret = probe('function__return');
   let ids: number[];
+  let mapIds: number[];
   {
     using obj = load(py.pid);
     const events = obj.ringBuf('usdt_events', UsdtEvent);
@@ -143,9 +144,19 @@ utest('by binary (every process): function__return and gc__start (a signed int o
     t.true(gcs.every((e) => e.argCnt === 1 && e.usdtCookie === 2n && e.specId === 1n && e.ipSpecId === 1n), 'gc__start: one argument, its own cookie and spec');
     t.true(seen.filter((e) => e.tag === 1).every((e) => e.argCnt === 3 && e.usdtCookie === 1n && e.specId === 0n));
     ids = ['py_call', 'py_gc'].map((p) => obj.program(p).id!);
+    mapIds = obj.program('py_call').info()!.mapIds;
   }
   t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), 'closing the object left no link of either program');
   t.false(ids.some(kernelHasProgram), 'and unloaded both');
+  const mapGone = (id: number) => {
+    try {
+      execFileSync('bpftool', ['map', 'show', 'id', String(id)], { stdio: 'pipe' });
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  t.true(mapIds.length >= 3 && mapIds.every(mapGone), `and the kernel freed its maps, the spec array and the address index among them (ids ${mapIds.join(', ')})`);
   t.is(semaphoreOf(py.pid, ret), 0, 'and counted the semaphore back down');
 });
 
