@@ -212,6 +212,42 @@ char LICENSE[] SEC("license") = "GPL";
   t.is(obj.map('__bpf_usdt_specs', ArrayMap, codec.bytes(SPEC_SIZE)).get(0)!.readInt16LE(200), 1, 'gc__start\'s one-argument spec took the freed id');
 });
 
+utest('attach() without a target takes the probe from SEC("usdt/PATH:PROVIDER:NAME"), as libbpf\'s auto-attach does', async (t) => {
+  const source = `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+const volatile __u32 target_tgid = 0;
+__s64 generations[4];
+__u64 seen;
+SEC("usdt/python3:python:gc__start")
+int BPF_USDT(auto_gc, int generation)
+{
+	if (bpf_get_current_pid_tgid() >> 32 != target_tgid || seen >= 4)
+		return 0;
+	generations[seen & 3] = generation;
+	seen++;
+	return 0;
+}
+SEC("usdt")
+int BPF_USDT(manual, long a) { return 0; }
+char LICENSE[] SEC("license") = "GPL";
+`;
+  const py = await pythonRounds(t, 'import gc\ngc.disable()', '    for g in (1, 2, 0):\n        gc.collect(g)');
+  using obj = Ebpf.load(buildCSource('usdt_auto_attach', source), { globals: { target_tgid: { codec: codec.u32, value: py.pid } } });
+  const program = obj.program('auto_gc', LibbpfUsdt);
+  t.is(program.section, 'usdt/python3:python:gc__start');
+  const link = program.attach();
+  t.regex(link.target, /^usdt \/.*python3[^:]*:python:gc__start$/, 'every process running the python3 found on PATH');
+  await py.round();
+  const bss = obj.map('.bss', ArrayMap, codec.struct({ generations: codec.array(codec.i64, 4), seen: codec.u64 })).get(0)!;
+  t.is(bss.seen, 3n);
+  t.deepEqual(bss.generations.slice(0, 3), [1n, 2n, 0n]);
+  const err = t.throws(() => obj.program('manual', LibbpfUsdt).attach(), { instanceOf: EbpfError });
+  t.is(err!.code, 'INVALID_ARGUMENT');
+  t.regex(err!.message, /section `usdt` names no probe/);
+});
+
 /** Why the libbpf reference loader cannot be built here, or its path. */
 function libbpfLoader(t: ExecutionContext): string | undefined {
   const clang = ['/usr/bin/clang-22', '/usr/lib/llvm-22/bin/clang'].find(existsSync);

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { array, i16, i64, struct, u32, u64, u8, type Infer } from '../codec';
-import { ebpfError } from '../errors';
+import { ebpfError, invalidArgument } from '../errors';
 import type { Link } from '../link';
 import { ArrayMap, HashMap } from '../maps';
 import { Program } from './program';
@@ -64,6 +64,7 @@ export type LibbpfUsdtTarget = Omit<UsdtTarget, 'specMap'>;
  *
  * ```ts
  * obj.program('py_call', LibbpfUsdt).attach({ target: 'python3', provider: 'python', name: 'function__entry', pid });
+ * obj.program('on_gc', LibbpfUsdt).attach(); // SEC("usdt/python3:python:gc__start")
  * ```
  *
  * Needs Linux 5.15 (BPF links with cookies on perf events).
@@ -72,9 +73,19 @@ export class LibbpfUsdt extends Program {
   static override readonly kind = 'usdt';
   #maps?: { specs: ArrayMap<SpecValue>; ips: HashMap<bigint, number> };
 
-  /** Attaches to every site of `provider:name` in `target`; one link detaches them all. */
-  attach(u: LibbpfUsdtTarget): Link {
+  /**
+   * Attaches to every site of `provider:name` in `target`; one link detaches them all. Without
+   * an argument, to the probe the program's section names, as libbpf's auto-attach does:
+   * `SEC("usdt/PATH:PROVIDER:NAME")`, in every process.
+   */
+  attach(u?: LibbpfUsdtTarget): Link {
     const what = `usdt \`${this.name}\``;
+    if (u === undefined) {
+      const section = this.section ?? 'usdt';
+      const named = /^usdt\/([^:]+):([^:]+):([^:]+)$/.exec(section);
+      if (!named) throw invalidArgument(`${what}: give { target, provider, name }: its section \`${section}\` names no probe (SEC("usdt/PATH:PROVIDER:NAME") would)`);
+      u = { target: named[1], provider: named[2], name: named[3] };
+    }
     const found = findUsdtSites(what, u);
     const { specs, ips } = this.#openMaps(what);
     const ids = specIds.get(this.owner) ?? { next: 0, free: [] };
