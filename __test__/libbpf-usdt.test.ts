@@ -5,11 +5,11 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ArrayMap, codec, Ebpf, EbpfError, HashMap, LibbpfUsdt, NotFoundError, parseUsdtArgs, usdtProbes, type Infer, type UsdtProbe } from '../src';
+import { ArrayMap, codec, Ebpf, EbpfError, HashMap, LibbpfUsdt, NotFoundError, parseUsdtArgs, resolveUsdtTarget, usdtProbes, type Infer, type UsdtProbe } from '../src';
 import { libbpfUsdtSpec } from '../src/programs/libbpf-usdt';
 import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 import { PYTHON } from './flamegraph-helpers';
@@ -38,6 +38,7 @@ const UsdtEvent = codec.struct({
   tag: codec.u32,
   func: codec.cstring(64),
   file: codec.cstring(96),
+  arg1: codec.i64,
 });
 type UsdtEvent = Infer<typeof UsdtEvent>;
 const SPEC_SIZE = 208;
@@ -246,6 +247,78 @@ char LICENSE[] SEC("license") = "GPL";
   const err = t.throws(() => obj.program('manual', LibbpfUsdt).attach(), { instanceOf: EbpfError });
   t.is(err!.code, 'INVALID_ARGUMENT');
   t.regex(err!.message, /section `usdt` names no probe/);
+});
+
+/** A C++ program throwing three ints per line read, printing the address of `typeid(int)` first. */
+const THROWER = `#include <cstdio>
+#include <typeinfo>
+int main()
+{
+	printf("%p\\n", (const void *)&typeid(int));
+	fflush(stdout);
+	for (int c; (c = getchar()) != EOF;) {
+		if (c != '\\n')
+			continue;
+		for (int i = 0; i < 3; i++) {
+			try {
+				throw i;
+			} catch (int) {
+			}
+		}
+		puts("done");
+		fflush(stdout);
+	}
+}
+`;
+
+utest('a shared library (position-independent): libstdcxx:throw of a C++ program, by pid with the address index from its mappings, and by library name', async (t) => {
+  const clangxx = ['/usr/bin/clang++-22', '/usr/lib/llvm-22/bin/clang++'].find(existsSync);
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-thrower-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'thrower.cc'), THROWER);
+  try {
+    execFileSync(clangxx!, ['-O1', join(dir, 'thrower.cc'), '-o', join(dir, 'thrower')], { stdio: 'pipe' });
+  } catch (err) {
+    t.log(`skip: no C++ compiler (clang-22 from scripts/setup.sh brings libstdc++-dev): ${(err as Error).message}`);
+    t.pass();
+    return;
+  }
+  const child = spawn(join(dir, 'thrower'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const typeinfo = BigInt((await within(5000, 'the thrower to start', lines.next())).value);
+  const libstdcxx = usdtProbes(resolveUsdtTarget('libstdc++', child.pid)).find((p) => p.provider === 'libstdcxx' && p.name === 'throw');
+  if (!libstdcxx) {
+    t.log('skip: this libstdc++ has no libstdcxx:throw probe');
+    t.pass();
+    return;
+  }
+  t.true(libstdcxx.positionIndependent, 'a shared library');
+  const round = async () => {
+    child.stdin.write('\n');
+    t.is((await within(5000, 'the throws', lines.next())).value, 'done');
+  };
+
+  using obj = load(child.pid!);
+  const events = obj.ringBuf('usdt_events', UsdtEvent);
+  const program = obj.program('any_probe', LibbpfUsdt);
+  const byPid = program.attach({ target: 'libstdc++', provider: 'libstdcxx', name: 'throw', pid: child.pid, cookie: 5n });
+  t.is([...ipIndex(obj).keys()].length, 1, 'with a pid, the site\'s address in that process is known');
+  await round();
+  let seen = (await collect(events, 300)).filter((e) => e.tag === 3);
+  t.is(seen.length, 3, 'three throws');
+  t.true(seen.every((e) => e.arg1 === typeinfo), 'the second argument is &typeid(int), as the program printed it');
+  t.true(seen.every((e) => e.argCnt === 2 && e.usdtCookie === 5n && e.specId === 0n), 'two arguments, the cookie, spec 0');
+  t.true(seen.every((e) => e.ipSpecId === 0n), 'the address index agrees: the address computed from /proc/PID/maps is where the kernel hit the probe');
+  byPid.detach();
+  t.is([...ipIndex(obj).keys()].length, 0);
+
+  program.attach({ target: 'libstdc++', provider: 'libstdcxx', name: 'throw' });
+  t.is([...ipIndex(obj).keys()].length, 0, 'without a pid, a library\'s run-time address is unknown: no address entry');
+  await round();
+  seen = (await collect(events, 300)).filter((e) => e.tag === 3);
+  t.is(seen.length, 3, 'the cookie alone finds the spec');
+  t.true(seen.every((e) => e.arg1 === typeinfo && e.specId === 0n && e.ipSpecId === -1n), JSON.stringify(seen.map((e) => [e.arg1, e.specId, e.ipSpecId]), (_, v) => (typeof v === 'bigint' ? String(v) : v)));
 });
 
 /** Why the libbpf reference loader cannot be built here, or its path. */

@@ -224,7 +224,7 @@ ctest('SEC("ksyscall/NAME") and kretsyscall load as kprobes on the syscall; atta
 
 ctest('SEC("usdt") (libbpf usdt.bpf.h) loads as a uprobe program with libbpf\'s USDT maps (attaching: libbpf-usdt.test.ts)', (t) => {
   using obj = Ebpf.load(buildCObject('libbpf_usdt'));
-  t.deepEqual(obj.programs.map((p) => [p.name, p.kind]).sort(), [['py_call', 'usdt'], ['py_gc', 'usdt']]);
+  t.deepEqual(obj.programs.map((p) => [p.name, p.kind]).sort(), [['any_probe', 'usdt'], ['py_call', 'usdt'], ['py_gc', 'usdt']]);
   const maps = new Map(obj.maps.map((m) => [m.name, m]));
   t.like(maps.get('__bpf_usdt_specs'), { kind: 'array', keySize: 4, valueSize: 208, maxEntries: 256 }, 'usdt.bpf.h\'s spec array');
   t.like(maps.get('__bpf_usdt_ip_to_spec_id'), { kind: 'hash', keySize: 8, valueSize: 4, maxEntries: 1024 }, 'and its address index');

@@ -18,9 +18,10 @@ struct usdt_event {
 	__u64 spec_id;     /* bpf_get_attach_cookie(): the spec id the loader chose */
 	__s64 ip_spec_id;  /* __bpf_usdt_ip_to_spec_id[instruction address], -1 when absent */
 	__s32 past_end;    /* bpf_usdt_arg() one past the last argument (-ENOENT) */
-	__u32 tag;         /* 1 python call, 2 gc__start */
+	__u32 tag;         /* 1 python call, 2 gc__start, 3 any probe */
 	char func[64];
 	char file[96];
+	__s64 arg1;        /* any probe: its second argument */
 };
 
 struct {
@@ -47,7 +48,7 @@ static __always_inline struct usdt_event *begin(struct pt_regs *ctx, __u32 tag)
 	e->usdt_cookie = bpf_usdt_cookie(ctx);
 	e->spec_id = bpf_get_attach_cookie(ctx);
 	by_ip = bpf_map_lookup_elem(&__bpf_usdt_ip_to_spec_id, &ip);
-	e->ip_spec_id = by_ip ? *by_ip : -1;
+	e->ip_spec_id = by_ip ? (__s64)*by_ip : -1;
 	e->past_end = bpf_usdt_arg(ctx, e->arg_cnt < 0 ? 0 : e->arg_cnt, &past);
 	return e;
 }
@@ -76,6 +77,20 @@ int BPF_USDT(py_gc, int generation)
 	if (!e)
 		return 0;
 	e->line = generation;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Any probe with two arguments or more (libstdcxx:throw: the exception, its typeinfo). */
+SEC("usdt")
+int BPF_USDT(any_probe, long arg0, long arg1)
+{
+	struct usdt_event *e = begin(ctx, 3);
+
+	if (!e)
+		return 0;
+	e->line = arg0;
+	e->arg1 = arg1;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
