@@ -6,8 +6,9 @@
 // layout and the maps are libbpf's.
 
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { array, i16, i64, struct, u32, u64, u8, type Infer } from '../codec';
-import { ebpfError, invalidArgument } from '../errors';
+import { EbpfError, ebpfError, invalidArgument } from '../errors';
 import type { Link } from '../link';
 import { ArrayMap, HashMap } from '../maps';
 import { Program } from './program';
@@ -128,10 +129,9 @@ export class LibbpfUsdt extends Program {
         }
         const ip = runtimeAddress(site, u.pid);
         // An address another attachment entered keeps its spec: the cookie tells them apart.
-        if (ip !== undefined && ips.get(ip) === undefined) {
-          ips.set(ip, id, 'only-new');
-          entered.push([ip, id]);
-        }
+        // A full index (programs may size it down to 1, as libbpf allows when the kernel has
+        // cookies) only loses the fallback.
+        if (ip !== undefined && ips.get(ip) === undefined && enterAddress(ips, ip, id)) entered.push([ip, id]);
         return BigInt(id);
       });
       return attachUsdtSites(this.attachAs.bind(this), this.name, found, u.pid, cookies, forget);
@@ -161,6 +161,17 @@ export class LibbpfUsdt extends Program {
     expect(IP_MAP, 'hash', 8, 4);
     this.#maps = { specs: this.owner.map(SPECS_MAP, ArrayMap, Spec), ips: this.owner.map(IP_MAP, HashMap, i64, u32) };
     return this.#maps;
+  }
+}
+
+/** Enters `ip` in the address index; false when the index is full (E2BIG). */
+function enterAddress(ips: HashMap<bigint, number>, ip: bigint, id: number): boolean {
+  try {
+    ips.set(ip, id, 'only-new');
+    return true;
+  } catch (err) {
+    if (err instanceof EbpfError && err.errno === constants.errno.E2BIG) return false;
+    throw err;
   }
 }
 
