@@ -5,7 +5,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,7 +15,7 @@ import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-ob
 import { PYTHON } from './flamegraph-helpers';
 import { kernelHasProgram, kernelLinks, within } from './helpers';
 import { collect, noLinksOf } from './programs-helpers';
-import { pythonRounds, semaphoreOf } from './usdt-helpers';
+import { pythonCopy, pythonRounds, semaphoreOf } from './usdt-helpers';
 
 const python = existsSync(PYTHON) ? realpathSync(PYTHON) : undefined;
 const probes: UsdtProbe[] = python ? usdtProbes(python) : [];
@@ -125,16 +125,17 @@ utest('BPF_USDT reads python:function__entry by pid: function names and line num
   t.is(specs(obj).get(0)!.readInt16LE(200), 3, 'spec id 0 again');
 });
 
-utest('by binary (every process): function__return and gc__start (a signed int on the stack) in one object, one spec id each; close leaves nothing', async (t) => {
-  const py = await pythonRounds(t, PRELUDE, BODY);
-  const ret = probe('function__return');
+utest('by binary (every process running it): function__return and gc__start (a signed int on the stack) in one object, one spec id each; close leaves nothing', async (t) => {
+  const copy = pythonCopy(t);
+  const py = await pythonRounds(t, PRELUDE, BODY, copy);
+  const ret = { ...probe('function__return'), path: copy };
   let ids: number[];
   let mapIds: number[];
   {
     using obj = load(py.pid);
     const events = obj.ringBuf('usdt_events', UsdtEvent);
-    obj.program('py_call', LibbpfUsdt).attach({ target: PYTHON, provider: 'python', name: 'function__return', cookie: 1n });
-    obj.program('py_gc', LibbpfUsdt).attach({ target: 'python3', provider: 'python', name: 'gc__start', cookie: 2n });
+    obj.program('py_call', LibbpfUsdt).attach({ target: copy, provider: 'python', name: 'function__return', cookie: 1n });
+    obj.program('py_gc', LibbpfUsdt).attach({ target: copy, provider: 'python', name: 'gc__start', cookie: 2n });
     t.true(semaphoreOf(py.pid, ret) >= 1, 'an attachment to the file counts the semaphore up in a running process too');
     t.deepEqual([...ipIndex(obj).entries()].sort((a, b) => a[1] - b[1]), [[ret.address, 0], [probe('gc__start').address, 1]]);
     await py.round();
@@ -181,7 +182,7 @@ utest('bad targets and objects are typed errors; a failed attach leaves no spec,
   t.true(isZero(specs(obj).get(0)), 'the spec written before the failure is cleared');
   t.is([...ipIndex(obj).keys()].length, 0, 'and the address entry removed');
   t.true(noLinksOf(obj, 'py_call'), 'no link');
-  program.attach({ target: PYTHON, provider: 'python', name: 'line' });
+  program.attach({ target: pythonCopy(t), provider: 'python', name: 'line' });
   t.is(specs(obj).get(0)!.readInt16LE(200), 3, 'its spec id was freed: the next attach gets 0');
 
   // An object whose SEC("usdt") program does not include usdt.bpf.h: no spec maps.
@@ -205,18 +206,20 @@ char LICENSE[] SEC("license") = "GPL";
 `;
   using obj = Ebpf.load(buildCSource('usdt_two_specs', source));
   const program = obj.program('two', LibbpfUsdt);
-  const first = program.attach({ target: PYTHON, provider: 'python', name: 'line' });
-  program.attach({ target: PYTHON, provider: 'python', name: 'gc__start' });
+  const copy = pythonCopy(t);
+  const first = program.attach({ target: copy, provider: 'python', name: 'line' });
+  program.attach({ target: copy, provider: 'python', name: 'gc__start' });
   t.deepEqual([...ipIndex(obj).entries()], [[probe('line').address, 0]], 'the index holds the first address only: libbpf does not need it on this kernel either');
-  const full = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'function__entry' }), { instanceOf: EbpfError });
+  const full = t.throws(() => program.attach({ target: copy, provider: 'python', name: 'function__entry' }), { instanceOf: EbpfError });
   t.is(full!.code, 'BUSY');
   t.regex(full!.message, /every USDT spec id is in use .*2 entries; raise BPF_USDT_MAX_SPEC_CNT/);
   first.detach();
-  program.attach({ target: PYTHON, provider: 'python', name: 'function__entry' });
+  program.attach({ target: copy, provider: 'python', name: 'function__entry' });
   t.is(specs(obj).get(0)!.readInt16LE(200), 3, 'function__entry\'s three-argument spec took the freed id');
 });
 
 utest('attach() without a target takes the probe from SEC("usdt/PATH:PROVIDER:NAME"), as libbpf\'s auto-attach does', async (t) => {
+  const copy = pythonCopy(t);
   const source = `#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -224,7 +227,7 @@ utest('attach() without a target takes the probe from SEC("usdt/PATH:PROVIDER:NA
 const volatile __u32 target_tgid = 0;
 __s64 generations[4];
 __u64 seen;
-SEC("usdt/python3:python:gc__start")
+SEC("usdt/${copy}:python:gc__start")
 int BPF_USDT(auto_gc, int generation)
 {
 	if (bpf_get_current_pid_tgid() >> 32 != target_tgid || seen >= 4)
@@ -237,12 +240,12 @@ SEC("usdt")
 int BPF_USDT(manual, long a) { return 0; }
 char LICENSE[] SEC("license") = "GPL";
 `;
-  const py = await pythonRounds(t, 'import gc\ngc.disable()', '    for g in (1, 2, 0):\n        gc.collect(g)');
+  const py = await pythonRounds(t, 'import gc\ngc.disable()', '    for g in (1, 2, 0):\n        gc.collect(g)', copy);
   using obj = Ebpf.load(buildCSource('usdt_auto_attach', source), { globals: { target_tgid: { codec: codec.u32, value: py.pid } } });
   const program = obj.program('auto_gc', LibbpfUsdt);
-  t.is(program.section, 'usdt/python3:python:gc__start');
+  t.is(program.section, `usdt/${copy}:python:gc__start`);
   const link = program.attach();
-  t.regex(link.target, /^usdt \/.*python3[^:]*:python:gc__start$/, 'every process running the python3 found on PATH');
+  t.is(link.target, `usdt ${copy}:python:gc__start`, 'every process running that file');
   await py.round();
   const bss = obj.map('.bss', ArrayMap, codec.struct({ generations: codec.array(codec.i64, 4), seen: codec.u64 })).get(0)!;
   t.is(bss.seen, 3n);
@@ -274,7 +277,7 @@ int main()
 }
 `;
 
-utest('a shared library (position-independent): libstdcxx:throw of a C++ program, by pid with the address index from its mappings, and by library name', async (t) => {
+utest('a shared library (position-independent): libstdcxx:throw of a C++ program, by pid (library name, address index from its mappings) and by file', async (t) => {
   const clangxx = ['/usr/bin/clang++-22', '/usr/lib/llvm-22/bin/clang++'].find(existsSync);
   const dir = mkdtempSync(join(tmpdir(), 'aya-node-thrower-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -286,7 +289,10 @@ utest('a shared library (position-independent): libstdcxx:throw of a C++ program
     t.pass();
     return;
   }
-  const child = spawn(join(dir, 'thrower'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Its own copy of libstdc++: the attachment without a pid covers the processes mapping that file only.
+  const library = join(dir, 'libstdc++.so.6');
+  copyFileSync(resolveUsdtTarget('libstdc++'), library);
+  const child = spawn(join(dir, 'thrower'), [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LD_LIBRARY_PATH: dir } });
   t.teardown(() => child.kill('SIGKILL'));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const typeinfo = BigInt((await within(5000, 'the thrower to start', lines.next())).value);
@@ -296,6 +302,7 @@ utest('a shared library (position-independent): libstdcxx:throw of a C++ program
     t.pass();
     return;
   }
+  t.is(libstdcxx.path, library, 'the process maps the copy');
   t.true(libstdcxx.positionIndependent, 'a shared library');
   const round = async () => {
     child.stdin.write('\n');
@@ -316,7 +323,7 @@ utest('a shared library (position-independent): libstdcxx:throw of a C++ program
   byPid.detach();
   t.is([...ipIndex(obj).keys()].length, 0);
 
-  program.attach({ target: 'libstdc++', provider: 'libstdcxx', name: 'throw' });
+  program.attach({ target: library, provider: 'libstdcxx', name: 'throw' });
   t.is([...ipIndex(obj).keys()].length, 0, 'without a pid, a library\'s run-time address is unknown: no address entry');
   await round();
   seen = (await collect(events, 300)).filter((e) => e.tag === 3);

@@ -3,7 +3,7 @@
 
 import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -31,6 +31,18 @@ export function semaphoreOf(pid: number, probe: UsdtProbe): number {
   throw new Error(`no mapping of ${probe.path} holds the semaphore`);
 }
 
+/**
+ * A private copy of python3 (removed at teardown). A uprobe belongs to the file: attaching to
+ * every process running the copy leaves the python3 of other tests (and their semaphores) alone.
+ */
+export function pythonCopy(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aya-node-python-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const copy = join(dir, 'python3');
+  copyFileSync(realpathSync(PYTHON), copy);
+  return copy;
+}
+
 /** A python3 child running `body` once per line written to its stdin (`round()`), printing `done` after each. */
 export interface PythonRounds {
   child: ChildProcessByStdio<Writable, Readable, null>;
@@ -41,13 +53,13 @@ export interface PythonRounds {
   round(): Promise<void>;
 }
 
-/** Starts python3 on a script whose loop runs `body` (indented 4 spaces) per round; killed at teardown. */
-export async function pythonRounds(t: ExecutionContext, prelude: string, body: string): Promise<PythonRounds> {
+/** Starts python3 (or `python`) on a script whose loop runs `body` (indented 4 spaces) per round; killed at teardown. */
+export async function pythonRounds(t: ExecutionContext, prelude: string, body: string, python = PYTHON): Promise<PythonRounds> {
   const dir = mkdtempSync(join(tmpdir(), 'aya-node-py-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = join(dir, 'rounds.py');
   writeFileSync(script, `import sys\n${prelude}\nwhile sys.stdin.readline().strip() == "go":\n${body}\n    print("done", flush=True)\n`);
-  const child = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => child.kill('SIGKILL'));
   // The interpreter has mapped itself once it reads stdin; a short wait is enough for that.
   await new Promise((r) => setTimeout(r, 300));
