@@ -4,7 +4,7 @@
 // and what libbpf 1.1 itself gives for the same object and probe.
 
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,8 @@ const python = existsSync(PYTHON) ? realpathSync(PYTHON) : undefined;
 const probes: UsdtProbe[] = python ? usdtProbes(python) : [];
 const why = cSkipReason ?? (!python ? `${PYTHON} is missing (scripts/setup.sh installs Debian's python3)` : probes.length === 0 ? `${python} has no USDT probes` : undefined);
 if (why) console.log(`skip: libbpf USDT tests: ${why}`);
-const utest = why ? test.skip : test;
+// Serial: the tests compile C (clang blocks this worker's event loop) and time python rounds.
+const utest = why ? test.skip : test.serial;
 test.after.always(() => cleanupCObjects());
 
 const probe = (name: string) => probes.find((p) => p.provider === 'python' && p.name === name)!;
@@ -162,7 +163,7 @@ utest('by binary (every process running it): function__return and gc__start (a s
   t.is(semaphoreOf(py.pid, ret), 0, 'and counted the semaphore back down');
 });
 
-utest('bad targets and objects are typed errors; a failed attach leaves no spec, address or link behind', async (t) => {
+utest('bad targets and objects are typed errors; a failed attach leaves no spec, address or link behind', (t) => {
   using obj = load(0);
   const program = obj.program('py_call', LibbpfUsdt);
   const missing = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'no__such__probe' }), { instanceOf: NotFoundError });
@@ -175,8 +176,7 @@ utest('bad targets and objects are typed errors; a failed attach leaves no spec,
   }
 
   // A process that is gone: the uprobe cannot be created, after the spec and address were written.
-  const gone = spawn('true');
-  await within(5000, 'true to exit', new Promise((r) => gone.on('exit', r)));
+  const gone = spawnSync('true');
   const failed = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'line', pid: gone.pid }), { instanceOf: NotFoundError });
   t.regex(failed!.message, /python3.*no such process/);
   t.true(isZero(specs(obj).get(0)), 'the spec written before the failure is cleared');
@@ -295,7 +295,7 @@ utest('a shared library (position-independent): libstdcxx:throw of a C++ program
   const child = spawn(join(dir, 'thrower'), [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LD_LIBRARY_PATH: dir } });
   t.teardown(() => child.kill('SIGKILL'));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const typeinfo = BigInt((await within(5000, 'the thrower to start', lines.next())).value);
+  const typeinfo = BigInt((await within(10_000, 'the thrower to start', lines.next())).value);
   const libstdcxx = usdtProbes(resolveUsdtTarget('libstdc++', child.pid)).find((p) => p.provider === 'libstdcxx' && p.name === 'throw');
   if (!libstdcxx) {
     t.log('skip: this libstdc++ has no libstdcxx:throw probe');
@@ -306,7 +306,7 @@ utest('a shared library (position-independent): libstdcxx:throw of a C++ program
   t.true(libstdcxx.positionIndependent, 'a shared library');
   const round = async () => {
     child.stdin.write('\n');
-    t.is((await within(5000, 'the throws', lines.next())).value, 'done');
+    t.is((await within(10_000, 'the throws', lines.next())).value, 'done');
   };
 
   using obj = load(child.pid!);
