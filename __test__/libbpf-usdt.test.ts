@@ -170,6 +170,10 @@ utest('bad targets and objects are typed errors; a failed attach leaves no spec,
   t.regex(missing!.message, /no USDT probe python:no__such__probe in .*python3.*it has .*python:function__entry/);
   t.throws(() => program.attach({ target: PYTHON, provider: 'pyth0n', name: 'function__entry' }), { instanceOf: NotFoundError, message: /no USDT probe pyth0n:function__entry/ });
   t.throws(() => program.attach({ target: '/no/such/binary', provider: 'python', name: 'line' }), { instanceOf: NotFoundError, message: /no such file/ });
+  const fifoDir = mkdtempSync(join(tmpdir(), 'aya-node-usdt-fifo-'));
+  t.teardown(() => rmSync(fifoDir, { recursive: true, force: true }));
+  execFileSync('mkfifo', [join(fifoDir, 'fifo')]);
+  t.throws(() => program.attach({ target: join(fifoDir, 'fifo'), provider: 'python', name: 'line' }), { message: /fifo is not a regular file/ }, 'a FIFO is refused, not read (which would block)');
   for (const bad of [undefined, {}, { target: PYTHON, provider: 'python' }, { target: PYTHON, provider: 'python', name: 'line', pid: -1 }, { target: PYTHON, provider: 'python', name: 'line', cookie: -1n }, { target: PYTHON, provider: 'python', name: 'line', cookie: 1 }]) {
     const err = t.throws(() => program.attach(bad as never), { instanceOf: EbpfError });
     t.is(err!.code, 'INVALID_ARGUMENT', JSON.stringify(bad, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));

@@ -5,7 +5,7 @@
 // site gets its own attachment whose BPF cookie keys its parsed argument spec in the
 // program's spec map, which `aya_node_ebpf::usdt` reads.
 
-import { accessSync, closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { array, i64, struct, u16, u32, u64, u8, type Infer } from '../codec';
 import { EM_AARCH64, EM_X86_64, ET_EXEC, cString, fileOffsetOf, notes, parseElf } from '../elf';
@@ -141,6 +141,9 @@ function archOf(machine: number, path: string): UsdtArch {
 /** The USDT probes of an ELF file (`.note.stapsdt`), with file offsets of sites and semaphores. */
 export function usdtProbes(path: string): UsdtProbe[] {
   if (typeof path !== 'string' || path === '') throw new TypeError('usdtProbes: `path` must be a non-empty string');
+  // A FIFO or device would block the event loop while it is read.
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat && !stat.isFile()) throw invalidArgument(`usdtProbes: ${path} is not a regular file`);
   let data: Buffer;
   try {
     data = readFileSync(path);
