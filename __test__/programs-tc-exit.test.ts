@@ -1,0 +1,122 @@
+// Netlink TC filters outlive the process that made them unless something removes them: a child
+// attaches tc_drop_udp through netlink (forced with `api: 'netlink'`; TCX is this kernel's
+// default) and ends without close() in each way a process ends. The filter must be gone from
+// the kernel soon after, packets must pass again, the program must be unloaded, and the watcher
+// process must be gone too. A filter another tool put in its place must survive.
+
+import test, { type ExecutionContext } from 'ava';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kernelHasProgram } from './helpers';
+import { eventually, udpEchoServer, udpRoundTrip, vethPair, type VethPair } from './programs-helpers';
+
+const DROPPED_PORT = 7011;
+const repo = join(__dirname, '..');
+const fixture = join(__dirname, 'fixtures', 'tc-netlink-child.ts');
+/** How long the filter may outlive its process: the watcher wakes at EOF, this is slack for a busy machine. */
+const BOUND_MS = 5000;
+
+interface Attached {
+  child: ChildProcess;
+  programId: number;
+  watcherPid: number;
+  stderr: () => string;
+}
+
+/** `tc filter show` of egress of the client interface, as the kernel reports it. */
+function filters(net: VethPair): Array<{ pref: number; options?: { handle: string; prog?: { id: number }; bytecode?: unknown } }> {
+  return JSON.parse(execFileSync('tc', ['-j', '-n', net.nsA, 'filter', 'show', 'dev', net.ifA, 'egress'], { encoding: 'utf8' }) || '[]');
+}
+
+const hasProgramFilter = (net: VethPair, id: number) => filters(net).some((f) => f.options?.prog?.id === id);
+
+function processGone(pid: number): boolean {
+  try {
+    // A zombie has exited too: its state is Z.
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+async function attachInChild(t: ExecutionContext, net: VethPair, mode: string): Promise<Attached> {
+  const child = spawn(process.execPath, ['--import=tsx', fixture, net.ifA, net.netnsA, String(DROPPED_PORT), mode], {
+    cwd: repo,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before attaching: ${err}`)));
+  });
+  const { kind, programId, watcherPid } = JSON.parse(line) as { kind: string; programId: number; watcherPid: number };
+  t.is(kind, 'tc', 'attached through netlink');
+  t.true(Number.isInteger(watcherPid), 'a watcher was started');
+  t.teardown(() => {
+    if (!processGone(watcherPid)) process.kill(watcherPid, 'SIGKILL');
+  });
+  return { child, programId, watcherPid, stderr: () => err };
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve([child.exitCode, child.signalCode]);
+    else child.once('exit', (code, signal) => resolve([code, signal]));
+  });
+
+for (const mode of ['exit', 'exception', 'SIGTERM', 'SIGKILL'] as const) {
+  test(`a netlink TC filter is removed after its process ends by ${mode} without close()`, async (t) => {
+    const net = vethPair(t);
+    await udpEchoServer(t, net.nsB, net.addrB, [DROPPED_PORT]);
+    t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT), 'reachable before attaching');
+
+    const { child, programId, watcherPid, stderr } = await attachInChild(t, net, mode === 'exception' ? 'exception' : 'exit');
+    t.true(hasProgramFilter(net, programId), 'the filter is in the kernel');
+    t.false(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT), 'dropped while the child lives');
+
+    if (mode.startsWith('SIG')) child.kill(mode);
+    else child.stdin!.write('end\n');
+    const [code, signal] = await exited(child);
+    if (mode === 'exit') t.is(code, 0);
+    if (mode === 'exception') {
+      t.is(code, 1);
+      t.regex(stderr(), /uncaught on purpose/);
+    }
+    if (mode.startsWith('SIG')) t.is(signal, mode);
+
+    t.true(await eventually(() => !hasProgramFilter(net, programId), BOUND_MS), `the filter is gone within ${BOUND_MS} ms`);
+    t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT), 'packets pass again');
+    t.true(await eventually(() => !kernelHasProgram(programId), BOUND_MS), 'the program is unloaded');
+    t.true(await eventually(() => processGone(watcherPid), BOUND_MS), 'the watcher is gone');
+    t.notRegex(stderr(), /tc watcher/, 'the watcher reported no trouble');
+  });
+}
+
+for (const mode of ['exit', 'SIGKILL'] as const) {
+  test(`a filter that another tool put in place of ours survives our process ending by ${mode}`, async (t) => {
+    const net = vethPair(t);
+    const { child, programId, watcherPid } = await attachInChild(t, net, 'exit');
+    const ours = filters(net).find((f) => f.options?.prog?.id === programId);
+    t.truthy(ours, 'the filter is in the kernel');
+    // Another tool replaces the filter at the same priority and handle (a classic BPF filter).
+    execFileSync('tc', ['-n', net.nsA, 'filter', 'replace', 'dev', net.ifA, 'egress', 'protocol', 'all',
+      'prio', String(ours!.pref), 'handle', ours!.options!.handle, 'bpf', 'bytecode', '1,6 0 0 0,']);
+    t.false(hasProgramFilter(net, programId));
+
+    if (mode === 'SIGKILL') child.kill('SIGKILL');
+    else child.stdin!.write('end\n');
+    await exited(child);
+    t.true(await eventually(() => processGone(watcherPid), BOUND_MS), 'the watcher is gone');
+    const after = filters(net).filter((f) => f.options?.handle === ours!.options!.handle && f.pref === ours!.pref);
+    t.is(after.length, 1, 'the replacement is still there');
+    t.truthy(after[0]!.options!.bytecode, 'and it is the other tool\'s');
+    t.true(await eventually(() => !kernelHasProgram(programId), BOUND_MS), 'our program is unloaded');
+  });
+}
