@@ -19,7 +19,7 @@ pub struct Link {
     state: SharedState,
     id: u32,
     kind: &'static str,
-    tc_filter: Option<crate::programs::tc::TcFilter>,
+    tc_filter: Option<crate::programs::tc_filter::TcFilter>,
 }
 
 impl Link {
@@ -28,7 +28,7 @@ impl Link {
     }
 
     /// The same link, carrying the netlink TC filter it made.
-    pub fn with_tc_filter(mut self, filter: crate::programs::tc::TcFilter) -> Self {
+    pub fn with_tc_filter(mut self, filter: crate::programs::tc_filter::TcFilter) -> Self {
         self.tc_filter = Some(filter);
         self
     }
@@ -49,7 +49,7 @@ impl Link {
 
     /// The filter a netlink TC attachment made (`kind` `tc`); null for every other link.
     #[napi(getter)]
-    pub fn tc_filter(&self) -> Option<crate::programs::tc::TcFilter> {
+    pub fn tc_filter(&self) -> Option<crate::programs::tc_filter::TcFilter> {
         self.tc_filter.clone()
     }
 

@@ -20,30 +20,13 @@ use crate::{
     programs::{
         attach::load_and_attach,
         target::{in_netns, interface_index, interface_name, open_netns},
-        tc_filter::{self, FilterAt},
+        tc_filter::{self, FilterAt, TcFilter},
     },
 };
 
 /// Whether the kernel has TCX (BPF_TCX_INGRESS/EGRESS links): Linux 6.6 and later.
 fn kernel_has_tcx() -> bool {
     aya::util::KernelVersion::current().is_ok_and(|v| v >= aya::util::KernelVersion::new(6, 6, 0))
-}
-
-/// Where a netlink TC attachment put its filter, for the TC watcher that removes it when the
-/// process ends without `close()` (see `src/programs/tc-watcher.ts`).
-#[napi(object)]
-#[derive(Clone)]
-pub struct TcFilter {
-    pub ifindex: u32,
-    /// The clsact parent: 0xFFFFFFF2 ingress, 0xFFFFFFF3 egress.
-    pub parent: u32,
-    pub priority: u32,
-    pub handle: u32,
-    pub program_id: u32,
-    /// The inode of the network namespace it was attached in, when the caller named one.
-    pub netns_inode: Option<f64>,
-    /// Whether this attachment added the clsact qdisc (it is left in place: see docs/programs.md).
-    pub qdisc_added: bool,
 }
 
 /// A netlink filter of ours: detached (also on drop) only while it still runs our program, so

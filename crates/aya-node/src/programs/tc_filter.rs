@@ -37,6 +37,23 @@ pub struct FilterAt {
     pub handle: u32,
 }
 
+/// Where a netlink TC attachment put its filter, for the TC watcher that removes it when the
+/// process ends without `close()` (see `src/programs/tc-watcher.ts`).
+#[napi(object)]
+#[derive(Clone)]
+pub struct TcFilter {
+    pub ifindex: u32,
+    /// The clsact parent: 0xFFFFFFF2 ingress, 0xFFFFFFF3 egress.
+    pub parent: u32,
+    pub priority: u32,
+    pub handle: u32,
+    pub program_id: u32,
+    /// The inode of the network namespace it was attached in, when the caller named one.
+    pub netns_inode: Option<f64>,
+    /// Whether this attachment added the clsact qdisc (it is left in place: see docs/programs.md).
+    pub qdisc_added: bool,
+}
+
 /// What a filter dump says about one filter.
 #[derive(Debug, PartialEq, Eq)]
 struct DumpedFilter {
