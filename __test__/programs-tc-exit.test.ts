@@ -2,7 +2,8 @@
 // attaches tc_drop_udp through netlink (forced with `api: 'netlink'`; TCX is this kernel's
 // default) and ends without close() in each way a process ends. The filter must be gone from
 // the kernel soon after, packets must pass again, the program must be unloaded, and the watcher
-// process must be gone too. A filter another tool put in its place must survive.
+// process must be gone too. A filter another tool put in its place must survive. The kernel
+// tests run one at a time: each starts node processes and times packets, on a small shared machine.
 
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,9 @@ const repo = join(__dirname, '..');
 const fixture = join(__dirname, 'fixtures', 'tc-netlink-child.ts');
 /** How long the filter may outlive its process: the watcher wakes at EOF, this is slack for a busy machine. */
 const BOUND_MS = 5000;
+/** Reply wait for a datagram that should pass (generous: a busy machine), and one that should not. */
+const PASS_MS = 2000;
+const DROP_MS = 1000;
 
 interface Attached {
   child: ChildProcess;
@@ -40,11 +44,11 @@ function processGone(pid: number): boolean {
   }
 }
 
-async function attachInChild(t: ExecutionContext, net: VethPair, mode: string): Promise<Attached> {
-  const child = spawn(process.execPath, ['--import=tsx', fixture, net.ifA, net.netnsA, String(DROPPED_PORT), mode], {
-    cwd: repo,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+/** `inside`: the child runs in the namespace (no `netns` option); `group`: in a process group of its own. */
+async function attachInChild(t: ExecutionContext, net: VethPair, mode: string, { inside = false, group = false } = {}): Promise<Attached> {
+  const node = [process.execPath, '--import=tsx', fixture, net.ifA, inside ? '-' : net.netnsA, String(DROPPED_PORT), mode];
+  const [command, ...args] = inside ? ['ip', 'netns', 'exec', net.nsA, ...node] : node;
+  const child = spawn(command!, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'], detached: group });
   t.teardown(() => void child.kill('SIGKILL'));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -71,28 +75,34 @@ const exited = (child: ChildProcess) =>
     else child.once('exit', (code, signal) => resolve([code, signal]));
   });
 
-for (const mode of ['exit', 'exception', 'SIGTERM', 'SIGKILL'] as const) {
-  test(`a netlink TC filter is removed after its process ends by ${mode} without close()`, async (t) => {
+// `exit`: the event loop runs dry while the watcher lives, which shows the watcher keeps no loop
+// alive. `SIGINT to the group` is Ctrl-C in a terminal: the watcher, in a session of its own,
+// is not hit. `inside`: attached without the `netns` option from a process in the namespace.
+for (const mode of ['exit', 'exception', 'SIGTERM', 'SIGKILL', 'SIGINT to the group', 'SIGKILL, inside'] as const) {
+  test.serial(`a netlink TC filter is removed after its process ends by ${mode} without close()`, async (t) => {
     const net = vethPair(t);
     await udpEchoServer(t, net.nsB, net.addrB, [DROPPED_PORT]);
-    t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT), 'reachable before attaching');
+    t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT, PASS_MS), 'reachable before attaching');
 
-    const { child, programId, watcherPid, stderr } = await attachInChild(t, net, mode === 'exception' ? 'exception' : 'exit');
+    const options = { inside: mode.endsWith('inside'), group: mode.endsWith('group') };
+    const { child, programId, watcherPid, stderr } = await attachInChild(t, net, mode === 'exception' ? 'exception' : 'exit', options);
     t.true(hasProgramFilter(net, programId), 'the filter is in the kernel');
-    t.false(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT), 'dropped while the child lives');
+    t.false(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT, DROP_MS), 'dropped while the child lives');
 
-    if (mode.startsWith('SIG')) child.kill(mode);
+    const signal = mode.startsWith('SIG') ? (mode.split(/[ ,]/)[0] as NodeJS.Signals) : undefined;
+    if (options.group) process.kill(-child.pid!, signal);
+    else if (signal) child.kill(signal);
     else child.stdin!.write('end\n');
-    const [code, signal] = await exited(child);
+    const [code, endedBy] = await exited(child);
     if (mode === 'exit') t.is(code, 0);
     if (mode === 'exception') {
       t.is(code, 1);
       t.regex(stderr(), /uncaught on purpose/);
     }
-    if (mode.startsWith('SIG')) t.is(signal, mode);
+    if (signal) t.is(endedBy, signal);
 
     t.true(await eventually(() => !hasProgramFilter(net, programId), BOUND_MS), `the filter is gone within ${BOUND_MS} ms`);
-    t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT), 'packets pass again');
+    t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT, PASS_MS), 'packets pass again');
     t.true(await eventually(() => !kernelHasProgram(programId), BOUND_MS), 'the program is unloaded');
     t.true(await eventually(() => processGone(watcherPid), BOUND_MS), 'the watcher is gone');
     t.notRegex(stderr(), /tc watcher/, 'the watcher reported no trouble');
@@ -100,7 +110,7 @@ for (const mode of ['exit', 'exception', 'SIGTERM', 'SIGKILL'] as const) {
 }
 
 for (const mode of ['exit', 'SIGKILL'] as const) {
-  test(`a filter that another tool put in place of ours survives our process ending by ${mode}`, async (t) => {
+  test.serial(`a filter that another tool put in place of ours survives our process ending by ${mode}`, async (t) => {
     const net = vethPair(t);
     const { child, programId, watcherPid } = await attachInChild(t, net, 'exit');
     const ours = filters(net).find((f) => f.options?.prog?.id === programId);
@@ -120,3 +130,37 @@ for (const mode of ['exit', 'SIGKILL'] as const) {
     t.true(await eventually(() => !kernelHasProgram(programId), BOUND_MS), 'our program is unloaded');
   });
 }
+
+// The watcher on its own (no kernel needed): it must end by itself when it cannot do its job.
+const watcherScript = join(repo, 'src', 'programs', 'tc-watcher.ts');
+
+function runWatcher(args: string[], input?: string): Promise<{ code: number | null; ms: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const w = spawn(process.execPath, ['--import=tsx', watcherScript, ...args], { cwd: repo, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    w.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const kill = setTimeout(() => w.kill('SIGKILL'), 20_000);
+    w.on('close', (code) => {
+      clearTimeout(kill);
+      resolve({ code, ms: Date.now() - started, stderr });
+    });
+    // The pipe stays open: only the watcher's own checks can end it.
+    if (input !== undefined) w.stdin!.write(input);
+  });
+}
+
+test('the watcher exits by itself without a parent to watch, on a garbled pipe, and when its parent is not the one named', async (t) => {
+  const none = await runWatcher([]);
+  t.is(none.code, 1);
+  t.regex(none.stderr, /without the pid of a parent/);
+
+  const garbled = await runWatcher([String(process.pid)], 'x'.repeat(100_000));
+  t.is(garbled.code, 0);
+  t.regex(garbled.stderr, /something else than our messages/);
+
+  // Named parent != real parent: as after a re-parenting when the pipe leaked into another process.
+  const orphan = await runWatcher(['4194000'], '{"op":"del","key":1}\n');
+  t.is(orphan.code, 0);
+  t.true(orphan.ms < 15_000, `exited after ${orphan.ms} ms`);
+});

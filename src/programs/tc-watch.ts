@@ -112,7 +112,8 @@ function start(): Watcher | undefined {
   const ts = extname(__filename) === '.ts';
   const script = join(__dirname, `tc-watcher${extname(__filename)}`);
   // Not our execArgv or NODE_OPTIONS: a profiler, inspector or preload has no business there.
-  const env = { ...process.env };
+  // (Under Electron, execPath is Electron's binary: ELECTRON_RUN_AS_NODE makes it plain Node.)
+  const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
   delete env.NODE_OPTIONS;
   let child: ChildProcess;
   try {
