@@ -75,17 +75,19 @@ const exited = (child: ChildProcess) =>
     else child.once('exit', (code, signal) => resolve([code, signal]));
   });
 
-// `exit`: the event loop runs dry while the watcher lives, which shows the watcher keeps no loop
-// alive. `SIGINT to the group` is Ctrl-C in a terminal: the watcher, in a session of its own,
-// is not hit. `inside`: attached without the `netns` option from a process in the namespace.
-for (const mode of ['exit', 'exception', 'SIGTERM', 'SIGKILL', 'SIGINT to the group', 'SIGKILL, inside'] as const) {
+// `exit`: the event loop runs dry while the watcher lives, which shows the watcher keeps no
+// loop alive (Node's teardown also runs the native finalizers then; `process.exit` does not).
+// `SIGINT to the group` is Ctrl-C in a terminal: the watcher, in a session of its own, is not
+// hit. `inside`: attached without the `netns` option from a process in the namespace.
+for (const mode of ['exit', 'process.exit', 'exception', 'SIGTERM', 'SIGKILL', 'SIGINT to the group', 'SIGKILL, inside'] as const) {
   test.serial(`a netlink TC filter is removed after its process ends by ${mode} without close()`, async (t) => {
     const net = vethPair(t);
     await udpEchoServer(t, net.nsB, net.addrB, [DROPPED_PORT]);
     t.true(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT, PASS_MS), 'reachable before attaching');
 
     const options = { inside: mode.endsWith('inside'), group: mode.endsWith('group') };
-    const { child, programId, watcherPid, stderr } = await attachInChild(t, net, mode === 'exception' ? 'exception' : 'exit', options);
+    const childMode = mode === 'exception' || mode === 'process.exit' ? mode : 'exit';
+    const { child, programId, watcherPid, stderr } = await attachInChild(t, net, childMode, options);
     t.true(hasProgramFilter(net, programId), 'the filter is in the kernel');
     t.false(await udpRoundTrip(net.nsA, net.addrB, DROPPED_PORT, DROP_MS), 'dropped while the child lives');
 
@@ -94,7 +96,7 @@ for (const mode of ['exit', 'exception', 'SIGTERM', 'SIGKILL', 'SIGINT to the gr
     else if (signal) child.kill(signal);
     else child.stdin!.write('end\n');
     const [code, endedBy] = await exited(child);
-    if (mode === 'exit') t.is(code, 0);
+    if (mode === 'exit' || mode === 'process.exit') t.is(code, 0);
     if (mode === 'exception') {
       t.is(code, 1);
       t.regex(stderr(), /uncaught on purpose/);
