@@ -631,8 +631,6 @@ export interface TcFilter {
   programId: number
   /** The inode of the network namespace it was attached in, when the caller named one. */
   netnsInode?: number
-  /** Whether this attachment added the clsact qdisc (it is left in place: see docs/programs.md). */
-  qdiscAdded: boolean
 }
 
 /**

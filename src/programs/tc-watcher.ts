@@ -24,6 +24,8 @@ interface Filter {
 
 /** A pipe line longer than this is not ours. */
 const MAX_LINE = 64 * 1024;
+/** More filters at once than any process attaches: the rest are refused, with a report. */
+const MAX_FILTERS = 65_536;
 
 const parentPid = Number(process.argv[2]);
 const filters = new Map<number, Filter>();
@@ -41,6 +43,7 @@ const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 function add(m: Record<string, unknown>): void {
   const { key, netns, netnsInode, ifindex, parent, priority, handle, programId } = m;
   if (![key, ifindex, parent, priority, handle, programId].every(isU32)) return report(`ignored a malformed message`);
+  if (filters.size >= MAX_FILTERS) return report(`more than ${MAX_FILTERS} filters; this one will not be removed`);
   const filter: Filter = {
     netns: null,
     ifindex: ifindex as number,

@@ -101,16 +101,16 @@ impl EbpfObject {
             let options = if use_tcx {
                 TcAttachOptions::TcxOrder(LinkOrder::default())
             } else {
-                // The netlink filter hangs off a clsact qdisc; one already there is fine.
-                let qdisc_added = match tc::qdisc_add_clsact(&name) {
-                    Ok(()) => true,
-                    Err(TcError::AlreadyAttached) => false,
-                    Err(TcError::NetlinkError(e)) if e.raw_os_error() == Some(libc::EEXIST) => false,
+                // The netlink filter hangs off a clsact qdisc; one already there is fine. One we
+                // add stays after the filter goes, as with libbpf and tc (docs/programs.md).
+                match tc::qdisc_add_clsact(&name) {
+                    Ok(()) | Err(TcError::AlreadyAttached) => {}
+                    Err(TcError::NetlinkError(e)) if e.raw_os_error() == Some(libc::EEXIST) => {}
                     Err(e) => return Err(e).context(|| format!("adding a clsact qdisc to {name}")),
-                };
+                }
                 let program_id = prog.info().context(|| format!("reading the id of `{program}`"))?.id();
                 let parent = tc_filter::clsact_parent(matches!(attach_type, TcAttachType::Ingress));
-                filter = Some(TcFilter { ifindex, parent, priority: 0, handle: 0, program_id, netns_inode, qdisc_added });
+                filter = Some(TcFilter { ifindex, parent, priority: 0, handle: 0, program_id, netns_inode });
                 TcAttachOptions::Netlink(NlOptions::default())
             };
             prog.attach_with_options(&name, attach_type, options).context(|| {

@@ -50,8 +50,6 @@ pub struct TcFilter {
     pub program_id: u32,
     /// The inode of the network namespace it was attached in, when the caller named one.
     pub netns_inode: Option<f64>,
-    /// Whether this attachment added the clsact qdisc (it is left in place: see docs/programs.md).
-    pub qdisc_added: bool,
 }
 
 /// What a filter dump says about one filter.
