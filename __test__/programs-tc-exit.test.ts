@@ -9,8 +9,10 @@ import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundledObjectPath, Ebpf, SchedClassifier } from '../src';
+import { tcWatcherPid } from '../src/programs/tc-watch';
 import { kernelHasProgram } from './helpers';
-import { eventually, udpEchoServer, udpRoundTrip, vethPair, type VethPair } from './programs-helpers';
+import { eventually, u16, udpEchoServer, udpRoundTrip, vethPair, type VethPair } from './programs-helpers';
 
 const DROPPED_PORT = 7011;
 const repo = join(__dirname, '..');
@@ -132,6 +134,29 @@ for (const mode of ['exit', 'SIGKILL'] as const) {
     t.true(await eventually(() => !kernelHasProgram(programId), BOUND_MS), 'our program is unloaded');
   });
 }
+
+test.serial('one watcher serves the attachments of a process and goes a few seconds after the last detach', async (t) => {
+  const net = vethPair(t);
+  using obj = Ebpf.load(bundledObjectPath('tc_drop_udp'), { globals: { DROP_PORT: u16(DROPPED_PORT) } });
+  const program = obj.program('tc_drop_udp', SchedClassifier);
+  const first = program.attach(net.ifA, { direction: 'egress', api: 'netlink', netns: net.netnsA });
+  const watcherPid = tcWatcherPid();
+  t.true(Number.isInteger(watcherPid), 'a watcher was started');
+  t.teardown(() => {
+    if (!processGone(watcherPid!)) process.kill(watcherPid!, 'SIGKILL');
+  });
+  const second = program.attach(net.ifA, { direction: 'ingress', api: 'netlink', netns: net.netnsA });
+  t.is(tcWatcherPid(), watcherPid, 'the second attachment reuses it');
+  first.detach();
+  second.detach();
+  t.false(hasProgramFilter(net, program.id!), 'detached');
+  const third = program.attach(net.ifA, { direction: 'egress', api: 'netlink', netns: net.netnsA });
+  t.is(tcWatcherPid(), watcherPid, 'an attachment soon after the last detach still reuses it');
+  obj.close();
+  t.false(third.attached);
+  t.true(await eventually(() => processGone(watcherPid!), 10_000), 'the idle watcher went');
+  t.is(tcWatcherPid(), undefined);
+});
 
 // The watcher on its own (no kernel needed): it must end by itself when it cannot do its job.
 const watcherScript = join(repo, 'src', 'programs', 'tc-watcher.ts');

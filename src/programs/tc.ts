@@ -7,8 +7,9 @@ export interface TcOptions {
   /** Packets entering (`ingress`, default) or leaving (`egress`) the interface. */
   direction?: 'ingress' | 'egress';
   /**
-   * `tcx`: a TCX link (Linux 6.6+); `netlink`: a filter on a clsact qdisc (added if missing);
-   * `auto` (default): TCX where the kernel has it.
+   * `tcx`: a TCX link (Linux 6.6+); `netlink`: a filter on a clsact qdisc (added if missing,
+   * and left in place), removed when this process ends however it ends (a watcher process
+   * covers signals); `auto` (default): TCX where the kernel has it.
    */
   api?: 'auto' | 'tcx' | 'netlink';
   /** The interface lives in this network namespace, e.g. `/run/netns/NAME`. */
