@@ -571,6 +571,55 @@ mod tests {
         assert_eq!((batch.count(), batch.need_bytes), (1, 0), "delivered once the buffer is large enough");
     }
 
+    /// A source of records in memory (its fd is /dev/null's: only `try_read` is used).
+    struct FakeSource {
+        records: std::collections::VecDeque<Vec<u8>>,
+        fd: std::fs::File,
+    }
+
+    impl AsRawFd for FakeSource {
+        fn as_raw_fd(&self) -> std::os::fd::RawFd {
+            self.fd.as_raw_fd()
+        }
+    }
+
+    impl Source for FakeSource {
+        fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
+            let mut moved = 0;
+            while moved < max && !batch.full {
+                let Some(record) = self.records.pop_front() else { break };
+                if record_size(record.len()) > batch.room() {
+                    batch.full = true;
+                    self.records.push_front(record);
+                    break;
+                }
+                batch.push(0, &[&record]);
+                moved += 1;
+            }
+            Ok(())
+        }
+    }
+
+    fn fake_stream(records: &[&[u8]]) -> Stream<FakeSource> {
+        let fd = std::fs::File::open("/dev/null").unwrap();
+        Stream::new(FakeSource { records: records.iter().map(|r| r.to_vec()).collect(), fd }, "fake")
+    }
+
+    #[test]
+    fn try_read_says_whether_records_were_left_behind() {
+        let stream = fake_stream(&[b"a", b"b", b"c"]);
+        let mut out = vec![0u8; 256];
+        let (first, full) = stream.try_read(&mut out, 2).unwrap().unwrap();
+        assert_eq!((first.count, full), (2, true), "max_events used up: read again before waiting");
+        let (rest, full) = stream.try_read(&mut out, 10).unwrap().unwrap();
+        assert_eq!((rest.count, rest.bytes, full), (1, 16, false), "the source was emptied");
+        assert!(stream.try_read(&mut out, 10).unwrap().is_none(), "nothing waiting: None");
+        let stream = fake_stream(&[b"12345678", b"next"]);
+        let mut small = vec![0u8; 24];
+        let (one, full) = stream.try_read(&mut small, 10).unwrap().unwrap();
+        assert_eq!((one.count, full), (1, true), "the buffer was full with a record waiting");
+    }
+
     #[test]
     fn push_laid_out_appends_records_already_in_batch_layout() {
         let mut out = vec![0u8; 64];
