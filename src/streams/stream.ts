@@ -10,7 +10,7 @@ import * as validate from '../validate';
 /** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
-  /** Returns the records read; `result` gets `[bytes, lost, needBytes, full]`. */
+  /** Returns the records read; `result` gets `[bytes, lost, needBytes, full]` (`full` is unused here). */
   tryRead(into: Buffer, maxEvents: number, result: Float64Array): number;
   arm(callback: () => void): boolean;
   disarm(): void;
@@ -435,7 +435,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     let buffer = Buffer.alloc(bufferBytes);
     /** What `tryRead` reports besides the count: bytes, lost, needBytes, full. */
     const result = new Float64Array(4);
-    /** The last read took everything that was waiting: wait before reading again. */
+    /** The last read found nothing: wait for the fd before reading again. */
     let drained = false;
     /** When this consumer last read after a wake-up. */
     let lastRead = -Infinity;
@@ -452,9 +452,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         if (readOptions.minEvents === 1) {
           // Without a minimum batch: take what is waiting synchronously, and when nothing is,
           // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
-          // After a read that emptied the source, wait at once: the fd's readiness is level-
-          // triggered, so records that came meanwhile wake the loop straight away, and a
-          // wake-up costs one native call instead of two.
+          // (Waiting at once after a read that emptied the source, without the empty read,
+          // lost a wake-up in tools.test.ts: read first, always.)
           // A consumer that stays behind lets the event loop turn every few milliseconds, so a
           // producer that never lets up cannot starve other I/O.
           if (drained) {
@@ -479,7 +478,6 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
             drained = true;
             continue;
           }
-          drained = result[3] === 0;
         } else {
           readOptions.readId = consumer.readId = ++this.#readId;
           const batch = await reader.read(buffer, readOptions);
