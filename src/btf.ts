@@ -9,5 +9,15 @@ import * as native from './native';
  * instead (see the bundled execsnoop).
  */
 export function structMemberOffset(struct: string, member: string, btfPath?: string): number {
-  return native.btfStructMemberOffset(struct, member, btfPath);
+  // Each lookup reads and walks the whole BTF file (MBs); a tool opening needs a dozen.
+  const key = `${btfPath ?? ''}\0${struct}\0${member}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    offset = native.btfStructMemberOffset(struct, member, btfPath);
+    offsets.set(key, offset);
+  }
+  return offset;
 }
+
+/** Offsets found so far (a kernel's BTF does not change while it runs), bounded by the names asked for. */
+const offsets = new Map<string, number>();

@@ -148,8 +148,8 @@ const optionHelp: Record<string, string> = {
   help: '--help            this text',
 };
 
-const PRIVILEGES = `Needs root, or CAP_BPF and CAP_PERFMON with read access to the tracefs events
-(see "Running without root" in the README).`;
+const PRIVILEGES = `Needs root, or CAP_BPF and CAP_PERFMON (pycalls also CAP_SYS_ADMIN; kernel frame
+names of profile/offcpu CAP_SYSLOG): see "Running without root" in the README.`;
 
 const usage = `usage: aya-node <tool> [options]
 

@@ -2,6 +2,7 @@
 
 import { structMemberOffset } from '../btf';
 import { array, cstring, i32, struct, u32, type Infer } from '../codec';
+import { syscallGlobals } from './syscalls';
 import { openRingTool, RingTool } from './tool';
 import * as validate from '../validate';
 
@@ -69,11 +70,12 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
   static open(options: ExecsnoopOptions = {}): Execsnoop {
     options = validate.options('options', options);
     const opened = openRingTool('execsnoop', ExecEvent, [
-      { program: 'execsnoop_enter', category: 'syscalls', name: 'sys_enter_execve' },
-      { program: 'execsnoop_exit', category: 'syscalls', name: 'sys_exit_execve' },
+      { program: 'execsnoop_enter', tracepoint: 'sys_enter' },
+      { program: 'execsnoop_exit', tracepoint: 'sys_exit' },
     ], {
       objectPath: options.objectPath,
       globals: {
+        ...syscallGlobals(['execve']),
         TASK_REAL_PARENT_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'real_parent') },
         TASK_TGID_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'tgid') },
       },

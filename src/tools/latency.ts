@@ -6,6 +6,7 @@ import { HISTOGRAM_BUCKETS, log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
 import { closingOnError, openTool } from './tool';
 import * as validate from '../validate';
+import { taskGlobals } from './task';
 
 /** Every bucket of a log2 histogram since the tool was opened, as `LatencyTool.totals()` reads it. */
 export interface LatencyTotals {
@@ -89,13 +90,13 @@ class LatencyTool implements Disposable {
   }
 }
 
-/** Block I/O latency, from `block:block_rq_issue` to `block:block_rq_complete`. */
+/** Block I/O latency, from `block_rq_issue` to `block_rq_complete` (raw tracepoints), per request. */
 export class Biolatency extends LatencyTool {
   static open(options: { objectPath?: string } = {}): Biolatency {
     options = validate.options('options', options);
     const object = openTool('latency', [
-      { program: 'bio_issue', category: 'block', name: 'block_rq_issue' },
-      { program: 'bio_complete', category: 'block', name: 'block_rq_complete' },
+      { program: 'bio_issue', tracepoint: 'block_rq_issue' },
+      { program: 'bio_complete', tracepoint: 'block_rq_complete' },
     ], { objectPath: options.objectPath });
     return new Biolatency(object, 'BIO_HIST', 'BIO_SUM');
   }
@@ -106,10 +107,10 @@ export class Runqlat extends LatencyTool {
   static open(options: { pid?: number; objectPath?: string } = {}): Runqlat {
     options = validate.options('options', options);
     const object = openTool('latency', [
-      { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup' },
-      { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup_new' },
-      { program: 'runq_switch', category: 'sched', name: 'sched_switch' },
-    ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 } } });
+      { program: 'runq_wakeup', tracepoint: 'sched_wakeup' },
+      { program: 'runq_wakeup', tracepoint: 'sched_wakeup_new' },
+      { program: 'runq_switch', tracepoint: 'sched_switch' },
+    ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 }, ...taskGlobals() } });
     return new Runqlat(object, 'RUNQ_HIST', 'RUNQ_SUM');
   }
 }

@@ -2,6 +2,7 @@
 
 import { cstring, i32, struct, u32, type Infer } from '../codec';
 import { invalidArgument } from '../errors';
+import { syscallGlobals } from './syscalls';
 import { openRingTool, RingTool } from './tool';
 import * as validate from '../validate';
 
@@ -47,13 +48,12 @@ export class Opensnoop extends RingTool<OpenEvent, Open> {
       throw invalidArgument(`comm "${options.comm}" is longer than the kernel's 15 bytes`);
     }
     const opened = openRingTool('opensnoop', OpenEvent, [
-      { program: 'opensnoop_enter_openat', category: 'syscalls', name: 'sys_enter_openat' },
-      { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_openat' },
-      { program: 'opensnoop_enter_open', category: 'syscalls', name: 'sys_enter_open', optional: true },
-      { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_open', optional: true },
+      { program: 'opensnoop_enter', tracepoint: 'sys_enter' },
+      { program: 'opensnoop_exit', tracepoint: 'sys_exit' },
     ], {
       objectPath: options.objectPath,
       globals: {
+        ...syscallGlobals(['open', 'openat']),
         FILTER_PID: { codec: u32, value: options.pid ?? 0 },
         FILTER_COMM: { codec: cstring(16), value: options.comm ?? '' },
       },

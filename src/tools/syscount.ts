@@ -177,8 +177,8 @@ export class Syscount implements Disposable {
   static open(options: SyscountOptions = {}): Syscount {
     options = validate.options('options', options);
     if (options.byProcess && options.alsoByComm) throw invalidArgument('byProcess and alsoByComm exclude each other');
-    const enter = { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' };
-    const exit = { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' };
+    const enter = { program: 'syscount_enter', tracepoint: 'sys_enter' };
+    const exit = { program: 'syscount_exit', tracepoint: 'sys_exit' };
     const object = openTool('syscount', options.countOnly ? [enter] : [enter, exit], {
       objectPath: options.objectPath,
       globals: {

@@ -1,22 +1,21 @@
 // What the bundled tracepoint tools share: load a bundled object, attach its programs, read
-// its `EVENTS` ring buffer, and turn raw events into friendly ones.
+// its `EVENTS` ring buffer, and turn raw events into friendly ones. The programs are raw
+// tracepoints: attached by name through bpf() alone, they need no tracefs (which the
+// `category/name` tracepoints read their ids from, root-only by default), so CAP_BPF and
+// CAP_PERFMON are enough.
 
-import { existsSync } from 'node:fs';
 import type { Codec } from '../codec';
 import { Ebpf, type LoadOptions } from '../object';
 import type { RingBuf } from '../streams/ring-buf';
-import { TracePoint } from '../programs';
+import { RawTracePoint } from '../programs';
 import type { StreamReadOptions } from '../streams/stream';
-import { ensureTracefs } from '../streams/trace-pipe';
 import { bundledObjectPath } from './objects';
 import * as validate from '../validate';
 
+/** A raw tracepoint program of the object and the tracepoint it goes on (e.g. `sys_enter`). */
 export interface TracepointAttachment {
   program: string;
-  category: string;
-  name: string;
-  /** Skip (rather than fail) when the kernel has no such tracepoint, e.g. `open` on arm64. */
-  optional?: boolean;
+  tracepoint: string;
 }
 
 /** Runs `build` on `object`, closing the object if it throws (so nothing stays attached). */
@@ -34,11 +33,7 @@ export function openTool(name: string, attachments: TracepointAttachment[], opti
   options = validate.options('options', options);
   const object = Ebpf.load(options.objectPath ?? bundledObjectPath(name), options);
   return closingOnError(object, () => {
-    const tracefs = ensureTracefs();
-    for (const a of attachments) {
-      if (a.optional && !existsSync(`${tracefs}/events/${a.category}/${a.name}`)) continue;
-      object.program(a.program, TracePoint).attach(a.category, a.name);
-    }
+    for (const a of attachments) object.program(a.program, RawTracePoint).attach(a.tracepoint);
     return object;
   });
 }
