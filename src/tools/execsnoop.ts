@@ -3,7 +3,7 @@
 import { structMemberOffset } from '../btf';
 import { array, cstring, i32, struct, u32, type Infer } from '../codec';
 import { syscallGlobals } from './syscalls';
-import { openRingTool, RingTool } from './tool';
+import { openRingTool, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::execsnoop::ExecEvent`. */
@@ -43,7 +43,7 @@ export interface Exec {
 
 const ARGS_TRUNCATED = 1;
 
-export interface ExecsnoopOptions {
+export interface ExecsnoopOptions extends RingToolOptions {
   /** Only executions by processes whose comm (before the exec) is this. */
   comm?: string;
   /** Only this process. */
@@ -63,7 +63,7 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
   readonly #filter: ExecsnoopOptions;
 
   private constructor(opened: ReturnType<typeof openRingTool<ExecEvent>>, filter: ExecsnoopOptions) {
-    super(opened.object, opened.events);
+    super(opened);
     this.#filter = filter;
   }
 
@@ -74,6 +74,7 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
       { program: 'execsnoop_exit', tracepoint: 'sys_exit' },
     ], {
       objectPath: options.objectPath,
+      ringSize: options.ringSize,
       globals: {
         ...syscallGlobals(['execve']),
         TASK_REAL_PARENT_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'real_parent') },

@@ -3,7 +3,7 @@
 import { cstring, i32, struct, u32, type Infer } from '../codec';
 import { invalidArgument } from '../errors';
 import { syscallGlobals } from './syscalls';
-import { openRingTool, RingTool } from './tool';
+import { openRingTool, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::opensnoop::OpenEvent`. */
@@ -32,7 +32,7 @@ export interface Open {
   retval: number;
 }
 
-export interface OpensnoopOptions {
+export interface OpensnoopOptions extends RingToolOptions {
   /** Only this process (filtered in the kernel). */
   pid?: number;
   /** Only processes with this comm (filtered in the kernel; at most 15 bytes). */
@@ -52,13 +52,14 @@ export class Opensnoop extends RingTool<OpenEvent, Open> {
       { program: 'opensnoop_exit', tracepoint: 'sys_exit' },
     ], {
       objectPath: options.objectPath,
+      ringSize: options.ringSize,
       globals: {
         ...syscallGlobals(['open', 'openat']),
         FILTER_PID: { codec: u32, value: options.pid ?? 0 },
         FILTER_COMM: { codec: cstring(16), value: options.comm ?? '' },
       },
     });
-    return new Opensnoop(opened.object, opened.events);
+    return new Opensnoop(opened);
   }
 
   protected convert(ev: OpenEvent): Open {

@@ -3,7 +3,7 @@
 import { structMemberOffset } from '../btf';
 import { bytes, cstring, struct, u16, u32, u64, type Infer } from '../codec';
 import type { GlobalValue } from '../object';
-import { openRingTool, RingTool } from './tool';
+import { openRingTool, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::tcplife::TcpLifeEvent`. */
@@ -72,7 +72,7 @@ function address(family: number, raw: Buffer): string {
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
 }
 
-export interface TcplifeOptions {
+export interface TcplifeOptions extends RingToolOptions {
   pid?: number;
   comm?: string;
   objectPath?: string;
@@ -83,7 +83,7 @@ export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
   readonly #filter: TcplifeOptions;
 
   private constructor(opened: ReturnType<typeof openRingTool<TcpLifeEvent>>, filter: TcplifeOptions) {
-    super(opened.object, opened.events);
+    super(opened);
     this.#filter = filter;
   }
 
@@ -91,6 +91,7 @@ export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
     options = validate.options('options', options);
     const opened = openRingTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', tracepoint: 'inet_sock_set_state' }], {
       objectPath: options.objectPath,
+      ringSize: options.ringSize,
       globals: sockGlobals(),
     });
     return new Tcplife(opened, options);

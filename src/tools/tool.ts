@@ -4,6 +4,7 @@
 // `category/name` tracepoints read their ids from, root-only by default), so CAP_BPF and
 // CAP_PERFMON are enough.
 
+import { readFileSync } from 'node:fs';
 import type { Codec } from '../codec';
 import { Ebpf, type LoadOptions } from '../object';
 import type { RingBuf } from '../streams/ring-buf';
@@ -16,6 +17,44 @@ import * as validate from '../validate';
 export interface TracepointAttachment {
   program: string;
   tracepoint: string;
+}
+
+/** Options every streaming tool takes. */
+export interface RingToolOptions {
+  /**
+   * Size of the tool's ring buffer in bytes (default: the object's, 1 MiB for execsnoop and
+   * opensnoop, 256 KiB for tcplife): a power of two, a multiple of the page size, at most
+   * `MAX_RING_SIZE`. A bigger ring rides out longer bursts before `drops()` counts losses.
+   */
+  ringSize?: number;
+}
+
+/** The largest `ringSize` a tool takes (the memory is locked kernel memory). */
+export const MAX_RING_SIZE = 1 << 30;
+
+let pageSizeCache: number | undefined;
+
+/** The kernel's page size (from /proc/self/smaps; 4096 where that is unreadable). */
+export function pageSize(): number {
+  if (pageSizeCache === undefined) {
+    let found: number | undefined;
+    try {
+      const m = /^KernelPageSize:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/smaps', 'utf8'));
+      if (m) found = Number(m[1]) * 1024;
+    } catch {
+      // no /proc: assume the common size
+    }
+    pageSizeCache = found ?? 4096;
+  }
+  return pageSizeCache;
+}
+
+/** Checks a `ringSize` option: a power of two, a multiple of the page size, capped. */
+export function ringSizeOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const size = validate.integer('options.ringSize', value, pageSize(), MAX_RING_SIZE);
+  if ((size & (size - 1)) !== 0) throw new RangeError(`options.ringSize must be a power of two (and a multiple of the ${pageSize()}-byte page), got ${size}`);
+  return size;
 }
 
 /** Runs `build` on `object`, closing the object if it throws (so nothing stays attached). */
@@ -43,20 +82,38 @@ export function openRingTool<Raw>(
   name: string,
   codec: Codec<Raw>,
   attachments: TracepointAttachment[],
-  options: LoadOptions & { objectPath?: string } = {},
-): { object: Ebpf; events: RingBuf<Raw> } {
-  const object = openTool(name, attachments, options);
+  options: LoadOptions & { objectPath?: string; ringSize?: number } = {},
+): OpenedRingTool<Raw> {
+  const { ringSize, ...load } = options;
+  const size = ringSizeOption(ringSize);
+  const object = openTool(name, attachments, size === undefined ? load : { ...load, maxEntries: { ...load.maxEntries, EVENTS: size } });
   // The bundled objects count events lost to a full ring in `DROPS`; an older or custom object may not.
   const dropCounter = object.maps.some((m) => m.name === 'DROPS') ? 'DROPS' : undefined;
-  return closingOnError(object, () => ({ object, events: object.ringBuf('EVENTS', codec, { dropCounter }) }));
+  return closingOnError(object, () => {
+    const ringSize = object.maps.find((m) => m.name === 'EVENTS')?.maxEntries ?? 0;
+    return { object, events: object.ringBuf('EVENTS', codec, { dropCounter }), ringSize };
+  });
+}
+
+/** A loaded and attached ring tool's object, its `EVENTS` stream and that ring's size in bytes. */
+export interface OpenedRingTool<Raw> {
+  object: Ebpf;
+  events: RingBuf<Raw>;
+  ringSize: number;
 }
 
 /** A running tool: an async iterable of `Out` until closed. */
 export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposable {
-  protected constructor(
-    readonly object: Ebpf,
-    readonly events: RingBuf<Raw>,
-  ) {}
+  readonly object: Ebpf;
+  readonly events: RingBuf<Raw>;
+  /** The ring buffer's size in bytes (`ringSize`, or the object's default). */
+  readonly ringSize: number;
+
+  protected constructor(opened: OpenedRingTool<Raw>) {
+    this.object = opened.object;
+    this.events = opened.events;
+    this.ringSize = opened.ringSize;
+  }
 
   /** Turns a raw kernel event into the tool's output; `undefined` drops it. */
   protected abstract convert(raw: Raw): Out | undefined;
