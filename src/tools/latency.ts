@@ -4,7 +4,7 @@ import { u32, u64 } from '../codec';
 import { PerCpuArray } from '../maps';
 import { HISTOGRAM_BUCKETS, log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
-import { closingOnError, openTool } from './tool';
+import { closingOnError, ObjectTool, openTool } from './tool';
 import * as validate from '../validate';
 import { taskGlobals } from './task';
 
@@ -22,15 +22,14 @@ export interface LatencyTotals {
  * Shared by the latency tools: one per-CPU log2 histogram map (and the sum of its latencies),
  * summed over CPUs on read.
  */
-class LatencyTool implements Disposable {
-  readonly object: Ebpf;
+class LatencyTool extends ObjectTool {
   readonly #hist: PerCpuArray<bigint>;
   readonly #sum: PerCpuArray<bigint> | undefined;
   /** What `histogram({ reset: true })` took out of the maps, so `totals()` stays monotonic. */
   readonly #retired: LatencyTotals = { counts: new Array<number>(HISTOGRAM_BUCKETS).fill(0), count: 0, sumNs: 0 };
 
   protected constructor(object: Ebpf, histogram: string, sum: string) {
-    this.object = object;
+    super(object);
     this.#hist = closingOnError(object, () => object.map(histogram, PerCpuArray, u64));
     // Objects built before the sum map existed (a custom objectPath) still load: no sum then.
     this.#sum = object.maps.some((m) => m.name === sum) ? closingOnError(object, () => object.map(sum, PerCpuArray, u64)) : undefined;
@@ -79,14 +78,6 @@ class LatencyTool implements Disposable {
       count: now.count + this.#retired.count,
       sumNs: now.sumNs + this.#retired.sumNs,
     };
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

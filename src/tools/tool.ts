@@ -102,15 +102,41 @@ export interface OpenedRingTool<Raw> {
   ringSize: number;
 }
 
+/**
+ * What every tool is: the eBPF object it loaded and attached, closed with it. `close()` is
+ * quick (raw tracepoint and perf-event links detach without waiting for the kernel);
+ * `closeAsync()` / `await using` also keeps the detaching off the event loop and resolves once
+ * the kernel objects are released.
+ */
+export abstract class ObjectTool implements Disposable, AsyncDisposable {
+  protected constructor(readonly object: Ebpf) {}
+
+  close(): void {
+    this.object.close();
+  }
+
+  /** `close()` with the releasing on a worker thread (see `Ebpf.closeAsync`). */
+  closeAsync(): Promise<void> {
+    return this.object.closeAsync();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAsync();
+  }
+}
+
 /** A running tool: an async iterable of `Out` until closed. */
-export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposable {
-  readonly object: Ebpf;
+export abstract class RingTool<Raw, Out> extends ObjectTool implements AsyncIterable<Out> {
   readonly events: RingBuf<Raw>;
   /** The ring buffer's size in bytes (`ringSize`, or the object's default). */
   readonly ringSize: number;
 
   protected constructor(opened: OpenedRingTool<Raw>) {
-    this.object = opened.object;
+    super(opened.object);
     this.events = opened.events;
     this.ringSize = opened.ringSize;
   }
@@ -137,13 +163,5 @@ export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposab
    */
   drops(): bigint {
     return this.object.maps.some((m) => m.name === 'DROPS') ? this.events.drops() : 0n;
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
