@@ -6,6 +6,7 @@ import { structMemberOffset } from '../btf';
 import { array, i64, u32 } from '../codec';
 import { ebpfError } from '../errors';
 import type { GlobalValue } from '../object';
+import * as validate from '../validate';
 
 const HEADERS: Record<string, string[]> = {
   x64: ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'],
@@ -38,8 +39,11 @@ interface SyscallAbi {
   args: Array<[string, number]>;
   /** The `struct pt_regs` member holding the syscall number at exit. */
   nr: string;
-  numbers: Record<'execve' | 'open' | 'openat', number>;
+  numbers: Record<(typeof SYSCALLS)[number], number>;
 }
+
+/** The syscalls whose numbers `syscallGlobals` knows. */
+const SYSCALLS = ['execve', 'open', 'openat'] as const;
 
 const ABI: Record<string, SyscallAbi> = {
   x64: {
@@ -61,6 +65,8 @@ const ABI: Record<string, SyscallAbi> = {
  * `calls` on this architecture, as `SYS_<CALL>`.
  */
 export function syscallGlobals(calls: Array<keyof SyscallAbi['numbers']>): Record<string, GlobalValue> {
+  if (!Array.isArray(calls)) throw new TypeError(`calls must be an array of syscall names (${SYSCALLS.join(', ')})`);
+  calls.forEach((call, i) => validate.oneOf(`calls[${i}]`, call, SYSCALLS));
   const abi = Object.hasOwn(ABI, process.arch) ? ABI[process.arch] : undefined;
   if (!abi) throw ebpfError('UNSUPPORTED', `the syscall tools know the registers of x64 and arm64, not ${process.arch}`);
   const globals: Record<string, GlobalValue> = {
