@@ -1,4 +1,5 @@
 import * as native from './native';
+import * as validate from './validate';
 
 /**
  * Byte offset of `member` inside kernel `struct name`, read from the kernel's BTF
@@ -9,6 +10,9 @@ import * as native from './native';
  * instead (see the bundled execsnoop).
  */
 export function structMemberOffset(struct: string, member: string, btfPath?: string): number {
+  validate.name('struct', struct);
+  validate.name('member', member);
+  if (btfPath !== undefined) validate.name('btfPath', btfPath);
   // Each lookup reads and walks the whole BTF file (MBs); a tool opening needs a dozen.
   const key = `${btfPath ?? ''}\0${struct}\0${member}`;
   let offset = offsets.get(key);
