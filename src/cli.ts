@@ -6,7 +6,7 @@ import { EbpfError } from './errors';
 import { Execsnoop, type Exec } from './tools/execsnoop';
 import { Opensnoop, type Open } from './tools/opensnoop';
 import { Tcplife, type TcpLife } from './tools/tcplife';
-import type { RingTool } from './tools/tool';
+import { ringSizeOption, type RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
 import { openStackTool } from './tools/stack-cli';
@@ -243,12 +243,16 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
 
 const SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
-/** `--ring-size`: bytes, or with a K/M/G (binary) suffix; the tool checks the rest. */
+/** `--ring-size`: bytes, or with a K/M/G (binary) suffix, checked as the API's `ringSize`. */
 function ringSizeArgument(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const m = /^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value);
   if (!m) throw new EbpfError('INVALID_ARGUMENT', `--ring-size takes bytes (e.g. 4194304 or 4M), got "${value}"`);
-  return Number(m[1]) * SUFFIX[m[2].toLowerCase()];
+  try {
+    return ringSizeOption(Number(m[1]) * SUFFIX[m[2].toLowerCase()]);
+  } catch (err) {
+    throw new EbpfError('INVALID_ARGUMENT', (err as Error).message.replace('options.ringSize', '--ring-size'));
+  }
 }
 
 /** Printed on stderr once the programs are attached (scripts can wait for it). */
@@ -317,14 +321,7 @@ async function runPeriodic(tool: PeriodicTool, options: Options, { signal, attac
 }
 
 async function runTool(tool: Tool<unknown>, options: Options, { signal, attached }: Stop): Promise<void> {
-  let running: RingTool<any, unknown>;
-  try {
-    running = tool.open(options);
-  } catch (err) {
-    // A bad --ring-size is the user's argument, not an internal error.
-    if (err instanceof RangeError && /ringSize/.test(err.message)) throw new EbpfError('INVALID_ARGUMENT', err.message.replace('options.ringSize', '--ring-size'));
-    throw err;
-  }
+  const running = tool.open(options);
   attached();
   let events = 0;
   try {
@@ -337,8 +334,12 @@ async function runTool(tool: Tool<unknown>, options: Options, { signal, attached
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {
-    const drops = running.drops();
-    running.close();
+    let drops: bigint | undefined;
+    try {
+      drops = running.drops();
+    } finally {
+      running.close();
+    }
     reportDrops(options, events, drops, running.ringSize);
   }
 }
@@ -348,7 +349,8 @@ async function runTool(tool: Tool<unknown>, options: Options, { signal, attached
  * still one event per line): with --json one line `{"summary":{"events":N,"drops":N,"ringSize":N}}`,
  * else a sentence.
  */
-function reportDrops(options: Options, events: number, drops: bigint, ringSize: number): void {
+function reportDrops(options: Options, events: number, drops: bigint | undefined, ringSize: number): void {
+  if (drops === undefined) return;
   if (options.json) {
     process.stderr.write(`${JSON.stringify({ summary: { events, drops: Number(drops), ringSize } })}\n`);
     return;
