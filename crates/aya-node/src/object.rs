@@ -143,6 +143,8 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<cra
     crate::sections::check_sizes(data)?;
     let prepared = fixup(data, &options)?;
     let data: &[u8] = &prepared.data;
+    // A map larger than the machine would OOM it while the kernel tries (see maps::memory).
+    crate::maps::memory::check_map_memory(data, options.max_entries.as_ref())?;
     let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
         None => None,
