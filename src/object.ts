@@ -61,7 +61,7 @@ export class Ebpf implements Disposable, AsyncDisposable {
   readonly #programs = new Map<string, Program>();
   readonly #children = new Set<Closeable>();
   /** The links among `#children` (which `closeAsync` leaves to the native release). */
-  readonly #links = new Set<Closeable>();
+  readonly #links = new Set<Link>();
   readonly #owner: ProgramOwner;
 
   private constructor(object: native.EbpfObject) {
@@ -221,7 +221,8 @@ export class Ebpf implements Disposable, AsyncDisposable {
    */
   closeAsync(): Promise<void> {
     for (const child of this.#children) {
-      if (this.#links.has(child)) continue; // detached by the release, off this thread
+      // Detached by the release, off this thread (unless the link has work to do here after).
+      if (this.#links.has(child as Link) && (child as Link).detachesOffThread) continue;
       try {
         child.close();
       } catch {
