@@ -93,6 +93,9 @@ export {
   DevMapHash,
   CpuMap,
   XskMap,
+  StructOpsMap,
+  type StructOpsDescriptor,
+  type RegisterOptions,
   bpfSyscallCount,
 } from './maps';
 export { type TestRunOptions, type TestRunResult } from './test-run';

@@ -88,6 +88,11 @@ fn u32_at(d: &[u8], off: usize) -> Option<u32> {
 }
 
 impl Btf {
+    /// A BTF with no types but `void` (to build one up, or to load as a placeholder).
+    pub fn empty() -> Btf {
+        Btf { version: 1, flags: 0, types: vec![Type::new(0, 0, 0, 0, Vec::new())], strings: vec![0] }
+    }
+
     /// Parses little-endian BTF; `None` for anything else.
     pub fn parse(data: &[u8]) -> Option<Btf> {
         if data.get(0..2)? != MAGIC.to_le_bytes() {
@@ -254,7 +259,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_appends() {
-        let mut btf = Btf { version: 1, flags: 0, types: vec![Type::new(0, 0, 0, 0, vec![])], strings: vec![0] };
+        let mut btf = Btf::empty();
         let int = btf.int_type();
         let name = btf.add_string("pair");
         let mut extra = Vec::new();

@@ -10,10 +10,12 @@ mod elf;
 mod externs;
 mod map_sizes;
 mod sections;
+mod struct_ops;
 
 use std::borrow::Cow;
 
 pub use map_sizes::MapSizes;
+pub use struct_ops::{placeholder_btf, StructOpsMap};
 
 use crate::error::{Code, NodeError, Result};
 use btf::Btf;
@@ -93,11 +95,13 @@ pub struct Prepared<'d> {
     pub hidden: Vec<HiddenProgram>,
     /// Maps still without any value size (for the hint of a map creation error).
     pub unsized_maps: Vec<String>,
+    /// The `.struct_ops*` variables, as the kernel's struct_ops maps (registered on demand).
+    pub struct_ops: Vec<StructOpsMap>,
 }
 
 /// Runs every step over `data`; borrowed bytes come back when nothing had to change.
 pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
-    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new(), unsized_maps: Vec::new() }) };
+    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new(), unsized_maps: Vec::new(), struct_ops: Vec::new() }) };
     let mut local = elf.find(".BTF").and_then(|section| {
         Btf::parse(elf.data_of(section)).map(|btf| LocalBtf { btf, section, changed: false })
     });
@@ -116,8 +120,10 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
     }
     let hidden_sections = sections::apply(&mut elf, local.as_mut(), &mut kernel)?;
     let mut hidden: Vec<HiddenProgram> = hidden_sections.iter().flat_map(|h| hidden_programs(&elf, h)).collect();
+    let mut struct_ops = Vec::new();
     if let Some(local) = local.as_ref() {
-        struct_ops_targets(&elf, local, &mut kernel, &mut hidden);
+        struct_ops::targets(&elf, local, &mut kernel, &mut hidden);
+        struct_ops = struct_ops::maps(&elf, local, &mut kernel);
     }
 
     let unsized_maps = local.as_ref().map(|l| map_sizes::unsized_maps(&l.btf)).unwrap_or_default();
@@ -125,7 +131,7 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
         elf.set_data(local.section, local.btf.write());
     }
     let data = if elf.changed() { Cow::Owned(elf.finish()) } else { Cow::Borrowed(data) };
-    Ok(Prepared { data, hidden, unsized_maps })
+    Ok(Prepared { data, hidden, unsized_maps, struct_ops })
 }
 
 /// Functions declared `__hidden` (visibility hidden: not callable from other objects, like
@@ -150,46 +156,6 @@ fn hidden_functions_static(elf: &Elf, local: &mut LocalBtf) {
                 if t.vlen() == 1 {
                     t.info &= !0xffff;
                     local.changed = true;
-                }
-            }
-        }
-    }
-}
-
-/// Which kernel struct member each struct_ops program implements, found as libbpf finds it:
-/// the program's address is stored in a member of a variable of a `.struct_ops` section (a
-/// relocation says which); that member's name, looked up in the kernel's struct of the same
-/// name, gives the member index the kernel wants. Programs not found stay without a target.
-fn struct_ops_targets(elf: &Elf, local: &LocalBtf, kernel: &mut Kernel, programs: &mut [HiddenProgram]) {
-    if !programs.iter().any(|p| p.kind == "struct_ops") {
-        return;
-    }
-    let symbols = elf.symbols();
-    for (rel_section, target) in elf.rel_sections() {
-        if !elf.section_name(target).starts_with(".struct_ops") {
-            continue;
-        }
-        for rel in elf.rels(rel_section) {
-            let Some(function) = symbols.get(rel.symbol) else { continue };
-            let Some(program) = programs.iter_mut().find(|p| p.kind == "struct_ops" && p.name == function.name) else { continue };
-            // The variable of the .struct_ops section that holds the pointer.
-            let Some(var) = symbols.iter().find(|s| {
-                s.shndx as usize == target && s.info & 0xf == 1 && s.value <= rel.offset && rel.offset < s.value + s.size
-            }) else {
-                continue;
-            };
-            let member_offset = rel.offset - var.value;
-            let Some(var_type) = local.btf.find(btf::VAR, &var.name).first().and_then(|&v| local.btf.get(v)).map(|v| local.btf.resolve(v.size_or_type)) else {
-                continue;
-            };
-            let Some(member) = local.btf.members(var_type).into_iter().find(|m| m.bit_offset as u64 == member_offset * 8) else { continue };
-            let member_name = local.btf.string(member.name).to_string();
-            let struct_name = btf::essential_name(local.btf.name(var_type)).to_string();
-            let Ok(kernel_btf) = kernel.btf() else { return };
-            for id in kernel_btf.find(btf::STRUCT, &struct_name) {
-                if let Some(index) = kernel_btf.members(id).iter().position(|m| kernel_btf.string(m.name) == member_name) {
-                    program.struct_ops = Some((id, index as u32));
-                    break;
                 }
             }
         }
@@ -300,7 +266,7 @@ mod tests {
             let data = std::fs::read(&path).unwrap();
             let prepared = prepare(&data, &Request::default()).unwrap();
             assert!(matches!(prepared.data, Cow::Borrowed(_)), "{} was changed", path.display());
-            assert!(prepared.hidden.is_empty());
+            assert!(prepared.hidden.is_empty() && prepared.struct_ops.is_empty());
             seen += 1;
         }
         assert!(seen > 0, "no objects in {}", dir.display());

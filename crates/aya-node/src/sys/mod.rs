@@ -264,6 +264,26 @@ pub fn link_fd_by_id(id: u32) -> Result<Option<OwnedFd>> {
     }
 }
 
+/// `BPF_BTF_LOAD` of raw BTF (no log).
+pub fn btf_load(btf: &[u8]) -> SysResult<OwnedFd> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let load = unsafe { &mut attr.__bindgen_anon_7 };
+    load.btf = btf.as_ptr() as u64;
+    load.btf_size = btf.len() as u32;
+    // SAFETY: `btf` outlives the call.
+    let fd = unsafe { bpf(bpf_cmd::BPF_BTF_LOAD, &mut attr) }?;
+    Ok(owned_fd(fd))
+}
+
+/// `BPF_LINK_DETACH`: detaches link `link` now, whoever else holds an fd to it.
+pub fn link_detach(link: BorrowedFd<'_>) -> SysResult<()> {
+    let mut attr = zeroed_attr();
+    attr.link_detach.link_fd = link.as_raw_fd() as u32;
+    // SAFETY: no pointers in these attributes.
+    unsafe { bpf(bpf_cmd::BPF_LINK_DETACH, &mut attr) }.map(|_| ())
+}
+
 /// A new iteration of the iterator link `link`: reading the returned fd runs the program over
 /// the iterated objects, until end of file.
 pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
