@@ -8,6 +8,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+/* include/net/tcp.h: a network namespace other than the first may choose the algorithm as its
+ * default (the sysctl) only with this flag; it also lists it in tcp_allowed_congestion_control. */
+#define TCP_CONG_NON_RESTRICTED 0x1
+
 #ifndef CC_LINK_NAME
 #define CC_LINK_NAME "aya_reno_link"
 #endif
@@ -59,6 +63,7 @@ struct tcp_congestion_ops reno_link = {
 	.ssthresh = (void *)reno_ssthresh,
 	.undo_cwnd = (void *)reno_undo_cwnd,
 	.name = CC_LINK_NAME,
+	.flags = TCP_CONG_NON_RESTRICTED,
 };
 
 SEC(".struct_ops")
@@ -68,6 +73,7 @@ struct tcp_congestion_ops reno_map = {
 	.ssthresh = (void *)reno_ssthresh,
 	.undo_cwnd = (void *)reno_undo_cwnd,
 	.name = CC_MAP_NAME,
+	.flags = TCP_CONG_NON_RESTRICTED,
 };
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,191 @@
+import test, { type ExecutionContext } from 'ava';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ArrayMap, codec, Ebpf, EbpfError } from '../src';
+import { buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
+
+// struct_ops maps registered as libbpf's bpf_map__attach_struct_ops registers them (issue 15):
+// a Reno TCP congestion control of ebpf/c/struct_ops_cc.bpf.c becomes an algorithm of the
+// kernel, used by a connection in a private network namespace, and goes away again.
+
+if (cSkipReason) console.log(`skip: struct_ops tests: ${cSkipReason}`);
+const ctest = cSkipReason ? test.skip : test;
+test.after.always(() => cleanupCObjects());
+
+const run = promisify(execFile);
+const AVAILABLE = '/proc/sys/net/ipv4/tcp_available_congestion_control';
+const available = (): string[] => readFileSync(AVAILABLE, 'utf8').trim().split(/\s+/);
+const hostDefault = (): string => readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+
+// Algorithm names are global in the kernel (other test runs may be registering theirs): this
+// process's own, within the 15 characters a name may have.
+const linkName = `ayal${process.pid}`;
+const mapName = `ayam${process.pid}`;
+
+/** ebpf/c/struct_ops_cc.bpf.c, built with this process's algorithm names. */
+function ccObject(): string {
+  const source = readFileSync(join(__dirname, '..', 'ebpf', 'c', 'struct_ops_cc.bpf.c'), 'utf8');
+  return buildCSource(`struct_ops_cc_${process.pid}`, `#define CC_LINK_NAME "${linkName}"\n#define CC_MAP_NAME "${mapName}"\n${source}`);
+}
+
+const Counters = codec.struct({ inits: codec.u64, congAvoids: codec.u64, ssthreshs: codec.u64, undos: codec.u64 });
+
+/** Why this kernel cannot register the object's algorithms (probed: the value type it lacks), or undefined. */
+function refusedHere(obj: Ebpf): string | undefined {
+  return obj.structOpsMaps.find((m) => m.refused)?.refused ?? undefined;
+}
+
+/** A network namespace of this test, deleted when it ends. */
+function privateNetns(t: ExecutionContext, tag: string): string {
+  const ns = `ayacc-${tag}-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  t.teardown(() => execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }));
+  execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+
+/** A TCP connection over loopback inside `ns` that sends `bytes` and waits for the peer's close. */
+async function tcpTransfer(ns: string, bytes: number): Promise<void> {
+  const script = `
+    const net = require('node:net');
+    const server = net.createServer((s) => { s.resume(); s.on('end', () => s.end()); });
+    server.listen(0, '127.0.0.1', () => {
+      const c = net.connect(server.address().port, '127.0.0.1', () => c.end(Buffer.alloc(${bytes})));
+      c.resume();
+      c.on('close', () => server.close());
+    });`;
+  await run('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { timeout: 30_000 });
+}
+
+ctest.serial('a .struct_ops.link TCP congestion control registers, runs for a connection in its netns, and is gone after close', async (t) => {
+  const before = hostDefault();
+  const obj = Ebpf.load(ccObject());
+  t.teardown(() => obj.close());
+  const refused = refusedHere(obj);
+  if (refused) {
+    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
+    t.pass();
+    return;
+  }
+  const ops = obj.structOps('reno_link');
+  t.like(ops, { structName: 'tcp_congestion_ops', section: '.struct_ops.link' });
+  t.deepEqual(ops.programs.sort(), ['reno_cong_avoid', 'reno_init', 'reno_ssthresh', 'reno_undo_cwnd']);
+  t.false(available().includes(linkName));
+
+  const registration = ops.register();
+  t.like(registration, { kind: 'struct_ops', attached: true, target: 'tcp_congestion_ops reno_link' });
+  t.true(available().includes(linkName), `${linkName} is in ${AVAILABLE}: ${available().join(' ')}`);
+  const shown = JSON.parse(execFileSync('bpftool', ['map', 'show', 'name', 'reno_link', '-j'], { encoding: 'utf8' }));
+  t.true([shown].flat().some((m: { type: string }) => m.type === 'struct_ops'), 'the kernel has a struct_ops map named reno_link');
+
+  // Selected in a namespace of its own only: the host's default (and other tests') stay.
+  const ns = privateNetns(t, 'link');
+  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.tcp_congestion_control=${linkName}`]);
+  t.is(execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control'], { encoding: 'utf8' }).trim(), linkName);
+  t.is(hostDefault(), before);
+  await tcpTransfer(ns, 8 << 20);
+  const counters = obj.map('.bss', ArrayMap, Counters).get(0)!;
+  t.log(`callbacks run: ${JSON.stringify(counters, (_, v) => (typeof v === 'bigint' ? Number(v) : v))}`);
+  t.true(counters.inits >= 2n, 'init ran for both ends of the connection');
+  t.true(counters.congAvoids > 0n, 'cong_avoid (calling the kernel\'s tcp_reno_cong_avoid) ran on ACKs');
+
+  // A namespace's default holds a reference to the algorithm: give it back before closing.
+  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.tcp_congestion_control=reno']);
+  obj.close();
+  t.false(registration.attached);
+  t.false(available().includes(linkName), 'unregistered by close()');
+  t.is(hostDefault(), before, 'the host\'s default algorithm is untouched');
+});
+
+ctest('a .struct_ops variable registers through a link by default, and the kernel unregisters it when the process dies', async (t) => {
+  const object = ccObject();
+  using probe = Ebpf.load(object);
+  const refused = refusedHere(probe);
+  if (refused) {
+    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
+    t.pass();
+    return;
+  }
+  // A child registers and is killed with SIGKILL: no close(), no finalizer, only the kernel.
+  const script = `
+    const { Ebpf } = require(${JSON.stringify(join(__dirname, '..', 'dist'))});
+    const obj = Ebpf.load(${JSON.stringify(object)});
+    obj.structOps('reno_map').register();
+    process.stdout.write('registered\\n');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('registered') && resolve());
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+  t.true(available().includes(mapName), 'registered by the child');
+  child.kill('SIGKILL');
+  await exited;
+  // The kernel frees the link when the dead process's fds close (asynchronously).
+  for (let i = 0; i < 100 && available().includes(mapName); i++) await new Promise((r) => setTimeout(r, 20));
+  t.false(available().includes(mapName), 'gone once the process is');
+});
+
+ctest('link: false registers a .struct_ops variable with a map update, as libbpf does; detach deletes it', (t) => {
+  using obj = Ebpf.load(ccObject());
+  const refused = refusedHere(obj);
+  if (refused) {
+    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
+    t.pass();
+    return;
+  }
+  const registration = obj.structOps('reno_map').register({ link: false });
+  t.true(available().includes(mapName));
+  // A second registration under the same name is refused by the kernel: BUSY.
+  const twice = t.throws(() => obj.structOps('reno_map').register());
+  t.true(twice instanceof EbpfError && twice.code === 'BUSY', String(twice));
+  registration.detach();
+  t.false(registration.attached);
+  t.false(available().includes(mapName), 'deleted from the kernel by detach()');
+  // .struct_ops.link variables register through a link only.
+  t.throws(() => obj.structOps('reno_link').register({ link: false }), { instanceOf: EbpfError, message: /link only/ });
+  t.throws(() => obj.structOps('reno_link').register({ link: 'yes' as unknown as boolean }), { instanceOf: TypeError, message: /options\.link/ });
+  t.throws(() => obj.structOps('nope'), { instanceOf: EbpfError, message: /struct_ops variables: reno_link, reno_map/ });
+});
+
+ctest('a member the kernel\'s struct lacks is refused when set, as libbpf refuses it', (t) => {
+  const members = [
+    '__u32 (*ssthresh)(struct sock *sk);',
+    '__u32 (*undo_cwnd)(struct sock *sk);',
+    'void (*cong_avoid)(struct sock *sk, __u32 ack, __u32 acked);',
+    'char name[16];',
+    'int aya_made_up;',
+  ].join(' ');
+  const source = (madeUp: number) => [
+    '#include "vmlinux.h"',
+    '#include <bpf/bpf_helpers.h>',
+    '#include <bpf/bpf_tracing.h>',
+    `struct tcp_congestion_ops___aya { ${members} };`,
+    'SEC("struct_ops/x_ssthresh") __u32 BPF_PROG(x_ssthresh, struct sock *sk) { return 2; }',
+    'SEC("struct_ops/x_undo") __u32 BPF_PROG(x_undo, struct sock *sk) { return 2; }',
+    'SEC("struct_ops/x_avoid") void BPF_PROG(x_avoid, struct sock *sk, __u32 ack, __u32 acked) {}',
+    `SEC(".struct_ops.link") struct tcp_congestion_ops___aya made_up = { .ssthresh = (void *)x_ssthresh, .undo_cwnd = (void *)x_undo, .cong_avoid = (void *)x_avoid, .name = "ayax${process.pid}", .aya_made_up = ${madeUp} };`,
+    'char LICENSE[] SEC("license") = "GPL";',
+  ].join('\n');
+  using obj = Ebpf.load(buildCSource(`struct_ops_made_up_${process.pid}`, source(1)));
+  const refused = obj.structOpsMaps[0].refused ?? '';
+  if (/no struct_ops type/.test(refused)) {
+    t.log(`skip: ${refused}`);
+    t.pass();
+    return;
+  }
+  t.regex(refused, /`aya_made_up`.*no such member/);
+  const err = t.throws(() => obj.structOps('made_up').register());
+  t.true(err instanceof EbpfError && err.code === 'UNSUPPORTED', String(err));
+  t.regex(err!.message, /aya_made_up/);
+  // Zero, it is left out, and the rest (at the kernel's offsets, not the object's) registers.
+  using zero = Ebpf.load(buildCSource(`struct_ops_made_up_zero_${process.pid}`, source(0)));
+  using registration = zero.structOps('made_up').register();
+  t.true(available().includes(`ayax${process.pid}`));
+  registration.detach();
+  t.false(available().includes(`ayax${process.pid}`));
+});
