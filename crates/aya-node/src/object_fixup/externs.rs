@@ -288,12 +288,19 @@ fn kconfig(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut
     Ok(())
 }
 
+#[derive(Debug)]
 enum Resolved {
     Address(u64),
     BtfId(u32),
     Kfunc(u32),
-    Missing,
+    /// A weak extern the kernel lacks: the extern's index in `.ksyms` names it in poisoned calls.
+    Missing(usize),
 }
+
+/// A call to a weak kfunc the kernel lacks becomes a call to helper `POISON_KFUNC + index`,
+/// which no kernel has, as libbpf does: the verifier accepts the program when the call is dead
+/// code (guarded by `bpf_ksym_exists`, which reads 0), and names it when it is reachable.
+const POISON_KFUNC: u32 = 2_002_000_000;
 
 fn ksyms(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut KernelFacts, sec: u32) -> Result<()> {
     let symbols = elf.symbols();
@@ -301,18 +308,18 @@ fn ksyms(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut K
     let int = local.btf.int_type();
     let mut dummy = None;
     let externs = datasec_externs(&local.btf, sec);
-    for (entry, id, name) in &externs {
+    for (index, (entry, id, name)) in externs.iter().enumerate() {
         let Some(t) = local.btf.get(*id).cloned() else { continue };
         let symbol = symbols.iter().find(|s| &s.name == name && s.shndx == 0);
         let weak = symbol.is_some_and(|s| s.is_weak());
         let resolved = if t.kind() == FUNC {
-            kernel.btf()?.find(FUNC, name).first().map_or(Resolved::Missing, |&id| Resolved::Kfunc(id))
+            kernel.btf()?.find(FUNC, name).first().map_or(Resolved::Missing(index), |&id| Resolved::Kfunc(id))
         } else if local.btf.resolve(t.size_or_type) == 0 {
-            facts.kallsyms()?.get(name).map_or(Resolved::Missing, |&a| Resolved::Address(a))
+            facts.kallsyms()?.get(name).map_or(Resolved::Missing(index), |&a| Resolved::Address(a))
         } else {
-            kernel.btf()?.find(VAR, name).first().map_or(Resolved::Missing, |&id| Resolved::BtfId(id))
+            kernel.btf()?.find(VAR, name).first().map_or(Resolved::Missing(index), |&id| Resolved::BtfId(id))
         };
-        if matches!(resolved, Resolved::Missing) && !weak {
+        if matches!(resolved, Resolved::Missing(_)) && !weak {
             let place = if t.kind() == FUNC || local.btf.resolve(t.size_or_type) != 0 { "the kernel's BTF" } else { "/proc/kallsyms" };
             return Err(NodeError::new(Code::NotFound, format!("extern (ksym) {name}: not found in {place}")));
         }
@@ -387,12 +394,13 @@ fn patch_ksym(insns: &mut [u8], at: usize, resolved: &Resolved) -> std::result::
             set_imm(insns, at, *a as u32)?;
             set_imm(insns, at + 8, (*a >> 32) as u32)
         }
-        (0x18, Resolved::BtfId(id)) => {
+        // A kfunc's address (`bpf_ksym_exists`): its BTF id, which the kernel reads as non-zero.
+        (0x18, Resolved::BtfId(id) | Resolved::Kfunc(id)) => {
             set_src(insns, at, PSEUDO_BTF_ID);
             set_imm(insns, at, *id)?;
             set_imm(insns, at + 8, 0)
         }
-        (0x18, Resolved::Missing) => {
+        (0x18, Resolved::Missing(_)) => {
             set_src(insns, at, 0);
             set_imm(insns, at, 0)?;
             set_imm(insns, at + 8, 0)
@@ -402,7 +410,13 @@ fn patch_ksym(insns: &mut [u8], at: usize, resolved: &Resolved) -> std::result::
             insns.get_mut(at + 2..at + 4).ok_or("offset out of range")?.copy_from_slice(&0i16.to_le_bytes());
             set_imm(insns, at, *id)
         }
-        (0x85, Resolved::Missing) => Err("a weak kfunc the kernel lacks is not supported"),
+        (0x85, Resolved::Missing(index)) => {
+            if let Some(regs) = insns.get_mut(at + 1) {
+                *regs = 0;
+            }
+            insns.get_mut(at + 2..at + 4).ok_or("offset out of range")?.copy_from_slice(&0i16.to_le_bytes());
+            set_imm(insns, at, POISON_KFUNC + *index as u32)
+        }
         _ => Err("instruction cannot take a kernel symbol"),
     }
 }
@@ -431,6 +445,25 @@ mod tests {
         assert_eq!(kernel_version("6.18.44-fc-v669\n"), (6 << 16) | (18 << 8) | 44);
         assert_eq!(kernel_version("5.4.300"), (5 << 16) | (4 << 8) | 255);
         assert_eq!(kernel_version("6.1"), (6 << 16) | (1 << 8));
+    }
+
+    #[test]
+    fn weak_kfuncs_the_kernel_lacks_are_poisoned_calls_and_read_zero() {
+        // call kfunc (src 1 from clang's relocation), then ld_imm64 r1 = &kfunc.
+        let mut insns = vec![0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff];
+        insns.extend_from_slice(&[0x18, 0x01, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8]);
+        patch_ksym(&mut insns, 0, &Resolved::Missing(3)).unwrap();
+        assert_eq!(insns[..4], [0x85, 0, 0, 0], "a helper call (src 0), no offset");
+        assert_eq!(u32::from_le_bytes(insns[4..8].try_into().unwrap()), 2_002_000_003);
+        patch_ksym(&mut insns, 8, &Resolved::Missing(3)).unwrap();
+        assert!(insns[12..16].iter().chain(&insns[20..24]).all(|&b| b == 0), "bpf_ksym_exists reads 0");
+        assert_eq!(insns[9], 0x01, "r1, no pseudo source");
+
+        // Present: a kfunc call by BTF id, and its address as a BTF id load.
+        patch_ksym(&mut insns, 0, &Resolved::Kfunc(77)).unwrap();
+        assert_eq!((insns[1] >> 4, u32::from_le_bytes(insns[4..8].try_into().unwrap())), (PSEUDO_KFUNC_CALL, 77));
+        patch_ksym(&mut insns, 8, &Resolved::Kfunc(77)).unwrap();
+        assert_eq!((insns[9] >> 4, u32::from_le_bytes(insns[12..16].try_into().unwrap())), (PSEUDO_BTF_ID, 77));
     }
 
     #[test]

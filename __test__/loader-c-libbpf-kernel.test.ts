@@ -3,14 +3,15 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ArrayMap, codec, Ebpf, EbpfError } from '../src';
-import { buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
+import { ArrayMap, codec, Ebpf, EbpfError, SchedClassifier, VerifierError } from '../src';
+import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 
-// struct_ops maps registered as libbpf's bpf_map__attach_struct_ops registers them (issue 15):
-// a Reno TCP congestion control of ebpf/c/struct_ops_cc.bpf.c becomes an algorithm of the
-// kernel, used by a connection in a private network namespace, and goes away again.
+// What of libbpf's loader involves the kernel's registries (issue 15): struct_ops maps
+// registered as bpf_map__attach_struct_ops registers them (a Reno TCP congestion control of
+// ebpf/c/struct_ops_cc.bpf.c becomes an algorithm of the kernel, is used by a connection in a
+// private network namespace, and goes away again), and weak kfuncs the kernel may lack.
 
-if (cSkipReason) console.log(`skip: struct_ops tests: ${cSkipReason}`);
+if (cSkipReason) console.log(`skip: libbpf kernel-registry C tests: ${cSkipReason}`);
 const ctest = cSkipReason ? test.skip : test;
 test.after.always(() => cleanupCObjects());
 
@@ -188,4 +189,16 @@ ctest('a member the kernel\'s struct lacks is refused when set, as libbpf refuse
   t.true(available().includes(`ayax${process.pid}`));
   registration.detach();
   t.false(available().includes(`ayax${process.pid}`));
+});
+
+ctest('weak kfuncs: bpf_ksym_exists reads 1 for one the kernel has and 0 for one it lacks, whose guarded call is dead code', (t) => {
+  using obj = Ebpf.load(buildCObject('weak_kfuncs'), { globals: { target_tgid: { codec: codec.u32, value: process.pid } } });
+  const run = obj.program('weak_kfuncs', SchedClassifier).testRun({ data: Buffer.alloc(64) });
+  const seen = obj.map('.bss', ArrayMap, codec.struct({ present: codec.u64, absent: codec.u64, found: codec.u64, absentCalled: codec.u64 })).get(0)!;
+  t.deepEqual(seen, { present: 1n, absent: 0n, found: 1n, absentCalled: 0n });
+  t.is(run.returnValue, 1 | 4, 'the absent kfunc\'s branch did not run; bpf_task_from_pid found this process');
+  // Called without the guard, the poisoned call is reachable: refused, naming libbpf's poison id.
+  const err = t.throws(() => obj.program('unguarded').load());
+  t.true(err instanceof VerifierError, String(err));
+  t.regex((err as VerifierError).verifierLog, /invalid func unknown#2002000\d\d\d/);
 });
