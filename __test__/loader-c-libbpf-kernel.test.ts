@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ArrayMap, codec, Ebpf, EbpfError, SchedClassifier, VerifierError } from '../src';
@@ -202,3 +202,44 @@ ctest('weak kfuncs: bpf_ksym_exists reads 1 for one the kernel has and 0 for one
   t.true(err instanceof VerifierError, String(err));
   t.regex((err as VerifierError).verifierLog, /invalid func unknown#2002000\d\d\d/);
 });
+
+ctest('typed ksyms that only a kernel module defines resolve through the module\'s BTF', (t) => {
+  const modules = readdirSync('/sys/kernel/btf').filter((f) => f !== 'vmlinux');
+  if (modules.length === 0) {
+    t.log('skip: this kernel has no module BTF (/sys/kernel/btf holds only vmlinux)');
+    t.pass();
+    return;
+  }
+  // A variable some module's BTF has and vmlinux's does not (as `bpftool btf dump` lists them).
+  const vmlinuxVars = new Set(varsOf('/sys/kernel/btf/vmlinux'));
+  const found = modules.map((m) => [m, varsOf(`/sys/kernel/btf/${m}`).find((v) => !vmlinuxVars.has(v))] as const).find(([, v]) => v);
+  if (!found) {
+    t.log(`skip: no variable in the BTF of modules ${modules.join(', ')}`);
+    t.pass();
+    return;
+  }
+  const [module, name] = found;
+  using obj = Ebpf.load(buildCSource(`module_ksym_${process.pid}`, [
+    '#include "vmlinux.h"',
+    '#include <bpf/bpf_helpers.h>',
+    `extern const int ${name} __ksym;`,
+    '__u64 out = 0;',
+    `SEC("tracepoint/syscalls/sys_enter_getppid") int p(void *ctx) { out = (__u64)bpf_this_cpu_ptr(&${name}); return 0; }`,
+    'char LICENSE[] SEC("license") = "GPL";',
+  ].join('\n')));
+  // The object loaded, so the name was found (in module `module`); the kernel accepts the
+  // (module BTF fd, id) pair unless the verifier objects to the variable's type or kind.
+  try {
+    obj.program('p').load();
+    t.pass(`${module}'s ${name} loaded`);
+  } catch (err) {
+    t.true(err instanceof VerifierError, String(err));
+    t.notRegex((err as VerifierError).verifierLog, /invalid module BTF|invalid btf_id|isn't KIND_VAR/, `${module}'s ${name}`);
+  }
+});
+
+/** The names of the VARs of a BTF file. */
+function varsOf(path: string): string[] {
+  const raw = execFileSync('bpftool', ['btf', 'dump', 'file', path, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return [...raw.matchAll(/^\[\d+\] VAR '([^']+)'/gm)].map((m) => m[1]);
+}

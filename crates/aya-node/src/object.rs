@@ -30,6 +30,9 @@ pub struct ObjectState {
     pub hidden: HashMap<String, crate::programs::syscall::HiddenState>,
     /// The `.struct_ops*` variables (`maps::struct_ops` registers them), by name.
     pub struct_ops: HashMap<String, crate::object_fixup::StructOpsMap>,
+    /// Kernel modules' BTF named by fd in the programs' instructions (module ksyms): open
+    /// while the programs may still load.
+    module_btf_fds: Vec<std::os::fd::OwnedFd>,
 }
 
 impl ObjectState {
@@ -131,7 +134,7 @@ pub struct EbpfObject {
 }
 
 /// A loaded object and what the pre-pass kept from Aya.
-type Loaded = (Ebpf, Vec<crate::object_fixup::HiddenProgram>, Vec<crate::object_fixup::StructOpsMap>);
+type Loaded = (Ebpf, Vec<crate::object_fixup::HiddenProgram>, Vec<crate::object_fixup::StructOpsMap>, Vec<std::os::fd::OwnedFd>);
 
 fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Loaded> {
     let options = options.unwrap_or(LoadOptions {
@@ -204,7 +207,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Loaded> {
                 }
                 e
             })?;
-            Ok((ebpf, prepared.hidden, prepared.struct_ops))
+            Ok((ebpf, prepared.hidden, prepared.struct_ops, prepared.module_btf_fds))
         }
         Err(panic) => {
             // The panic's text is Aya's internals (slice indexes, todo!()s, source paths): the
@@ -261,7 +264,7 @@ impl EbpfObject {
         Ok(Self::wrap(load_with(&data, options)?, sections))
     }
 
-    fn wrap((ebpf, hidden, struct_ops): Loaded, sections: HashMap<String, String>) -> EbpfObject {
+    fn wrap((ebpf, hidden, struct_ops, module_btf_fds): Loaded, sections: HashMap<String, String>) -> EbpfObject {
         let hidden = hidden
             .into_iter()
             .map(|program| (program.name.clone(), crate::programs::syscall::HiddenState { program, fd: None }))
@@ -274,6 +277,7 @@ impl EbpfObject {
                 sections,
                 hidden,
                 struct_ops: struct_ops.into_iter().map(|m| (m.name.clone(), m)).collect(),
+                module_btf_fds,
             })),
         }
     }
@@ -359,6 +363,7 @@ impl EbpfObject {
         }
         state.hidden.clear();
         state.ebpf = None;
+        state.module_btf_fds.clear();
     }
 
     #[napi(getter)]

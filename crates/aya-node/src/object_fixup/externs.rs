@@ -293,8 +293,25 @@ enum Resolved {
     Address(u64),
     BtfId(u32),
     Kfunc(u32),
+    /// A typed variable of a kernel module: its id in the module's BTF, and that BTF's fd.
+    ModuleBtfId { id: u32, btf_fd: i32 },
     /// A weak extern the kernel lacks: the extern's index in `.ksyms` names it in poisoned calls.
     Missing(usize),
+}
+
+/// `name` (a kfunc if `kind` is FUNC, else a typed variable) looked up in the kernel modules'
+/// BTF, for externs vmlinux's BTF lacks, as libbpf looks them up.
+fn in_modules(kernel: &mut Kernel, kind: u32, name: &str) -> Result<Option<Resolved>> {
+    let Some((module, id)) = kernel.find_in_modules(kind, name)? else { return Ok(None) };
+    if kind == FUNC {
+        // The call would name the module's BTF by its index in BPF_PROG_LOAD's fd_array.
+        return Err(NodeError::new(
+            Code::Unsupported,
+            format!("extern (ksym) {name}: a kfunc of module {module}; calling a module's kfunc needs BPF_PROG_LOAD's fd_array, which Aya 0.14 does not pass"),
+        ));
+    }
+    let btf_fd = kernel.module_fd(&module)?;
+    Ok(Some(Resolved::ModuleBtfId { id, btf_fd }))
 }
 
 /// A call to a weak kfunc the kernel lacks becomes a call to helper `POISON_KFUNC + index`,
@@ -312,15 +329,21 @@ fn ksyms(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut K
         let Some(t) = local.btf.get(*id).cloned() else { continue };
         let symbol = symbols.iter().find(|s| &s.name == name && s.shndx == 0);
         let weak = symbol.is_some_and(|s| s.is_weak());
-        let resolved = if t.kind() == FUNC {
+        let mut resolved = if t.kind() == FUNC {
             kernel.btf()?.find(FUNC, name).first().map_or(Resolved::Missing(index), |&id| Resolved::Kfunc(id))
         } else if local.btf.resolve(t.size_or_type) == 0 {
             facts.kallsyms()?.get(name).map_or(Resolved::Missing(index), |&a| Resolved::Address(a))
         } else {
             kernel.btf()?.find(VAR, name).first().map_or(Resolved::Missing(index), |&id| Resolved::BtfId(id))
         };
+        let typed = t.kind() == FUNC || local.btf.resolve(t.size_or_type) != 0;
+        if matches!(resolved, Resolved::Missing(_)) && typed {
+            if let Some(found) = in_modules(kernel, if t.kind() == FUNC { FUNC } else { VAR }, name)? {
+                resolved = found;
+            }
+        }
         if matches!(resolved, Resolved::Missing(_)) && !weak {
-            let place = if t.kind() == FUNC || local.btf.resolve(t.size_or_type) != 0 { "the kernel's BTF" } else { "/proc/kallsyms" };
+            let place = if typed { "the BTF of the kernel and its modules" } else { "/proc/kallsyms" };
             return Err(NodeError::new(Code::NotFound, format!("extern (ksym) {name}: not found in {place}")));
         }
         if let Some(s) = symbol {
@@ -400,6 +423,11 @@ fn patch_ksym(insns: &mut [u8], at: usize, resolved: &Resolved) -> std::result::
             set_imm(insns, at, *id)?;
             set_imm(insns, at + 8, 0)
         }
+        (0x18, Resolved::ModuleBtfId { id, btf_fd }) => {
+            set_src(insns, at, PSEUDO_BTF_ID);
+            set_imm(insns, at, *id)?;
+            set_imm(insns, at + 8, *btf_fd as u32)
+        }
         (0x18, Resolved::Missing(_)) => {
             set_src(insns, at, 0);
             set_imm(insns, at, 0)?;
@@ -464,6 +492,10 @@ mod tests {
         assert_eq!((insns[1] >> 4, u32::from_le_bytes(insns[4..8].try_into().unwrap())), (PSEUDO_KFUNC_CALL, 77));
         patch_ksym(&mut insns, 8, &Resolved::Kfunc(77)).unwrap();
         assert_eq!((insns[9] >> 4, u32::from_le_bytes(insns[12..16].try_into().unwrap())), (PSEUDO_BTF_ID, 77));
+        // A module's variable: its id, and its module's BTF fd in the second half.
+        patch_ksym(&mut insns, 8, &Resolved::ModuleBtfId { id: 90_001, btf_fd: 9 }).unwrap();
+        assert_eq!(u32::from_le_bytes(insns[12..16].try_into().unwrap()), 90_001);
+        assert_eq!(u32::from_le_bytes(insns[20..24].try_into().unwrap()), 9);
     }
 
     #[test]
