@@ -1,7 +1,9 @@
 //! A pass over a C object's ELF before Aya reads it, for what libbpf accepts and Aya 0.14
-//! does not: CO-RE relocations through flexible arrays, `.kconfig`/`.ksyms` externs, map
-//! sizes chosen at load time and libbpf's section names. Each step only acts on what it
-//! recognises; an object that needs none of them (every Rust object) is passed through as is.
+//! does not: CO-RE relocations through flexible arrays, `.kconfig`/`.ksyms` externs (weak
+//! kfuncs, names only modules' BTF has), map sizes chosen at load time, libbpf's section names,
+//! and the struct_ops maps of `.struct_ops` variables (laid out here, registered on demand).
+//! Each step only acts on what it recognises; an object that needs none of them (every Rust
+//! object) is passed through as is.
 
 mod btf;
 mod btf_ext;
