@@ -18,9 +18,10 @@ export declare class EbpfObject {
   structOpsMaps(): Array<StructOpsDescriptor>
   /**
    * Registers the struct_ops variable `name` with the kernel (loading the programs it points
-   * to first), through a BPF link unless `use_link` is false. The returned link unregisters.
+   * to first), through a BPF link unless `use_link` is false, with data members set from
+   * `members` (bytes, zero-padded to the member's size). The returned link unregisters.
    */
-  registerStructOps(name: string, useLink?: boolean | undefined | null): Link
+  registerStructOps(name: string, useLink?: boolean | undefined | null, members?: Record<string, Buffer> | undefined | null): Link
   /** Parses an ELF object from memory and creates its maps. */
   static load(data: Buffer, options?: LoadOptions | undefined | null): EbpfObject
   /** Reads an ELF object from a file and creates its maps. */
@@ -631,6 +632,8 @@ export interface StructOpsDescriptor {
   structName: string
   /** The programs its members point to. */
   programs: Array<string>
+  /** Its data members (e.g. `name`, `flags`), which `register` may set. */
+  members: Array<string>
   /** Why it cannot be registered on this kernel, if it cannot. */
   refused?: string
 }

@@ -21,15 +21,10 @@ const available = (): string[] => readFileSync(AVAILABLE, 'utf8').trim().split(/
 const hostDefault = (): string => readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
 
 // Algorithm names are global in the kernel (other test runs may be registering theirs): this
-// process's own, within the 15 characters a name may have.
+// process's own, within the 15 characters a name may have, set as members before registering.
 const linkName = `ayal${process.pid}`;
 const mapName = `ayam${process.pid}`;
-
-/** ebpf/c/struct_ops_cc.bpf.c, built with this process's algorithm names. */
-function ccObject(): string {
-  const source = readFileSync(join(__dirname, '..', 'ebpf', 'c', 'struct_ops_cc.bpf.c'), 'utf8');
-  return buildCSource(`struct_ops_cc_${process.pid}`, `#define CC_LINK_NAME "${linkName}"\n#define CC_MAP_NAME "${mapName}"\n${source}`);
-}
+const ccObject = (): string => buildCObject('struct_ops_cc');
 
 const Counters = codec.struct({ inits: codec.u64, congAvoids: codec.u64, ssthreshs: codec.u64, undos: codec.u64 });
 
@@ -73,9 +68,11 @@ ctest.serial('a .struct_ops.link TCP congestion control registers, runs for a co
   const ops = obj.structOps('reno_link');
   t.like(ops, { structName: 'tcp_congestion_ops', section: '.struct_ops.link' });
   t.deepEqual(ops.programs.sort(), ['reno_cong_avoid', 'reno_init', 'reno_ssthresh', 'reno_undo_cwnd']);
+  t.true(['flags', 'name'].every((m) => ops.members.includes(m)), `data members: ${ops.members.join(', ')}`);
+  t.false(ops.members.includes('ssthresh'), 'function pointers are not data members');
   t.false(available().includes(linkName));
 
-  const registration = ops.register();
+  const registration = ops.register({ members: { name: linkName } });
   t.like(registration, { kind: 'struct_ops', attached: true, target: 'tcp_congestion_ops reno_link' });
   t.true(available().includes(linkName), `${linkName} is in ${AVAILABLE}: ${available().join(' ')}`);
   const shown = JSON.parse(execFileSync('bpftool', ['map', 'show', 'name', 'reno_link', '-j'], { encoding: 'utf8' }));
@@ -113,7 +110,7 @@ ctest('a .struct_ops variable registers through a link by default, and the kerne
   const script = `
     const { Ebpf } = require(${JSON.stringify(join(__dirname, '..', 'dist'))});
     const obj = Ebpf.load(${JSON.stringify(object)});
-    obj.structOps('reno_map').register();
+    obj.structOps('reno_map').register({ members: { name: ${JSON.stringify(mapName)} } });
     process.stdout.write('registered\\n');
     setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -139,10 +136,11 @@ ctest('link: false registers a .struct_ops variable with a map update, as libbpf
     t.pass();
     return;
   }
-  const registration = obj.structOps('reno_map').register({ link: false });
+  const members = { name: mapName };
+  const registration = obj.structOps('reno_map').register({ link: false, members });
   t.true(available().includes(mapName));
   // A second registration under the same name is refused by the kernel: BUSY.
-  const twice = t.throws(() => obj.structOps('reno_map').register());
+  const twice = t.throws(() => obj.structOps('reno_map').register({ members }));
   t.true(twice instanceof EbpfError && twice.code === 'BUSY', String(twice));
   registration.detach();
   t.false(registration.attached);
@@ -151,6 +149,10 @@ ctest('link: false registers a .struct_ops variable with a map update, as libbpf
   t.throws(() => obj.structOps('reno_link').register({ link: false }), { instanceOf: EbpfError, message: /link only/ });
   t.throws(() => obj.structOps('reno_link').register({ link: 'yes' as unknown as boolean }), { instanceOf: TypeError, message: /options\.link/ });
   t.throws(() => obj.structOps('nope'), { instanceOf: EbpfError, message: /struct_ops variables: reno_link, reno_map/ });
+  // Members: only the data members the variable declares, and only what fits.
+  t.throws(() => obj.structOps('reno_map').register({ members: { ssthresh: 'x' } }), { instanceOf: EbpfError, message: /no data member `ssthresh`.*it has: .*name/ });
+  t.throws(() => obj.structOps('reno_map').register({ members: { name: 'sixteen_chars_xx' } }), { instanceOf: EbpfError, message: /members\.name: 17 bytes do not fit in the member's 16/ });
+  t.throws(() => obj.structOps('reno_map').register({ members: { name: 5 as unknown as string } }), { instanceOf: TypeError, message: /options\.members\.name/ });
 });
 
 ctest('a member the kernel\'s struct lacks is refused when set, as libbpf refuses it', (t) => {

@@ -95,7 +95,8 @@ export {
   XskMap,
   StructOpsMap,
   type StructOpsDescriptor,
-  type RegisterOptions,
+  type StructOpsRegisterOptions,
+  type StructOpsMemberValue,
   bpfSyscallCount,
 } from './maps';
 export { type TestRunOptions, type TestRunResult } from './test-run';

@@ -2,8 +2,8 @@
 // Reno through the kernel's own kfuncs, with counters that show which callbacks the kernel
 // ran. Two struct_ops variables share the programs: `reno_link` in `.struct_ops.link`
 // (registered through a BPF link) and `reno_map` in `.struct_ops` (libbpf registers it with a
-// map update). The names are the algorithms' names (at most 15 characters); a test builds
-// its own copy with names of its own (-DCC_LINK_NAME=..., -DCC_MAP_NAME=...).
+// map update). `name` is the algorithm's name (at most 15 characters); the tests register
+// them under names of their own (`register({ members: { name } })`).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -11,13 +11,6 @@
 /* include/net/tcp.h: a network namespace other than the first may choose the algorithm as its
  * default (the sysctl) only with this flag; it also lists it in tcp_allowed_congestion_control. */
 #define TCP_CONG_NON_RESTRICTED 0x1
-
-#ifndef CC_LINK_NAME
-#define CC_LINK_NAME "aya_reno_link"
-#endif
-#ifndef CC_MAP_NAME
-#define CC_MAP_NAME "aya_reno_map"
-#endif
 
 extern void tcp_reno_cong_avoid(struct sock *sk, __u32 ack, __u32 acked) __ksym;
 extern __u32 tcp_reno_ssthresh(struct sock *sk) __ksym;
@@ -62,7 +55,7 @@ struct tcp_congestion_ops reno_link = {
 	.cong_avoid = (void *)reno_cong_avoid,
 	.ssthresh = (void *)reno_ssthresh,
 	.undo_cwnd = (void *)reno_undo_cwnd,
-	.name = CC_LINK_NAME,
+	.name = "aya_reno_link",
 	.flags = TCP_CONG_NON_RESTRICTED,
 };
 
@@ -72,7 +65,7 @@ struct tcp_congestion_ops reno_map = {
 	.cong_avoid = (void *)reno_cong_avoid,
 	.ssthresh = (void *)reno_ssthresh,
 	.undo_cwnd = (void *)reno_undo_cwnd,
-	.name = CC_MAP_NAME,
+	.name = "aya_reno_map",
 	.flags = TCP_CONG_NON_RESTRICTED,
 };
 

@@ -1,11 +1,18 @@
 import type * as native from '../native';
+import type { Codec } from '../codec';
 import { Link } from '../link';
 import * as validate from '../validate';
+
+/**
+ * A data member's value: bytes, a string (UTF-8, NUL-terminated: for `char name[16]`) or a
+ * value with the codec that lays it out. Shorter than the member, the rest is zeros.
+ */
+export type StructOpsMemberValue = Uint8Array | string | { codec: Codec<any>; value: unknown };
 
 /** A struct_ops variable of an object: its name, section, kernel struct and programs. */
 export type StructOpsDescriptor = native.StructOpsDescriptor;
 
-export interface RegisterOptions {
+export interface StructOpsRegisterOptions {
   /**
    * Register through a BPF link (the default): the kernel unregisters when the link closes,
    * so nothing is left behind when the process ends, however it ends (Linux 6.4).
@@ -14,6 +21,11 @@ export interface RegisterOptions {
    * that exits without them. `.struct_ops.link` variables always use a link.
    */
   link?: boolean;
+  /**
+   * Data members to set first, by name (those in `members`), as a libbpf skeleton's user sets
+   * `skel->struct_ops.ops->name`: e.g. `{ name: 'my_cc' }` registers the algorithm as `my_cc`.
+   */
+  members?: Record<string, StructOpsMemberValue>;
 }
 
 /** What a struct_ops map needs from its object. @internal */
@@ -70,11 +82,28 @@ export class StructOpsMap {
     return [...this.#descriptor.programs];
   }
 
+  /** Its data members (e.g. `name`, `flags`), which `register({ members })` may set. */
+  get members(): string[] {
+    return [...this.#descriptor.members];
+  }
+
   /** Creates the kernel's struct_ops map and registers it; see the class. */
-  register(options: RegisterOptions = {}): Link {
+  register(options: StructOpsRegisterOptions = {}): Link {
     options = validate.options('options', options);
     const link = validate.optionalBoolean('options.link', options.link);
-    const registered = this.#owner.native.registerStructOps(this.name, link);
+    const members = options.members === undefined ? undefined : encodeMembers(validate.options('options.members', options.members));
+    const registered = this.#owner.native.registerStructOps(this.name, link, members);
     return this.#owner.adopt(new Link(registered, this.name, `${this.structName} ${this.name}`));
   }
+}
+
+function encodeMembers(members: Record<string, StructOpsMemberValue>): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(members)) {
+    if (typeof value === 'string') out[name] = Buffer.from(`${value}\0`, 'utf8');
+    else if (value instanceof Uint8Array) out[name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    else if (value !== null && typeof value === 'object' && 'codec' in value) out[name] = value.codec.encode(value.value);
+    else throw new TypeError(`options.members.${name}: expected bytes, a string or { codec, value }`);
+  }
+  return out;
 }

@@ -9,9 +9,13 @@
 //! does (and kernels before 6.4 need); that registration holds until deleted, which
 //! `close()`, dispose and the object's finalizer do, but not the end of the process.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::{
+    collections::HashMap,
+    os::fd::{AsFd, AsRawFd, OwnedFd},
+};
 
 use aya::programs::ProgramError;
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
 use crate::{
@@ -36,6 +40,8 @@ pub struct StructOpsDescriptor {
     pub struct_name: String,
     /// The programs its members point to.
     pub programs: Vec<String>,
+    /// Its data members (e.g. `name`, `flags`), which `register` may set.
+    pub members: Vec<String>,
     /// Why it cannot be registered on this kernel, if it cannot.
     pub refused: Option<String>,
 }
@@ -91,6 +97,7 @@ fn describe(spec: &StructOpsMap) -> StructOpsDescriptor {
         section: spec.section.clone(),
         struct_name: spec.struct_name.clone(),
         programs: spec.programs.iter().map(|(_, p)| p.clone()).collect(),
+        members: spec.members.iter().map(|(m, _, _)| m.clone()).collect(),
         refused: spec.refused.clone(),
     }
 }
@@ -120,9 +127,10 @@ impl EbpfObject {
     }
 
     /// Registers the struct_ops variable `name` with the kernel (loading the programs it points
-    /// to first), through a BPF link unless `use_link` is false. The returned link unregisters.
+    /// to first), through a BPF link unless `use_link` is false, with data members set from
+    /// `members` (bytes, zero-padded to the member's size). The returned link unregisters.
     #[napi]
-    pub fn register_struct_ops(&self, name: String, use_link: Option<bool>) -> napi::Result<Link> {
+    pub fn register_struct_ops(&self, name: String, use_link: Option<bool>, members: Option<HashMap<String, Buffer>>) -> napi::Result<Link> {
         let registration = {
             let mut state = lock(&self.state);
             state.ebpf()?;
@@ -140,6 +148,9 @@ impl EbpfObject {
                 return Err(NodeError::new(Code::InvalidArgument, format!("struct_ops map `{name}` is in .struct_ops.link: it registers through a link only")).into());
             }
             let mut value = spec.value.clone();
+            for (member, bytes) in members.iter().flatten() {
+                set_member(&spec, &mut value, member, bytes)?;
+            }
             for (at, program) in &spec.programs {
                 let Some((hidden, ebpf)) = state.hidden_program(program)? else {
                     return Err(NodeError::new(Code::NotFound, format!("struct_ops map `{name}` points to `{program}`, which is not a struct_ops program of the object")).into());
@@ -152,6 +163,24 @@ impl EbpfObject {
         };
         Ok(self.link("struct_ops", Box::new(registration)))
     }
+}
+
+/// Sets data member `member` of `spec`'s `value` to `bytes`, zero-padded to its size.
+fn set_member(spec: &StructOpsMap, value: &mut [u8], member: &str, bytes: &[u8]) -> Result<()> {
+    let Some((_, at, size)) = spec.members.iter().find(|(m, _, _)| m == member) else {
+        let known: Vec<&str> = spec.members.iter().map(|(m, _, _)| m.as_str()).collect();
+        return Err(NodeError::new(
+            Code::InvalidArgument,
+            format!("struct_ops map `{}` has no data member `{member}` to set (it has: {})", spec.name, if known.is_empty() { "none".to_string() } else { known.join(", ") }),
+        ));
+    };
+    if bytes.len() > *size {
+        return Err(NodeError::new(Code::InvalidArgument, format!("members.{member}: {} bytes do not fit in the member's {size}", bytes.len())));
+    }
+    let slot = value.get_mut(*at..*at + *size).ok_or_else(|| NodeError::new(Code::Parse, format!("struct_ops map `{}`: member `{member}` out of range", spec.name)))?;
+    slot.fill(0);
+    slot[..bytes.len()].copy_from_slice(bytes);
+    Ok(())
 }
 
 /// Creates the struct_ops map of `spec` with `value` (program fds in place) and registers it.

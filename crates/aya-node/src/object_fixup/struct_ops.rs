@@ -32,6 +32,9 @@ pub struct StructOpsMap {
     pub value: Vec<u8>,
     /// Where each program's fd goes: (byte offset in `value`, program name).
     pub programs: Vec<(usize, String)>,
+    /// The data members the variable declares (name, byte offset in `value`, size): what a
+    /// caller may set before registering, as a libbpf skeleton's user does.
+    pub members: Vec<(String, usize, usize)>,
     /// Why the kernel cannot take it (said when registering, as libbpf says it at load).
     pub refused: Option<String>,
 }
@@ -130,6 +133,7 @@ pub fn maps(elf: &Elf, local: &LocalBtf, kernel: &mut Kernel) -> Vec<StructOpsMa
             value_type_id: 0,
             value: Vec::new(),
             programs: Vec::new(),
+            members: Vec::new(),
             refused: None,
         };
         let Some(local_type) = local_struct(&local.btf, &var.name) else {
@@ -150,6 +154,7 @@ pub fn maps(elf: &Elf, local: &LocalBtf, kernel: &mut Kernel) -> Vec<StructOpsMa
                 map.value_type_id = laid_out.value_type_id;
                 map.value = laid_out.value;
                 map.programs = laid_out.programs;
+                map.members = laid_out.members;
             }
             Err(why) => map.refused = Some(why),
         }
@@ -164,6 +169,8 @@ pub struct Layout {
     pub value_type_id: u32,
     pub value: Vec<u8>,
     pub programs: Vec<(usize, String)>,
+    /// Data members: (name, byte offset in `value`, size).
+    pub members: Vec<(String, usize, usize)>,
 }
 
 /// Lays out `bytes` (a variable of local struct `local_type`, with the functions `pointers`
@@ -185,6 +192,7 @@ pub fn layout(local: &Btf, local_type: u32, bytes: &[u8], pointers: &[(u64, Stri
     let kernel_members = kernel.members(kernel_type);
     let mut value = vec![0u8; value_size];
     let mut programs = Vec::new();
+    let mut members = Vec::new();
     for member in local.members(local_type) {
         let name = local.string(member.name).to_string();
         let local_offset = (member.bit_offset / 8) as usize;
@@ -231,8 +239,9 @@ pub fn layout(local: &Btf, local_type: u32, bytes: &[u8], pointers: &[(u64, Stri
         if member_bytes.len() == kernel_size {
             slot.copy_from_slice(member_bytes);
         }
+        members.push((name, at, kernel_size));
     }
-    Ok(Layout { value_type_id, value, programs })
+    Ok(Layout { value_type_id, value, programs, members })
 }
 
 #[cfg(test)]
@@ -302,6 +311,7 @@ mod tests {
         assert_eq!(laid.value.len(), 48);
         assert_eq!(laid.programs, vec![(8 + 32, "on_b".to_string()), (8, "on_a".to_string())]);
         assert_eq!(&laid.value[16..20], b"reno", "name copied to data + 8");
+        assert_eq!(laid.members, vec![("name".to_string(), 16, 16)], "the data members a caller may set");
         assert!(laid.value[..16].iter().all(|&b| b == 0), "program slots and common part stay zero");
     }
 
