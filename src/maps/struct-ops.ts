@@ -15,7 +15,8 @@ export type StructOpsDescriptor = native.StructOpsDescriptor;
 export interface StructOpsRegisterOptions {
   /**
    * Register through a BPF link (the default): the kernel unregisters when the link closes,
-   * so nothing is left behind when the process ends, however it ends (Linux 6.4).
+   * so nothing is left behind when the process ends, however it ends (Linux 6.4; older
+   * kernels refuse it: pass `false` there).
    * `false` registers a `.struct_ops` variable with a map update, as libbpf does: it stays
    * registered until `close()`, dispose or the object's finalizer, and survives a process
    * that exits without them. `.struct_ops.link` variables always use a link.
@@ -46,8 +47,8 @@ export interface StructOpsOwner {
  *
  * ```ts
  * using obj = Ebpf.load('tcp_ca.bpf.o');
- * using registration = obj.structOps('my_ca').register();
- * // `my_ca` is now in /proc/sys/net/ipv4/tcp_available_congestion_control
+ * using registration = obj.structOps('my_ca').register({ members: { name: 'my_ca' } });
+ * // `my_ca` (the struct's `name`) is now in /proc/sys/net/ipv4/tcp_available_congestion_control
  * ```
  *
  * Needs Linux 5.6 (a BPF link: 6.4).
