@@ -98,7 +98,8 @@ export declare class EbpfObject {
   /**
    * Loads the classifier `program` (if not loaded yet) and attaches it to `direction`
    * (`ingress`/`egress`) of `interface`, through `api` (`auto`, `tcx` or `netlink`), inside
-   * the network namespace at `netns` when given. Returns the API it used in the link's kind.
+   * the network namespace at `netns` when given. Returns the API it used in the link's kind;
+   * a netlink link carries its filter (`tcFilter`).
    */
   attachTc(program: string, interface: string | number, direction: string, api?: string | undefined | null, netns?: string | undefined | null): Link
   /**
@@ -191,6 +192,8 @@ export declare class EbpfObject {
 export declare class Link {
   /** The kind of hook this link attaches to, e.g. `tracepoint`. */
   get kind(): string
+  /** The filter a netlink TC attachment made (`kind` `tc`); null for every other link. */
+  get tcFilter(): TcFilter | null
   /** Whether the link is still attached (false after `detach()` or the object's `close()`). */
   get attached(): boolean
   /** Detaches the program from the hook. Detaching twice is a no-op. */
@@ -637,6 +640,28 @@ export interface StructOpsDescriptor {
   /** Why it cannot be registered on this kernel, if it cannot. */
   refused?: string
 }
+
+/**
+ * Where a netlink TC attachment put its filter, for the TC watcher that removes it when the
+ * process ends without `close()` (see `src/programs/tc-watcher.ts`).
+ */
+export interface TcFilter {
+  ifindex: number
+  /** The clsact parent: 0xFFFFFFF2 ingress, 0xFFFFFFF3 egress. */
+  parent: number
+  priority: number
+  handle: number
+  programId: number
+  /** The inode of the network namespace it was attached in, when the caller named one. */
+  netnsInode?: number
+}
+
+/**
+ * Removes the netlink TC filter at `priority`/`handle` on `parent` of interface `ifindex`
+ * (inside the network namespace at `netns`, when given) if it still runs the program with id
+ * `programId`. Returns whether it removed it. The TC watcher's one native call.
+ */
+export declare function tcFilterRemove(netns: string | undefined | null, ifindex: number, parent: number, priority: number, handle: number, programId: number): boolean
 
 export interface TestRunOptions {
   /** Packet (or other) input data. */

@@ -860,4 +860,5 @@ module.exports.loadedMaps = nativeBinding.loadedMaps
 module.exports.loadedPrograms = nativeBinding.loadedPrograms
 module.exports.possibleCpus = nativeBinding.possibleCpus
 module.exports.resolveKernelAddresses = nativeBinding.resolveKernelAddresses
+module.exports.tcFilterRemove = nativeBinding.tcFilterRemove
 module.exports.unpin = nativeBinding.unpin

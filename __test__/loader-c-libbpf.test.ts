@@ -222,15 +222,16 @@ ctest('SEC("ksyscall/NAME") and kretsyscall load as kprobes on the syscall; atta
   t.true((obj.map('.bss', ArrayMap, codec.struct({ calls: codec.u64, ret: codec.i64 })).get(0)?.calls ?? 0n) >= 1n);
 });
 
-ctest('SEC("usdt") (libbpf usdt.bpf.h) loads; attaching says it is not supported', (t) => {
+ctest('SEC("usdt") (libbpf usdt.bpf.h) loads as a uprobe program with libbpf\'s USDT maps (attaching: libbpf-usdt.test.ts)', (t) => {
   using obj = Ebpf.load(buildCObject('libbpf_usdt'));
-  t.deepEqual(obj.programs.map((p) => [p.name, p.kind]), [['on_probe', 'usdt']]);
-  t.true(['__bpf_usdt_specs', '__bpf_usdt_ip_to_spec_id'].every((m) => obj.maps.some((d) => d.name === m)), 'libbpf\'s USDT maps exist');
-  const usdt = obj.program('on_probe', LibbpfUsdt);
+  t.deepEqual(obj.programs.map((p) => [p.name, p.kind]).sort(), [['any_probe', 'usdt'], ['py_call', 'usdt'], ['py_gc', 'usdt']]);
+  const maps = new Map(obj.maps.map((m) => [m.name, m]));
+  t.like(maps.get('__bpf_usdt_specs'), { kind: 'array', keySize: 4, valueSize: 208, maxEntries: 256 }, 'usdt.bpf.h\'s spec array');
+  t.like(maps.get('__bpf_usdt_ip_to_spec_id'), { kind: 'hash', keySize: 8, valueSize: 4, maxEntries: 1024 }, 'and its address index');
+  const usdt = obj.program('py_call', LibbpfUsdt);
   usdt.load();
   t.true(usdt.loaded, 'the verifier accepted it (with bpf_usdt_arg verified as a static function, as libbpf does)');
-  const err = t.throws(() => usdt.attach());
-  t.true(err instanceof EbpfError && err.code === 'UNSUPPORTED', String(err));
+  t.is(usdt.info()?.type, 'kprobe', 'the kernel has it as a kprobe-type (uprobe) program');
 });
 
 ctest('SEC("syscall") loads as BPF_PROG_TYPE_SYSCALL and runs from user space with its context', (t) => {

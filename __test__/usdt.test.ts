@@ -4,39 +4,20 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledObjectPath, codec, Ebpf, EbpfError, HashMap, NotFoundError, PerCpuHashMap, resolveUsdtTarget, Usdt, usdtProbes, type UsdtProbe } from '../src';
 import { PYTHON } from './flamegraph-helpers';
 import { runCli, within } from './helpers';
 import { collect, TestEvent } from './programs-helpers';
+import { semaphoreOf } from './usdt-helpers';
 
 const python = existsSync(PYTHON) ? realpathSync(PYTHON) : undefined;
 const probes: UsdtProbe[] = python ? usdtProbes(python) : [];
 const why = !python ? `${PYTHON} is missing (scripts/setup.sh installs Debian's python3)` : probes.length === 0 ? `${python} has no USDT probes` : '';
 const usdtTest = why ? test.skip : test;
 if (why) console.log(`skipping USDT tests: ${why}`);
-
-/** The 16-bit semaphore of `probe` in the memory of `pid`, through /proc/<pid>/maps and mem. */
-function semaphoreOf(pid: number, probe: UsdtProbe): number {
-  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
-    const [range, , off, , , ...rest] = line.trim().split(/\s+/);
-    if (!range || rest.join(' ') !== probe.path) continue;
-    const [start, end] = range.split('-').map((h) => BigInt(`0x${h}`));
-    const offset = BigInt(`0x${off}`);
-    if (probe.semaphoreOffset < offset || probe.semaphoreOffset >= offset + (end - start)) continue;
-    const fd = openSync(`/proc/${pid}/mem`, 'r');
-    try {
-      const b = Buffer.alloc(2);
-      readSync(fd, b, 0, 2, start + probe.semaphoreOffset - offset);
-      return b.readUInt16LE(0);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  throw new Error(`no mapping of ${probe.path} holds the semaphore`);
-}
 
 usdtTest('the probes of python3 are read from .note.stapsdt, with semaphores and argument specs', (t) => {
   const entry = probes.find((p) => p.provider === 'python' && p.name === 'function__entry');

@@ -15,7 +15,9 @@ LLVM_PREFIX=/usr/lib/llvm-22
 
 # 1. Debian packages: the eBPF Rust toolchain (rustc/cargo 1.96 with its sources and LLVM 22),
 #    clang for the C test objects, iproute2 for network namespaces, bpftool to check the kernel's view.
-#    libbpf-dev: bpf_helpers.h and bpf_core_read.h for the C (libbpf-style, CO-RE) test object.
+#    libbpf-dev: bpf_helpers.h and bpf_core_read.h for the C (libbpf-style, CO-RE) test object, and
+#    libbpf itself (1.1) for the reference loader the libbpf USDT test compares against.
+#    clang-22 brings libstdc++-dev: that test also compiles a small C++ program (libstdcxx:throw).
 apt_packages=(rustc-web cargo-web rust-web-src llvm-22-dev clang-22 iproute2 bpftool libelf-dev zlib1g-dev libbpf-dev)
 #    prometheus: the server and promtool, for the metrics tests (a real scrape, `promtool check metrics`).
 apt_packages+=(prometheus)

@@ -23,10 +23,13 @@ export interface ElfImage {
   data: Buffer;
   /** e_machine: 62 = x86-64, 183 = AArch64. */
   machine: number;
+  /** e_type: 2 = ET_EXEC (loads at its link addresses), 3 = ET_DYN (PIE or shared library). */
+  type: number;
   loads: ElfLoad[];
   sections: ElfSection[];
 }
 
+export const ET_EXEC = 2;
 export const EM_X86_64 = 62;
 export const EM_AARCH64 = 183;
 
@@ -34,6 +37,7 @@ export const EM_AARCH64 = 183;
 export function parseElf(data: Buffer): ElfImage | undefined {
   if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46 || data[4] !== 2 || data[5] !== 1) return undefined;
   const inFile = (off: number, len: number) => off >= 0 && len >= 0 && off + len <= data.length;
+  const type = data.readUInt16LE(0x10);
   const machine = data.readUInt16LE(0x12);
   const phoff = Number(data.readBigUInt64LE(0x20));
   const shoff = Number(data.readBigUInt64LE(0x28));
@@ -72,7 +76,7 @@ export function parseElf(data: Buffer): ElfImage | undefined {
       }
     }
   }
-  return { data, machine, loads, sections };
+  return { data, machine, type, loads, sections };
 }
 
 /** The NUL-terminated string at `start` (not past `end`). */

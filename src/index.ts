@@ -48,6 +48,7 @@ export {
   Syscall,
   StructOps,
   LibbpfUsdt,
+  type LibbpfUsdtTarget,
 } from './programs';
 export * as codec from './codec';
 export { type Codec, type Infer, StructCodec } from './codec';

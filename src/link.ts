@@ -19,13 +19,15 @@ export class Link implements Disposable {
   /** What it is attached to, e.g. `tracepoint syscalls/sys_enter_execve`. */
   readonly target: string;
   readonly #pin?: (path: string) => void;
+  readonly #detached?: () => void;
 
-  /** @internal */
-  constructor(link: native.Link, program: string, target: string, pin?: (path: string) => void) {
+  /** @internal `detached` runs after each successful `detach()`. */
+  constructor(link: native.Link, program: string, target: string, pin?: (path: string) => void, detached?: () => void) {
     this.#native = link;
     this.program = program;
     this.target = target;
     this.#pin = pin;
+    this.#detached = detached;
   }
 
   /**
@@ -51,6 +53,7 @@ export class Link implements Disposable {
   /** Detaches; a second call does nothing. */
   detach(): void {
     this.#native.detach();
+    this.#detached?.();
   }
 
   /** Same as `detach()`. */

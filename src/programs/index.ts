@@ -30,7 +30,7 @@ import { LibbpfUsdt } from './libbpf-usdt';
 export { Program, type ProgramClass } from './program';
 export { Syscall } from './syscall';
 export { StructOps } from './struct-ops';
-export { LibbpfUsdt } from './libbpf-usdt';
+export { LibbpfUsdt, type LibbpfUsdtTarget } from './libbpf-usdt';
 export { TracePoint } from './trace-point';
 export { RawTracePoint } from './raw-trace-point';
 export { BtfTracePoint } from './btf-trace-point';

@@ -5,10 +5,10 @@
 // site gets its own attachment whose BPF cookie keys its parsed argument spec in the
 // program's spec map, which `aya_node_ebpf::usdt` reads.
 
-import { accessSync, closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { array, i64, struct, u16, u32, u64, u8, type Infer } from '../codec';
-import { EM_AARCH64, EM_X86_64, cString, fileOffsetOf, notes, parseElf } from '../elf';
+import { EM_AARCH64, EM_X86_64, ET_EXEC, cString, fileOffsetOf, notes, parseElf } from '../elf';
 import { ebpfError, invalidArgument } from '../errors';
 import { Link } from '../link';
 import { HashMap } from '../maps';
@@ -50,6 +50,11 @@ export interface UsdtProbe {
   argString: string;
   /** The file's architecture (how to read `argString`). */
   arch: UsdtArch;
+  /**
+   * Whether the file loads at an address chosen at run time (a PIE executable or a shared
+   * library, ET_DYN): then `address` is relative to where a process mapped it.
+   */
+  positionIndependent: boolean;
 }
 
 const USDT_MAX_ARGS = 12;
@@ -136,6 +141,9 @@ function archOf(machine: number, path: string): UsdtArch {
 /** The USDT probes of an ELF file (`.note.stapsdt`), with file offsets of sites and semaphores. */
 export function usdtProbes(path: string): UsdtProbe[] {
   if (typeof path !== 'string' || path === '') throw new TypeError('usdtProbes: `path` must be a non-empty string');
+  // A FIFO or device would block the event loop while it is read.
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat && !stat.isFile()) throw invalidArgument(`usdtProbes: ${path} is not a regular file`);
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -146,6 +154,7 @@ export function usdtProbes(path: string): UsdtProbe[] {
   const elf = parseElf(data);
   if (!elf) throw ebpfError('PARSE', `${path} is not a 64-bit little-endian ELF file`);
   const arch = archOf(elf.machine, path);
+  const positionIndependent = elf.type !== ET_EXEC;
   // sys/sdt.h records the address of `.stapsdt.base` at link time; if the file was prelinked,
   // the section moved and every address in the notes moves by the same amount.
   const baseSection = elf.sections.find((s) => s.name === '.stapsdt.base');
@@ -166,7 +175,7 @@ export function usdtProbes(path: string): UsdtProbe[] {
     const offset = fileOffsetOf(elf, pc);
     if (offset === undefined) continue;
     const semaphoreOffset = semaphore === 0n ? 0n : (fileOffsetOf(elf, semaphore) ?? 0n);
-    out.push({ provider, name, path, address: pc, offset, semaphore, semaphoreOffset, argString, arch });
+    out.push({ provider, name, path, address: pc, offset, semaphore, semaphoreOffset, argString, arch, positionIndependent });
   }
   return out;
 }
@@ -283,11 +292,77 @@ export interface UsdtTarget {
 /** Per object: the next spec id (the cookie of the next site attached). */
 const nextSpecId = new WeakMap<object, number>();
 
+/** The sites of one USDT probe, checked and with their arguments parsed. @internal */
+export interface UsdtSites {
+  path: string;
+  /** `path:provider:name (pid N)`, for link targets and messages. */
+  where: string;
+  sites: Array<{ site: UsdtProbe; args: UsdtArgSpec[] }>;
+}
+
+/**
+ * Validates a USDT attach request (`what` names the program in errors) and finds every site
+ * of the probe, checked before anything touches the kernel: a site that cannot be served
+ * fails the whole attach. @internal
+ */
+export function findUsdtSites(what: string, u: UsdtTarget): UsdtSites {
+  if (!u || typeof u !== 'object') throw invalidArgument(`${what}: expected { target, provider, name, pid? }`);
+  for (const key of ['target', 'provider', 'name'] as const) {
+    if (typeof u[key] !== 'string' || u[key] === '') throw invalidArgument(`${what}: \`${key}\` must be a non-empty string`);
+  }
+  if (u.pid !== undefined && (!Number.isSafeInteger(u.pid) || u.pid <= 0)) throw invalidArgument(`${what}: \`pid\` must be a positive integer`);
+  if (u.cookie !== undefined && (typeof u.cookie !== 'bigint' || u.cookie < 0n || u.cookie >= 1n << 64n)) {
+    throw invalidArgument(`${what}: \`cookie\` must be a bigint in [0, 2^64)`);
+  }
+  const path = resolveUsdtTarget(u.target, u.pid);
+  const all = usdtProbes(path);
+  const sites = all.filter((p) => p.provider === u.provider && p.name === u.name);
+  if (sites.length === 0) {
+    const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
+    throw ebpfError('NOT_FOUND', `no USDT probe ${u.provider}:${u.name} in ${path} (${known.length === 0 ? 'it has no USDT probes' : `it has ${known.join(', ')}`})`);
+  }
+  const unplaced = sites.find((site) => site.semaphore !== 0n && site.semaphoreOffset === 0n);
+  if (unplaced) {
+    throw ebpfError('UNSUPPORTED', `${path}: the semaphore of ${u.provider}:${u.name} (0x${unplaced.semaphore.toString(16)}) is not in a segment backed by the file`);
+  }
+  return {
+    path,
+    where: `${path}:${u.provider}:${u.name}${u.pid === undefined ? '' : ` (pid ${u.pid})`}`,
+    sites: sites.map((site) => ({ site, args: parseUsdtArgs(site.argString, site.arch) })),
+  };
+}
+
+/**
+ * Attaches `program` at every site with the cookie given for it (and its semaphore), as one
+ * `UsdtLink` whose detach also runs `forget`. @internal
+ */
+export function attachUsdtSites(
+  attachAs: (target: string, attach: (object: native.EbpfObject) => native.Link, make: (link: native.Link) => UsdtLink) => UsdtLink,
+  program: string,
+  found: UsdtSites,
+  pid: number | undefined,
+  cookies: readonly bigint[],
+  forget: () => void,
+): UsdtLink {
+  const target = `usdt ${found.where}`;
+  return attachAs(
+    target,
+    (object) =>
+      object.attachUsdt(program, {
+        path: found.path,
+        pid,
+        sites: found.sites.map(({ site }, i) => ({ offset: site.offset, refCtrOffset: site.semaphoreOffset, cookie: cookies[i] })),
+      }),
+    (link) => new UsdtLink(link, program, target, forget),
+  );
+}
+
 /**
  * A USDT probe program: an aya-ebpf `#[uprobe]` attached to every site of one USDT probe,
  * with the probe's semaphore counted up while attached (the kernel's uprobe reference
  * counter, undone on detach) and each site's argument spec in the program's spec map, where
- * `aya_node_ebpf::usdt::spec(&ctx, &USDT_SPECS)` finds it.
+ * `aya_node_ebpf::usdt::spec(&ctx, &USDT_SPECS)` finds it. (A C program written against
+ * libbpf's `usdt.bpf.h` attaches with `LibbpfUsdt`.)
  *
  * ```ts
  * obj.program('usdt_calls', Usdt).attach({ target: '/usr/bin/python3', provider: 'python', name: 'function__entry', pid });
@@ -299,27 +374,7 @@ export class Usdt extends UProbe {
 
   /** Attaches to every site of `provider:name` in `target`; one link detaches them all. */
   override attach(u: UsdtTarget): Link {
-    if (!u || typeof u !== 'object') throw invalidArgument(`usdt \`${this.name}\`: expected { target, provider, name, pid? }`);
-    for (const key of ['target', 'provider', 'name'] as const) {
-      if (typeof u[key] !== 'string' || u[key] === '') throw invalidArgument(`usdt \`${this.name}\`: \`${key}\` must be a non-empty string`);
-    }
-    if (u.pid !== undefined && (!Number.isSafeInteger(u.pid) || u.pid <= 0)) throw invalidArgument(`usdt \`${this.name}\`: \`pid\` must be a positive integer`);
-    if (u.cookie !== undefined && (typeof u.cookie !== 'bigint' || u.cookie < 0n || u.cookie >= 1n << 64n)) {
-      throw invalidArgument(`usdt \`${this.name}\`: \`cookie\` must be a bigint in [0, 2^64)`);
-    }
-    const path = resolveUsdtTarget(u.target, u.pid);
-    const all = usdtProbes(path);
-    const sites = all.filter((p) => p.provider === u.provider && p.name === u.name);
-    if (sites.length === 0) {
-      const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
-      throw ebpfError('NOT_FOUND', `no USDT probe ${u.provider}:${u.name} in ${path} (${known.length === 0 ? 'it has no USDT probes' : `it has ${known.join(', ')}`})`);
-    }
-    // Check every site before touching the kernel: a site we cannot serve fails the whole attach.
-    const unplaced = sites.find((site) => site.semaphore !== 0n && site.semaphoreOffset === 0n);
-    if (unplaced) {
-      throw ebpfError('UNSUPPORTED', `${path}: the semaphore of ${u.provider}:${u.name} (0x${unplaced.semaphore.toString(16)}) is not in a segment backed by the file`);
-    }
-    const entries = sites.map((site) => ({ site, args: parseUsdtArgs(site.argString, site.arch), id: 0 }));
+    const found = findUsdtSites(`usdt \`${this.name}\``, u);
     const specMap = u.specMap ?? 'USDT_SPECS';
     let specs = this.#specs.get(specMap);
     if (!specs) this.#specs.set(specMap, (specs = this.owner.map(specMap, HashMap, u32, UsdtSpecCodec)));
@@ -334,30 +389,20 @@ export class Usdt extends UProbe {
         }
       }
     };
-    const where = `${path}:${u.provider}:${u.name}${u.pid === undefined ? '' : ` (pid ${u.pid})`}`;
     try {
-      for (const entry of entries) {
-        entry.id = nextSpecId.get(this.owner) ?? 1;
-        nextSpecId.set(this.owner, entry.id + 1);
+      for (const entry of found.sites) {
+        const id = nextSpecId.get(this.owner) ?? 1;
+        nextSpecId.set(this.owner, id + 1);
         const args = Array.from({ length: USDT_MAX_ARGS }, (_, i) => {
           const a = entry.args[i];
           return a
             ? { valOff: a.value, kind: KIND_CODES[a.kind], signed: a.signed ? 1 : 0, size: a.size, _pad: 0, regOff: a.regOffset ?? 0, _pad2: 0 }
             : { valOff: 0n, kind: 0, signed: 0, size: 0, _pad: 0, regOff: 0, _pad2: 0 };
         });
-        specsMap.set(entry.id, { args, argCount: entry.args.length, _pad: 0, userCookie: u.cookie ?? 0n });
-        written.push(entry.id);
+        specsMap.set(id, { args, argCount: entry.args.length, _pad: 0, userCookie: u.cookie ?? 0n });
+        written.push(id);
       }
-      return this.attachAs(
-        `usdt ${where}`,
-        (object) =>
-          object.attachUsdt(this.name, {
-            path,
-            pid: u.pid,
-            sites: entries.map(({ site, id }) => ({ offset: site.offset, refCtrOffset: site.semaphoreOffset, cookie: BigInt(id) })),
-          }),
-        (link) => new UsdtLink(link, this.name, `usdt ${where}`, forget),
-      );
+      return attachUsdtSites(this.attachAs.bind(this), this.name, found, u.pid, written.map(BigInt), forget);
     } catch (err) {
       forget();
       throw err;

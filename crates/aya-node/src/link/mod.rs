@@ -19,11 +19,18 @@ pub struct Link {
     state: SharedState,
     id: u32,
     kind: &'static str,
+    tc_filter: Option<crate::programs::tc_filter::TcFilter>,
 }
 
 impl Link {
     pub fn new(state: SharedState, id: u32, kind: &'static str) -> Self {
-        Self { state, id, kind }
+        Self { state, id, kind, tc_filter: None }
+    }
+
+    /// The same link, carrying the netlink TC filter it made.
+    pub fn with_tc_filter(mut self, filter: crate::programs::tc_filter::TcFilter) -> Self {
+        self.tc_filter = Some(filter);
+        self
     }
 
     /// Its entry in the registry of `state`, when it belongs to that object.
@@ -38,6 +45,12 @@ impl Link {
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.kind.to_string()
+    }
+
+    /// The filter a netlink TC attachment made (`kind` `tc`); null for every other link.
+    #[napi(getter)]
+    pub fn tc_filter(&self) -> Option<crate::programs::tc_filter::TcFilter> {
+        self.tc_filter.clone()
     }
 
     /// Whether the link is still attached (false after `detach()` or the object's `close()`).

@@ -17,6 +17,7 @@ pub mod usdt;
 pub mod perf_event;
 pub mod xdp;
 pub mod tc;
+pub mod tc_filter;
 pub mod socket_filter;
 pub mod cgroup_skb;
 pub mod cgroup_sock_addr;
