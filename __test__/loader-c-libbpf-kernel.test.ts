@@ -155,6 +155,36 @@ ctest('link: false registers a .struct_ops variable with a map update, as libbpf
   t.throws(() => obj.structOps('reno_map').register({ members: { name: 5 as unknown as string } }), { instanceOf: TypeError, message: /options\.members\.name/ });
 });
 
+ctest('an object dropped without close() is unregistered by its finalizer, map-update registrations included', async (t) => {
+  const object = ccObject();
+  using probe = Ebpf.load(object);
+  const refused = refusedHere(probe);
+  if (refused) {
+    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
+    t.pass();
+    return;
+  }
+  const name = `ayag${process.pid}`;
+  // Should the finalizer not run, the registration would outlive the child: bpftool removes it.
+  t.teardown(() => {
+    if (available().includes(name)) execFileSync('bpftool', ['struct_ops', 'unregister', 'name', 'reno_map'], { stdio: 'ignore' });
+  });
+  const script = `
+    const { readFileSync } = require('node:fs');
+    const { Ebpf } = require(${JSON.stringify(join(__dirname, '..', 'dist'))});
+    const listed = () => readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(' ').includes(${JSON.stringify(name)});
+    (function () {
+      Ebpf.load(${JSON.stringify(object)}).structOps('reno_map').register({ link: false, members: { name: ${JSON.stringify(name)} } });
+    })();
+    const before = listed();
+    (async () => {
+      for (let i = 0; i < 50 && listed(); i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      process.stdout.write(JSON.stringify({ before, after: listed() }));
+    })();`;
+  const { stdout } = await run(process.execPath, ['--expose-gc', '-e', script], { timeout: 30_000 });
+  t.deepEqual(JSON.parse(stdout), { before: true, after: false }, 'registered, then deleted by the finalizer while the process runs');
+});
+
 ctest('a member the kernel\'s struct lacks is refused when set, as libbpf refuses it', (t) => {
   const members = [
     '__u32 (*ssthresh)(struct sock *sk);',
