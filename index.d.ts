@@ -22,6 +22,11 @@ export declare class EbpfObject {
    * `members` (bytes, zero-padded to the member's size). The returned link unregisters.
    */
   registerStructOps(name: string, useLink?: boolean | undefined | null, members?: Record<string, Buffer> | undefined | null): Link
+  /**
+   * Pins the BPF link of the struct_ops registration `link` at `path` (on bpffs): the map
+   * stays registered, after `close()` and the process too, until the pin is removed.
+   */
+  pinStructOpsLink(link: Link, path: string): void
   /** Parses an ELF object from memory and creates its maps. */
   static load(data: Buffer, options?: LoadOptions | undefined | null): EbpfObject
   /** Reads an ELF object from a file and creates its maps. */

@@ -1,9 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ArrayMap, codec, Ebpf, EbpfError, SchedClassifier, VerifierError } from '../src';
+import { ArrayMap, codec, Ebpf, EbpfError, SchedClassifier, unpin, VerifierError } from '../src';
 import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 
 // What of libbpf's loader involves the kernel's registries (issue 15): struct_ops maps
@@ -183,6 +183,33 @@ ctest('an object dropped without close() is unregistered by its finalizer, map-u
     })();`;
   const { stdout } = await run(process.execPath, ['--expose-gc', '-e', script], { timeout: 30_000 });
   t.deepEqual(JSON.parse(stdout), { before: true, after: false }, 'registered, then deleted by the finalizer while the process runs');
+});
+
+ctest('a pinned struct_ops link keeps the algorithm registered after close(), until unpinned', (t) => {
+  using obj = Ebpf.load(ccObject());
+  const refused = refusedHere(obj);
+  if (refused) {
+    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
+    t.pass();
+    return;
+  }
+  const name = `ayap${process.pid}`;
+  const dir = `/sys/fs/bpf/aya-node-struct-ops-${process.pid}`;
+  mkdirSync(dir, { recursive: true });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const registration = obj.structOps('reno_link').register({ members: { name } });
+  registration.pin(join(dir, 'cc'));
+  obj.close();
+  t.false(registration.attached);
+  t.true(available().includes(name), 'still registered: the pin holds the link');
+  unpin(join(dir, 'cc'));
+  for (let i = 0; i < 100 && available().includes(name); i++) execFileSync('sleep', ['0.02']);
+  t.false(available().includes(name), 'gone with the pin');
+  t.false(existsSync(join(dir, 'cc')));
+  // A map-update registration has no link to pin.
+  using other = Ebpf.load(ccObject());
+  using plain = other.structOps('reno_map').register({ link: false, members: { name } });
+  t.throws(() => plain.pin(join(dir, 'plain')), { instanceOf: EbpfError, message: /no BPF link to pin/ });
 });
 
 ctest('a member the kernel\'s struct lacks is refused when set, as libbpf refuses it', (t) => {

@@ -43,7 +43,8 @@ export interface StructOpsOwner {
  * kernel's struct (members matched by name; members the kernel lacks must be zero), the
  * programs loaded and in place, and registers it; the kernel then calls the programs (a TCP
  * congestion control becomes selectable by its `name`). The returned `Link` unregisters on
- * `detach()`/dispose, and so does closing the object.
+ * `detach()`/dispose, and so does closing the object; `link.pin(path)` keeps it registered
+ * until the pin is removed (`unpin(path)`), as `bpftool struct_ops register` + pin does.
  *
  * ```ts
  * using obj = Ebpf.load('tcp_ca.bpf.o');
@@ -94,7 +95,8 @@ export class StructOpsMap {
     const link = validate.optionalBoolean('options.link', options.link);
     const members = options.members === undefined ? undefined : encodeMembers(validate.options('options.members', options.members));
     const registered = this.#owner.native.registerStructOps(this.name, link, members);
-    return this.#owner.adopt(new Link(registered, this.name, `${this.structName} ${this.name}`));
+    const pin = (path: string) => this.#owner.native.pinStructOpsLink(registered, path);
+    return this.#owner.adopt(new Link(registered, this.name, `${this.structName} ${this.name}`, pin));
   }
 }
 

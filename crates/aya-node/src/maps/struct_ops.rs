@@ -4,8 +4,8 @@
 //!
 //! Registering goes through a BPF link (`BPF_F_LINK` map + `BPF_LINK_CREATE`), for
 //! `.struct_ops.link` variables as libbpf does, and for `.struct_ops` ones too by default:
-//! the kernel then unregisters when the link's fd closes, so a process that dies leaves no
-//! algorithm behind. `link: false` registers a `.struct_ops` map with a map update, as libbpf
+//! the kernel then unregisters when the link's last fd closes, so a process that dies leaves
+//! no algorithm behind (unless the link is pinned). `link: false` registers a `.struct_ops` map with a map update, as libbpf
 //! does (and kernels before 6.4 need); that registration holds until deleted, which
 //! `close()`, dispose and the object's finalizer do, but not the end of the process.
 
@@ -55,10 +55,8 @@ struct Registration {
 
 impl Registration {
     fn unregister(&mut self) -> std::result::Result<(), sys::BpfError> {
-        if let Some(link) = self.link.take() {
-            // Detached now even if another process holds the link (bpftool); on kernels without
-            // BPF_LINK_DETACH for struct_ops, closing the last fd does it.
-            let _ = sys::link_detach(link.as_fd());
+        if self.link.take().is_some() {
+            // Closing the link unregisters, unless it is pinned (then the pin's removal does).
             self.map = None;
             return Ok(());
         }
@@ -72,6 +70,10 @@ impl Registration {
 impl ErasedLink for Registration {
     fn detach(mut self: Box<Self>) -> std::result::Result<(), ProgramError> {
         self.unregister().map_err(|e| ProgramError::SyscallError(aya::sys::SyscallError { call: "bpf_map_delete_elem", io_error: e.io }))
+    }
+
+    fn bpf_link_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.link.as_ref().map(|fd| fd.as_fd())
     }
 }
 
@@ -162,6 +164,24 @@ impl EbpfObject {
             register(&spec, &value, link)?
         };
         Ok(self.link("struct_ops", Box::new(registration)))
+    }
+}
+
+#[napi]
+impl EbpfObject {
+    /// Pins the BPF link of the struct_ops registration `link` at `path` (on bpffs): the map
+    /// stays registered, after `close()` and the process too, until the pin is removed.
+    #[napi]
+    pub fn pin_struct_ops_link(&self, link: &Link, path: String) -> napi::Result<()> {
+        let state = lock(&self.state);
+        let entry = link
+            .entry_in(&self.state)
+            .and_then(|id| state.links.get(&id))
+            .ok_or_else(|| NodeError::closed("the struct_ops registration"))?;
+        let fd = entry.bpf_link_fd().ok_or_else(|| {
+            NodeError::new(Code::InvalidArgument, "this struct_ops registration was made with a map update (link: false): it has no BPF link to pin")
+        })?;
+        Ok(sys::pin_fd(fd, &path)?)
     }
 }
 

@@ -307,14 +307,6 @@ pub fn btf_load(btf: &[u8]) -> SysResult<OwnedFd> {
     Ok(owned_fd(fd))
 }
 
-/// `BPF_LINK_DETACH`: detaches link `link` now, whoever else holds an fd to it.
-pub fn link_detach(link: BorrowedFd<'_>) -> SysResult<()> {
-    let mut attr = zeroed_attr();
-    attr.link_detach.link_fd = link.as_raw_fd() as u32;
-    // SAFETY: no pointers in these attributes.
-    unsafe { bpf(bpf_cmd::BPF_LINK_DETACH, &mut attr) }.map(|_| ())
-}
-
 /// A new iteration of the iterator link `link`: reading the returned fd runs the program over
 /// the iterated objects, until end of file.
 pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
