@@ -165,10 +165,7 @@ impl EbpfObject {
         };
         Ok(self.link("struct_ops", Box::new(registration)))
     }
-}
 
-#[napi]
-impl EbpfObject {
     /// Pins the BPF link of the struct_ops registration `link` at `path` (on bpffs): the map
     /// stays registered, after `close()` and the process too, until the pin is removed.
     #[napi]
