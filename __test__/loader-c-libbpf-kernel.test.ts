@@ -13,6 +13,7 @@ import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-ob
 
 if (cSkipReason) console.log(`skip: libbpf kernel-registry C tests: ${cSkipReason}`);
 const ctest = cSkipReason ? test.skip : test;
+const ctestSerial = cSkipReason ? test.skip : test.serial;
 test.after.always(() => cleanupCObjects());
 
 const run = promisify(execFile);
@@ -28,9 +29,18 @@ const ccObject = (): string => buildCObject('struct_ops_cc');
 
 const Counters = codec.struct({ inits: codec.u64, congAvoids: codec.u64, ssthreshs: codec.u64, undos: codec.u64 });
 
-/** Why this kernel cannot register the object's algorithms (probed: the value type it lacks), or undefined. */
-function refusedHere(obj: Ebpf): string | undefined {
-  return obj.structOpsMaps.find((m) => m.refused)?.refused ?? undefined;
+/**
+ * The C congestion control loaded, or undefined (the test passed with the reason logged) when
+ * this kernel cannot register it (probed: its struct_ops value type is missing).
+ */
+function loadCcOrSkip(t: ExecutionContext): Ebpf | undefined {
+  const obj = Ebpf.load(ccObject());
+  const refused = obj.structOpsMaps.find((m) => m.refused)?.refused;
+  if (!refused) return obj;
+  obj.close();
+  t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
+  t.pass();
+  return undefined;
 }
 
 /** A network namespace of this test, deleted when it ends. */
@@ -55,16 +65,11 @@ async function tcpTransfer(ns: string, bytes: number): Promise<void> {
   await run('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { timeout: 30_000 });
 }
 
-ctest.serial('a .struct_ops.link TCP congestion control registers, runs for a connection in its netns, and is gone after close', async (t) => {
+ctestSerial('a .struct_ops.link TCP congestion control registers, runs for a connection in its netns, and is gone after close', async (t) => {
   const before = hostDefault();
-  const obj = Ebpf.load(ccObject());
+  const obj = loadCcOrSkip(t);
+  if (!obj) return;
   t.teardown(() => obj.close());
-  const refused = refusedHere(obj);
-  if (refused) {
-    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
-    t.pass();
-    return;
-  }
   const ops = obj.structOps('reno_link');
   t.like(ops, { structName: 'tcp_congestion_ops', section: '.struct_ops.link' });
   t.deepEqual(ops.programs.sort(), ['reno_cong_avoid', 'reno_init', 'reno_ssthresh', 'reno_undo_cwnd']);
@@ -99,13 +104,8 @@ ctest.serial('a .struct_ops.link TCP congestion control registers, runs for a co
 
 ctest('a .struct_ops variable registers through a link by default, and the kernel unregisters it when the process dies', async (t) => {
   const object = ccObject();
-  using probe = Ebpf.load(object);
-  const refused = refusedHere(probe);
-  if (refused) {
-    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
-    t.pass();
-    return;
-  }
+  using probe = loadCcOrSkip(t);
+  if (!probe) return;
   // A child registers and is killed with SIGKILL: no close(), no finalizer, only the kernel.
   const script = `
     const { Ebpf } = require(${JSON.stringify(join(__dirname, '..', 'dist'))});
@@ -129,13 +129,8 @@ ctest('a .struct_ops variable registers through a link by default, and the kerne
 });
 
 ctest('link: false registers a .struct_ops variable with a map update, as libbpf does; detach deletes it', (t) => {
-  using obj = Ebpf.load(ccObject());
-  const refused = refusedHere(obj);
-  if (refused) {
-    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
-    t.pass();
-    return;
-  }
+  using obj = loadCcOrSkip(t);
+  if (!obj) return;
   const members = { name: mapName };
   const registration = obj.structOps('reno_map').register({ link: false, members });
   t.true(available().includes(mapName));
@@ -157,13 +152,8 @@ ctest('link: false registers a .struct_ops variable with a map update, as libbpf
 
 ctest('an object dropped without close() is unregistered by its finalizer, map-update registrations included', async (t) => {
   const object = ccObject();
-  using probe = Ebpf.load(object);
-  const refused = refusedHere(probe);
-  if (refused) {
-    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
-    t.pass();
-    return;
-  }
+  using probe = loadCcOrSkip(t);
+  if (!probe) return;
   const name = `ayag${process.pid}`;
   // Should the finalizer not run, the registration would outlive the child: bpftool removes it.
   t.teardown(() => {
@@ -186,13 +176,8 @@ ctest('an object dropped without close() is unregistered by its finalizer, map-u
 });
 
 ctest('a pinned struct_ops link keeps the algorithm registered after close(), until unpinned', (t) => {
-  using obj = Ebpf.load(ccObject());
-  const refused = refusedHere(obj);
-  if (refused) {
-    t.log(`skip: this kernel cannot register tcp_congestion_ops: ${refused}`);
-    t.pass();
-    return;
-  }
+  using obj = loadCcOrSkip(t);
+  if (!obj) return;
   const name = `ayap${process.pid}`;
   const dir = `/sys/fs/bpf/aya-node-struct-ops-${process.pid}`;
   mkdirSync(dir, { recursive: true });
