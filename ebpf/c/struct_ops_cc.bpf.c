@@ -9,7 +9,9 @@
 #include <bpf/bpf_tracing.h>
 
 /* include/net/tcp.h: a network namespace other than the first may choose the algorithm as its
- * default (the sysctl) only with this flag; it also lists it in tcp_allowed_congestion_control. */
+ * default (the sysctl) only with this flag; it also lists it in tcp_allowed_congestion_control.
+ * Without it that sysctl fails with EPERM, and Linux 6.18 then keeps a reference to the
+ * algorithm: its struct_ops map is never freed. */
 #define TCP_CONG_NON_RESTRICTED 0x1
 
 extern void tcp_reno_cong_avoid(struct sock *sk, __u32 ack, __u32 acked) __ksym;
