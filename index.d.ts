@@ -36,6 +36,14 @@ export declare class EbpfObject {
   programDetails(name: string): ProgramDetails
   /** Detaches every link, unloads every program and closes every map still owned by the object. */
   close(): void
+  /**
+   * `close`, with the slow part off the JavaScript thread: the object is closed at once (every
+   * later call is `CLOSED`), and its links are detached and its programs and maps released on
+   * a libuv worker, where the kernel's waits (an RCU grace period per perf-event tracepoint
+   * detach, 50-70 ms each here) do not stall the event loop. The promise settles once all of
+   * it is released; the pending work keeps the process alive until then.
+   */
+  closeAsync(): Promise<unknown>
   get closed(): boolean
   /** Pins the program `name` (loading it first if needed) at `path`. */
   pinProgram(name: string, path: string): void

@@ -46,7 +46,7 @@ const programOf = (object: string, kind: string) => {
 };
 
 test('a missing name is NOT_FOUND (a NotFoundError) in every API', (t) => {
-  const tp = programOf('execsnoop', 'tracepoint');
+  const tp = programOf('loader_test', 'tracepoint');
   const raw = programOf('raw_tracepoint', 'raw_tracepoint');
   const xdp = programOf('xdp_drop_udp', 'xdp');
   const tc = programOf('tc_drop_udp', 'sched_cls');
@@ -168,10 +168,11 @@ console.log(JSON.stringify(out));`,
   );
   t.is(features.length, 2);
   for (const answer of features) t.regex(answer, /^PermissionError PERMISSION kernelFeatures\(\) cannot tell/, 'twice: nothing cached');
+  // A `category/name` tracepoint (the bundled tools use raw tracepoints, which need no tracefs).
   const tool = run(
     ',+bpf,+perfmon',
-    `const { Execsnoop } = require(${dist});
-try { Execsnoop.open().close(); console.log(JSON.stringify('opened')); } catch (e) { console.log(JSON.stringify(e.code + ' ' + e.message)); }`,
+    `const { Ebpf, TracePoint, bundledObjectPath } = require(${dist});
+try { const o = Ebpf.load(bundledObjectPath('loader_test')); o.program('tp_count', TracePoint).attach('syscalls', 'sys_enter_getppid'); o.close(); console.log(JSON.stringify('opened')); } catch (e) { console.log(JSON.stringify(e.code + ' ' + e.message)); }`,
   );
   if (tool === 'opened') t.pass('this machine gives user nobody access to tracefs');
   else {

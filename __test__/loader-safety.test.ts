@@ -162,3 +162,14 @@ test.serial('forgotten objects are released by their finalizers', async (t) => {
   }
   t.is(openBpfFds(), start);
 });
+
+test('a map larger than the machine is refused before the kernel tries (no OOM), naming the map', (t) => {
+  // 687,865,857 per-CPU slots of 2,864 bytes: terabytes. The kernel would allocate until the OOM
+  // killer struck (a mutated execsnoop object in the fuzz test did this).
+  const err = t.throws(() => Ebpf.load(objectPath('tools/execsnoop'), { maxEntries: { SCRATCH: 687_865_857 } }), { instanceOf: EbpfError });
+  t.is(err!.code, 'INVALID_ARGUMENT');
+  t.regex(err!.message, /map `SCRATCH` would take \d+ bytes .* more than this machine has/);
+  // Within the machine: loads.
+  Ebpf.load(objectPath('tools/execsnoop'), { maxEntries: { SCRATCH: 4 } }).close();
+  t.pass();
+});

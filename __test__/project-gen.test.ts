@@ -141,7 +141,7 @@ test("Rust objects: DWARF gives the structs BTF leaves out, matching this reposi
   t.deepEqual(em.ExecEvent.offsets, ExecEvent.offsets);
   // The map's key and value types come from the Rust map's type parameters.
   t.regex(e.source, /PENDING: once\(\(\) => ebpf\.map\("PENDING", aya\.HashMap, codec\.u32, ExecEvent\)\)/);
-  t.regex(e.source, /get execsnoop_enter\(\): aya\.TracePoint/);
+  t.regex(e.source, /get execsnoop_enter\(\): aya\.RawTracePoint/);
   t.regex(e.source, /TASK_TGID_OFFSET\?: number;/);
 });
 

@@ -6,7 +6,7 @@ import { EbpfError } from './errors';
 import { Execsnoop, type Exec } from './tools/execsnoop';
 import { Opensnoop, type Open } from './tools/opensnoop';
 import { Tcplife, type TcpLife } from './tools/tcplife';
-import type { RingTool } from './tools/tool';
+import { ringSizeOption, type RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
 import { openStackTool } from './tools/stack-cli';
@@ -25,6 +25,7 @@ interface Options {
   svg?: string;
   speedscope?: string;
   offCpu: boolean;
+  ringSize?: number;
 }
 
 /** A tool that reports what it gathered every interval (and at the end). */
@@ -109,24 +110,24 @@ const col = (value: string | number, width: number) => String(value).padEnd(widt
 const tools: Record<string, Tool<any>> = {
   execsnoop: {
     summary: 'process executions: pid, ppid, uid, return code, argv',
-    options: ['pid', 'comm'],
-    open: (o) => Execsnoop.open({ pid: o.pid, comm: o.comm }),
+    options: ['pid', 'comm', 'ring-size'],
+    open: (o) => Execsnoop.open({ pid: o.pid, comm: o.comm, ringSize: o.ringSize }),
     header: `${col('PID', 8)}${col('PPID', 8)}${col('UID', 6)}${col('COMM', 17)}${col('RET', 5)}ARGS`,
     line: (e: Exec) =>
       `${col(e.pid, 8)}${col(e.ppid, 8)}${col(e.uid, 6)}${col(e.comm, 17)}${col(e.retval, 5)}${[e.filename, ...e.argv.slice(1)].join(' ')}${e.argvTruncated ? ' ...' : ''}`,
   } satisfies Tool<Exec>,
   opensnoop: {
     summary: 'file opens: pid, comm, fd or error, flags, path',
-    options: ['pid', 'comm'],
-    open: (o) => Opensnoop.open({ pid: o.pid, comm: o.comm }),
+    options: ['pid', 'comm', 'ring-size'],
+    open: (o) => Opensnoop.open({ pid: o.pid, comm: o.comm, ringSize: o.ringSize }),
     header: `${col('PID', 8)}${col('COMM', 17)}${col('FD', 5)}${col('ERR', 5)}${col('FLAGS', 9)}PATH`,
     line: (e: Open) =>
       `${col(e.pid, 8)}${col(e.comm, 17)}${col(e.retval >= 0 ? e.retval : -1, 5)}${col(e.retval < 0 ? -e.retval : 0, 5)}${col(`0${e.flags.toString(8)}`, 9)}${e.path}`,
   } satisfies Tool<Open>,
   tcplife: {
     summary: 'TCP connections when they close: addresses, ports, duration, bytes',
-    options: ['pid', 'comm'],
-    open: (o) => Tcplife.open({ pid: o.pid, comm: o.comm }),
+    options: ['pid', 'comm', 'ring-size'],
+    open: (o) => Tcplife.open({ pid: o.pid, comm: o.comm, ringSize: o.ringSize }),
     header: `${col('PID', 8)}${col('COMM', 17)}${col('LADDR', 24)}${col('RADDR', 24)}${col('RX_B', 10)}${col('TX_B', 10)}MS`,
     line: (c: TcpLife) =>
       `${col(c.pid, 8)}${col(c.comm, 17)}${col(`${c.localAddress}:${c.localPort}`, 24)}${col(`${c.remoteAddress}:${c.remotePort}`, 24)}${col(String(c.rxBytes), 10)}${col(String(c.txBytes), 10)}${c.durationMs.toFixed(2)}`,
@@ -144,12 +145,13 @@ const optionHelp: Record<string, string> = {
   svg: '--svg FILE        also write an interactive SVG flame graph',
   speedscope: '--speedscope FILE also write speedscope JSON (https://www.speedscope.app)',
   'off-cpu': '--off-cpu         time blocked off-CPU instead of on-CPU samples (same as offcpu)',
+  'ring-size': '--ring-size BYTES ring buffer size (power of two, page multiple; K/M/G suffixes)',
   json: '--json            one JSON object per line',
   help: '--help            this text',
 };
 
-const PRIVILEGES = `Needs root, or CAP_BPF and CAP_PERFMON with read access to the tracefs events
-(see "Running without root" in the README).`;
+const PRIVILEGES = `Needs root, or CAP_BPF and CAP_PERFMON (pycalls also CAP_SYS_ADMIN; kernel frame
+names of profile/offcpu CAP_SYSLOG): see "Running without root" in the README.`;
 
 const usage = `usage: aya-node <tool> [options]
 
@@ -203,6 +205,7 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
     svg: { type: 'string' },
     speedscope: { type: 'string' },
     'off-cpu': { type: 'boolean', default: false },
+    'ring-size': { type: 'string' },
   } as const;
   const options = Object.fromEntries(Object.entries(all).filter(([name]) => accepted.includes(name) || name === 'duration' || name === 'json'));
   let values: Record<string, string | boolean | undefined>;
@@ -234,7 +237,22 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
     svg: values.svg as string | undefined,
     speedscope: values.speedscope as string | undefined,
     offCpu: (values['off-cpu'] as boolean | undefined) ?? false,
+    ringSize: ringSizeArgument(values['ring-size'] as string | undefined),
   };
+}
+
+const SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `--ring-size`: bytes, or with a K/M/G (binary) suffix, checked as the API's `ringSize`. */
+function ringSizeArgument(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value);
+  if (!m) throw new EbpfError('INVALID_ARGUMENT', `--ring-size takes bytes (e.g. 4194304 or 4M), got "${value}"`);
+  try {
+    return ringSizeOption(Number(m[1]) * SUFFIX[m[2].toLowerCase()]);
+  } catch (err) {
+    throw new EbpfError('INVALID_ARGUMENT', (err as Error).message.replace('options.ringSize', '--ring-size'));
+  }
 }
 
 /** Printed on stderr once the programs are attached (scripts can wait for it). */
@@ -305,17 +323,40 @@ async function runPeriodic(tool: PeriodicTool, options: Options, { signal, attac
 async function runTool(tool: Tool<unknown>, options: Options, { signal, attached }: Stop): Promise<void> {
   const running = tool.open(options);
   attached();
+  let events = 0;
   try {
     process.stderr.write(TRACING);
     if (!options.json) write(`${tool.header}\n`);
     for await (const event of running.stream({ signal })) {
+      events++;
       write(`${options.json ? JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) : tool.line(event)}\n`);
     }
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {
-    running.close();
+    let drops: bigint | undefined;
+    try {
+      drops = running.drops();
+    } finally {
+      running.close();
+    }
+    reportDrops(options, events, drops, running.ringSize);
   }
+}
+
+/**
+ * On exit, what the ring lost, on stderr (stdout stays the events alone, so `--json` output is
+ * still one event per line): with --json one line `{"summary":{"events":N,"drops":N,"ringSize":N}}`,
+ * else a sentence.
+ */
+function reportDrops(options: Options, events: number, drops: bigint | undefined, ringSize: number): void {
+  if (drops === undefined) return;
+  if (options.json) {
+    process.stderr.write(`${JSON.stringify({ summary: { events, drops: Number(drops), ringSize } })}\n`);
+    return;
+  }
+  const hint = drops > 0n ? ': the ring was full, a larger --ring-size keeps more' : '';
+  process.stderr.write(`${events} events, ${drops} dropped (ring buffer of ${ringSize} bytes)${hint}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -58,6 +58,8 @@ export { Execsnoop, ExecEvent, type Exec, type ExecsnoopOptions } from './tools/
 export { Tcplife, TcpLifeEvent, type TcpLife, type TcplifeOptions } from './tools/tcplife';
 export { Opensnoop, OpenEvent, type Open, type OpensnoopOptions } from './tools/opensnoop';
 export { bundledObjectPath } from './tools/objects';
+export { MAX_RING_SIZE, type RingToolOptions } from './tools/tool';
+export { syscallGlobals } from './tools/syscalls';
 export { Syscount, type SyscallCount, type CommSyscallCount, type SyscountOptions } from './tools/syscount';
 export { Biolatency, Runqlat, type LatencyTotals } from './tools/latency';
 export { Profile, type ProfileOptions, type StackSample } from './tools/profile';

@@ -56,6 +56,14 @@ export class Link implements Disposable {
     this.#detached?.();
   }
 
+  /**
+   * @internal Whether the object's `closeAsync` may detach this link on its worker thread: not
+   * when something must run here once it is detached (a netlink TC filter's watch).
+   */
+  get detachesOffThread(): boolean {
+    return this.#detached === undefined;
+  }
+
   /** Same as `detach()`. */
   close(): void {
     this.detach();

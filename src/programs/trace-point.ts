@@ -1,10 +1,13 @@
 import type { Link } from '../link';
+import { ensureTracefs } from '../streams/trace-pipe';
 import { Program } from './program';
 import * as validate from '../validate';
 
 /**
  * A program for a kernel tracepoint (`SEC("tracepoint/...")`, `#[tracepoint]` in aya-ebpf).
- * Tracepoints are listed under `/sys/kernel/tracing/events/<category>/<name>`.
+ * Tracepoints are listed under `/sys/kernel/tracing/events/<category>/<name>`; attaching reads
+ * the id there, so it needs read access to tracefs (root-only by default). `RawTracePoint` and
+ * `BtfTracePoint` need none.
  *
  * Needs Linux 4.7.
  *
@@ -19,6 +22,8 @@ export class TracePoint extends Program {
   attach(category: string, name: string): Link {
     validate.name('category', category);
     validate.name('name', name);
+    // The tracepoint's id is read from tracefs: say so when it is unreadable (not "not found").
+    ensureTracefs();
     return this.attachWith(`tracepoint ${category}/${name}`, (object) =>
       object.attachTracePoint(this.name, category, name),
     );

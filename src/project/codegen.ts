@@ -229,6 +229,9 @@ function tsType(codecExpr: string): string {
   if (codecExpr === 'codec.bool') return 'boolean';
   if (/^codec\.cstring\(\d+\)$/.test(codecExpr)) return 'string';
   if (/^codec\.bytes\(\d+\)$/.test(codecExpr)) return 'Buffer';
+  // `typeof` takes a name, not a call: an array global (`[u32; 6]`) is spelt as its element's array.
+  const array = /^codec\.array\((.+), \d+\)$/.exec(codecExpr);
+  if (array) return `Array<${tsType(array[1])}>`;
   return `aya.Infer<typeof ${codecExpr}>`;
 }
 

@@ -2,7 +2,8 @@
 
 import { structMemberOffset } from '../btf';
 import { array, cstring, i32, struct, u32, type Infer } from '../codec';
-import { openRingTool, RingTool } from './tool';
+import { syscallGlobals } from './syscalls';
+import { openRingTool, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::execsnoop::ExecEvent`. */
@@ -42,7 +43,7 @@ export interface Exec {
 
 const ARGS_TRUNCATED = 1;
 
-export interface ExecsnoopOptions {
+export interface ExecsnoopOptions extends RingToolOptions {
   /** Only executions by processes whose comm (before the exec) is this. */
   comm?: string;
   /** Only this process. */
@@ -62,18 +63,20 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
   readonly #filter: ExecsnoopOptions;
 
   private constructor(opened: ReturnType<typeof openRingTool<ExecEvent>>, filter: ExecsnoopOptions) {
-    super(opened.object, opened.events);
+    super(opened);
     this.#filter = filter;
   }
 
   static open(options: ExecsnoopOptions = {}): Execsnoop {
     options = validate.options('options', options);
     const opened = openRingTool('execsnoop', ExecEvent, [
-      { program: 'execsnoop_enter', category: 'syscalls', name: 'sys_enter_execve' },
-      { program: 'execsnoop_exit', category: 'syscalls', name: 'sys_exit_execve' },
+      { program: 'execsnoop_enter', tracepoint: 'sys_enter' },
+      { program: 'execsnoop_exit', tracepoint: 'sys_exit' },
     ], {
       objectPath: options.objectPath,
+      ringSize: options.ringSize,
       globals: {
+        ...syscallGlobals(['execve']),
         TASK_REAL_PARENT_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'real_parent') },
         TASK_TGID_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'tgid') },
       },

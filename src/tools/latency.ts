@@ -4,8 +4,9 @@ import { u32, u64 } from '../codec';
 import { PerCpuArray } from '../maps';
 import { HISTOGRAM_BUCKETS, log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
-import { closingOnError, openTool } from './tool';
+import { closingOnError, ObjectTool, openTool } from './tool';
 import * as validate from '../validate';
+import { taskGlobals } from './task';
 
 /** Every bucket of a log2 histogram since the tool was opened, as `LatencyTool.totals()` reads it. */
 export interface LatencyTotals {
@@ -21,15 +22,14 @@ export interface LatencyTotals {
  * Shared by the latency tools: one per-CPU log2 histogram map (and the sum of its latencies),
  * summed over CPUs on read.
  */
-class LatencyTool implements Disposable {
-  readonly object: Ebpf;
+class LatencyTool extends ObjectTool {
   readonly #hist: PerCpuArray<bigint>;
   readonly #sum: PerCpuArray<bigint> | undefined;
   /** What `histogram({ reset: true })` took out of the maps, so `totals()` stays monotonic. */
   readonly #retired: LatencyTotals = { counts: new Array<number>(HISTOGRAM_BUCKETS).fill(0), count: 0, sumNs: 0 };
 
   protected constructor(object: Ebpf, histogram: string, sum: string) {
-    this.object = object;
+    super(object);
     this.#hist = closingOnError(object, () => object.map(histogram, PerCpuArray, u64));
     // Objects built before the sum map existed (a custom objectPath) still load: no sum then.
     this.#sum = object.maps.some((m) => m.name === sum) ? closingOnError(object, () => object.map(sum, PerCpuArray, u64)) : undefined;
@@ -79,23 +79,15 @@ class LatencyTool implements Disposable {
       sumNs: now.sumNs + this.#retired.sumNs,
     };
   }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
-/** Block I/O latency, from `block:block_rq_issue` to `block:block_rq_complete`. */
+/** Block I/O latency, from `block_rq_issue` to `block_rq_complete` (raw tracepoints), per request. */
 export class Biolatency extends LatencyTool {
   static open(options: { objectPath?: string } = {}): Biolatency {
     options = validate.options('options', options);
     const object = openTool('latency', [
-      { program: 'bio_issue', category: 'block', name: 'block_rq_issue' },
-      { program: 'bio_complete', category: 'block', name: 'block_rq_complete' },
+      { program: 'bio_issue', tracepoint: 'block_rq_issue' },
+      { program: 'bio_complete', tracepoint: 'block_rq_complete' },
     ], { objectPath: options.objectPath });
     return new Biolatency(object, 'BIO_HIST', 'BIO_SUM');
   }
@@ -106,10 +98,10 @@ export class Runqlat extends LatencyTool {
   static open(options: { pid?: number; objectPath?: string } = {}): Runqlat {
     options = validate.options('options', options);
     const object = openTool('latency', [
-      { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup' },
-      { program: 'runq_wakeup', category: 'sched', name: 'sched_wakeup_new' },
-      { program: 'runq_switch', category: 'sched', name: 'sched_switch' },
-    ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 } } });
+      { program: 'runq_wakeup', tracepoint: 'sched_wakeup' },
+      { program: 'runq_wakeup', tracepoint: 'sched_wakeup_new' },
+      { program: 'runq_switch', tracepoint: 'sched_switch' },
+    ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 }, ...taskGlobals() } });
     return new Runqlat(object, 'RUNQ_HIST', 'RUNQ_SUM');
   }
 }

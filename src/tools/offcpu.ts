@@ -1,15 +1,17 @@
 // offcpu: where threads wait. Time blocked (sleeping in S or D state, from sched_switch out to
 // sched_switch back in), by the user and kernel stacks they blocked in, in the same outputs as
-// `profile`: folded stacks (nanoseconds), SVG flame graph, speedscope.
+// `profile`: folded stacks (nanoseconds), SVG flame graph, speedscope. From the raw
+// `sched_switch` tracepoint (no tracefs needed).
 
 import { struct, u32, u64 } from '../codec';
 import { HashMap } from '../maps';
 import { Ebpf } from '../object';
-import { TracePoint } from '../programs';
+import { RawTracePoint } from '../programs';
 import { bundledObjectPath } from './objects';
 import { ProfileKey, StackCounts, type ProfileKeyValue } from './profile';
 import { closingOnError } from './tool';
 import * as validate from '../validate';
+import { taskGlobals } from './task';
 
 export interface OffCpuOptions {
   /** Only this process (recommended: every blocked thread of the machine adds up quickly). */
@@ -51,10 +53,11 @@ export class OffCpu extends StackCounts {
       globals: {
         FILTER_PID: { codec: u32, value: pid ?? 0 },
         MIN_BLOCK_NS: { codec: u64, value: BigInt(Math.round(minBlockUs * 1000)) },
+        ...taskGlobals(),
       },
     });
     return closingOnError(object, () => {
-      object.program('offcpu_switch', TracePoint).attach('sched', 'sched_switch');
+      object.program('offcpu_switch', RawTracePoint).attach('sched_switch');
       return new OffCpu(object);
     });
   }

@@ -2,7 +2,8 @@
 
 import { cstring, i32, struct, u32, type Infer } from '../codec';
 import { invalidArgument } from '../errors';
-import { openRingTool, RingTool } from './tool';
+import { syscallGlobals } from './syscalls';
+import { openRingTool, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::opensnoop::OpenEvent`. */
@@ -31,7 +32,7 @@ export interface Open {
   retval: number;
 }
 
-export interface OpensnoopOptions {
+export interface OpensnoopOptions extends RingToolOptions {
   /** Only this process (filtered in the kernel). */
   pid?: number;
   /** Only processes with this comm (filtered in the kernel; at most 15 bytes). */
@@ -47,18 +48,18 @@ export class Opensnoop extends RingTool<OpenEvent, Open> {
       throw invalidArgument(`comm "${options.comm}" is longer than the kernel's 15 bytes`);
     }
     const opened = openRingTool('opensnoop', OpenEvent, [
-      { program: 'opensnoop_enter_openat', category: 'syscalls', name: 'sys_enter_openat' },
-      { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_openat' },
-      { program: 'opensnoop_enter_open', category: 'syscalls', name: 'sys_enter_open', optional: true },
-      { program: 'opensnoop_exit', category: 'syscalls', name: 'sys_exit_open', optional: true },
+      { program: 'opensnoop_enter', tracepoint: 'sys_enter' },
+      { program: 'opensnoop_exit', tracepoint: 'sys_exit' },
     ], {
       objectPath: options.objectPath,
+      ringSize: options.ringSize,
       globals: {
+        ...syscallGlobals(['open', 'openat']),
         FILTER_PID: { codec: u32, value: options.pid ?? 0 },
         FILTER_COMM: { codec: cstring(16), value: options.comm ?? '' },
       },
     });
-    return new Opensnoop(opened.object, opened.events);
+    return new Opensnoop(opened);
   }
 
   protected convert(ev: OpenEvent): Open {

@@ -9,7 +9,7 @@ import { flameGraphSvg, foldedStacks, speedscopeJson, type FlameGraphOptions, ty
 import { bundledObjectPath } from './objects';
 import { StackResolver } from './stacks';
 import { frameLabel, type Frame } from './symbolize';
-import { closingOnError } from './tool';
+import { closingOnError, ObjectTool } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::histogram::ProfileKey`. */
@@ -40,8 +40,7 @@ export interface StackSample {
  * What the stack tools share: a `COUNTS` per-CPU hash of `ProfileKey` → weight and the
  * `STACKS` it refers to, read into symbolized stacks and rendered as flame graphs.
  */
-export abstract class StackCounts implements Disposable {
-  readonly object: Ebpf;
+export abstract class StackCounts extends ObjectTool {
   readonly #counts: PerCpuHashMap<ProfileKeyValue, bigint>;
   readonly #resolver: StackResolver;
   /** What a count is. */
@@ -49,7 +48,7 @@ export abstract class StackCounts implements Disposable {
   protected abstract readonly title: string;
 
   protected constructor(object: Ebpf) {
-    this.object = object;
+    super(object);
     this.#counts = object.map('COUNTS', PerCpuHashMap, ProfileKey, u64);
     this.#resolver = new StackResolver(object.map('STACKS', StackTraceMap));
   }
@@ -101,14 +100,6 @@ export abstract class StackCounts implements Disposable {
   /** speedscope's JSON file format, one profile per process. */
   speedscope(stacks: StackSample[] = this.stacks()): string {
     return speedscopeJson(toWeighted(stacks), { name: `aya-node ${this.title}`, unit: this.unit });
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

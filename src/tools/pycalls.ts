@@ -9,7 +9,7 @@ import { PerCpuHashMap } from '../maps';
 import { Ebpf } from '../object';
 import { Usdt, usdtProbes } from '../programs/usdt';
 import { bundledObjectPath } from './objects';
-import { closingOnError } from './tool';
+import { closingOnError, ObjectTool } from './tool';
 import * as validate from '../validate';
 
 export interface PyCallsOptions {
@@ -57,12 +57,11 @@ export function pythonWithProbes(pid: number): string {
  * console.table(calls.counts().slice(0, 10));
  * ```
  */
-export class PyCalls implements Disposable {
-  readonly object: Ebpf;
+export class PyCalls extends ObjectTool {
   readonly #calls: PerCpuHashMap<string, bigint>;
 
   private constructor(object: Ebpf) {
-    this.object = object;
+    super(object);
     this.#calls = object.map('CALLS', PerCpuHashMap, cstring(64), u64);
   }
 
@@ -86,13 +85,5 @@ export class PyCalls implements Disposable {
     for (const [name, perCpu] of this.#calls.entries()) out.push({ name, count: Number(perCpu.reduce((a, b) => a + b, 0n)) });
     if (reset) for (const { name } of out) this.#calls.delete(name);
     return out.sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : 1));
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

@@ -2,6 +2,7 @@
 // the on-CPU profile and off-CPU time. One symbolizer per process, kept across reports, so
 // its perf map is read incrementally.
 
+import { EbpfError } from '../errors';
 import { resolveKernelAddresses, type StackTraceMap } from '../maps';
 import { isNodeProcess, missingPerfMapNotice } from './perf-map';
 import { UserSymbolizer, type Frame } from './symbolize';
@@ -17,6 +18,8 @@ export class StackResolver {
   readonly #symbolizers = new Map<number, UserSymbolizer>();
   /** Processes with interpreted JavaScript on their stacks (V8's shared trampoline frame). */
   readonly #interpreted = new Set<number>();
+  /** Set when /proc/kallsyms hides addresses (no CAP_SYSLOG): kernel frames stay addresses. */
+  #kernelSymbolsHidden = false;
 
   constructor(stacks: StackTraceMap) {
     this.#stacks = stacks;
@@ -51,16 +54,29 @@ export class StackResolver {
     }
     if (kernelStackId >= 0) {
       const addresses = this.#stacks.get(kernelStackId) ?? [];
-      const symbols = resolveKernelAddresses(addresses);
+      const symbols = this.#kernelSymbols(addresses);
       const kernel: Frame[] = addresses.map((a, i) => ({ name: symbols[i]?.name ?? `0x${a.toString(16)}`, kind: 'kernel' }));
       frames.push(...kernel.reverse());
     }
     return frames;
   }
 
+  /** Kernel symbols; none when /proc/kallsyms hides addresses (the stacks are still worth having). */
+  #kernelSymbols(addresses: bigint[]): ReturnType<typeof resolveKernelAddresses> {
+    if (this.#kernelSymbolsHidden) return [];
+    try {
+      return resolveKernelAddresses(addresses);
+    } catch (err) {
+      if (!(err instanceof EbpfError) || err.code !== 'PERMISSION') throw err;
+      this.#kernelSymbolsHidden = true;
+      return [];
+    }
+  }
+
   /** A line per Node.js process seen that has no perf map (so its JavaScript frames are addresses). */
   notices(): string[] {
     const out: string[] = [];
+    if (this.#kernelSymbolsHidden) out.push('kernel frames are addresses: /proc/kallsyms shows them only to root or with CAP_SYSLOG');
     for (const [pid, s] of this.#symbolizers) {
       if (!s.perfMap && isNodeProcess(pid)) out.push(missingPerfMapNotice(pid));
       else if (s.perfMap && this.#interpreted.has(pid)) {

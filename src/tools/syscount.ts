@@ -5,7 +5,7 @@ import { cstring, struct, u32, u64 } from '../codec';
 import { PerCpuHashMap } from '../maps';
 import { invalidArgument } from '../errors';
 import type { Ebpf } from '../object';
-import { closingOnError, openTool } from './tool';
+import { closingOnError, ObjectTool, openTool } from './tool';
 import { syscallName } from './syscalls';
 import * as validate from '../validate';
 
@@ -159,15 +159,14 @@ function entry(key: number, name: string, count: number, totalNs: number): Sysca
  * console.table(sc.snapshot().slice(0, 10));
  * ```
  */
-export class Syscount implements Disposable {
-  readonly object: Ebpf;
+export class Syscount extends ObjectTool {
   readonly #byProcess: boolean;
   readonly #table: CountTable;
   readonly #comms: PerCpuHashMap<string, { count: bigint; totalNs: bigint }> | undefined;
   readonly #countOnly: boolean;
 
   private constructor(object: Ebpf, byProcess: boolean, alsoByComm: boolean, countOnly: boolean) {
-    this.object = object;
+    super(object);
     this.#byProcess = byProcess;
     this.#countOnly = countOnly;
     this.#table = new CountTable(object.map('STATS', PerCpuHashMap, u32, SyscallStat), byProcess);
@@ -177,8 +176,8 @@ export class Syscount implements Disposable {
   static open(options: SyscountOptions = {}): Syscount {
     options = validate.options('options', options);
     if (options.byProcess && options.alsoByComm) throw invalidArgument('byProcess and alsoByComm exclude each other');
-    const enter = { program: 'syscount_enter', category: 'raw_syscalls', name: 'sys_enter' };
-    const exit = { program: 'syscount_exit', category: 'raw_syscalls', name: 'sys_exit' };
+    const enter = { program: 'syscount_enter', tracepoint: 'sys_enter' };
+    const exit = { program: 'syscount_exit', tracepoint: 'sys_exit' };
     const object = openTool('syscount', options.countOnly ? [enter] : [enter, exit], {
       objectPath: options.objectPath,
       globals: {
@@ -242,13 +241,5 @@ export class Syscount implements Disposable {
       out.push({ comm, count, totalNs, avgNs: count ? totalNs / count : 0 });
     }
     return out.sort((a, b) => b.count - a.count);
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

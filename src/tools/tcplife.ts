@@ -2,7 +2,8 @@
 
 import { structMemberOffset } from '../btf';
 import { bytes, cstring, struct, u16, u32, u64, type Infer } from '../codec';
-import { openRingTool, RingTool } from './tool';
+import type { GlobalValue } from '../object';
+import { openRingTool, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::tcplife::TcpLifeEvent`. */
@@ -41,6 +42,29 @@ export interface TcpLife {
 
 const AF_INET = 2;
 
+/**
+ * Where the program finds in a `struct sock` what the `sock:inet_sock_set_state` record holds
+ * (the raw tracepoint gets only the pointer), from the kernel's BTF.
+ */
+function sockGlobals(): Record<string, GlobalValue> {
+  const common = structMemberOffset('sock', '__sk_common');
+  const inCommon = (member: string) => common + structMemberOffset('sock_common', member);
+  const offsets = {
+    TCP_BYTES_RECEIVED_OFFSET: structMemberOffset('tcp_sock', 'bytes_received'),
+    TCP_BYTES_ACKED_OFFSET: structMemberOffset('tcp_sock', 'bytes_acked'),
+    SK_FAMILY_OFFSET: inCommon('skc_family'),
+    SK_PROTOCOL_OFFSET: structMemberOffset('sock', 'sk_protocol'),
+    // `struct inet_sock` starts with its `struct sock`.
+    SK_SPORT_OFFSET: structMemberOffset('inet_sock', 'inet_sport'),
+    SK_DPORT_OFFSET: inCommon('skc_dport'),
+    SK_SADDR_OFFSET: inCommon('skc_rcv_saddr'),
+    SK_DADDR_OFFSET: inCommon('skc_daddr'),
+    SK_SADDR_V6_OFFSET: inCommon('skc_v6_rcv_saddr'),
+    SK_DADDR_V6_OFFSET: inCommon('skc_v6_daddr'),
+  };
+  return Object.fromEntries(Object.entries(offsets).map(([name, value]) => [name, { codec: u32, value }]));
+}
+
 function address(family: number, raw: Buffer): string {
   if (family === AF_INET) return `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}`;
   const groups: string[] = [];
@@ -48,29 +72,27 @@ function address(family: number, raw: Buffer): string {
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
 }
 
-export interface TcplifeOptions {
+export interface TcplifeOptions extends RingToolOptions {
   pid?: number;
   comm?: string;
   objectPath?: string;
 }
 
-/** Reports TCP connections as they close: `for await (const c of Tcplife.open())`. */
+/** Reports TCP connections as they close (raw `inet_sock_set_state` tracepoint): `for await (const c of Tcplife.open())`. */
 export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
   readonly #filter: TcplifeOptions;
 
   private constructor(opened: ReturnType<typeof openRingTool<TcpLifeEvent>>, filter: TcplifeOptions) {
-    super(opened.object, opened.events);
+    super(opened);
     this.#filter = filter;
   }
 
   static open(options: TcplifeOptions = {}): Tcplife {
     options = validate.options('options', options);
-    const opened = openRingTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', category: 'sock', name: 'inet_sock_set_state' }], {
+    const opened = openRingTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', tracepoint: 'inet_sock_set_state' }], {
       objectPath: options.objectPath,
-      globals: {
-        TCP_BYTES_RECEIVED_OFFSET: { codec: u32, value: structMemberOffset('tcp_sock', 'bytes_received') },
-        TCP_BYTES_ACKED_OFFSET: { codec: u32, value: structMemberOffset('tcp_sock', 'bytes_acked') },
-      },
+      ringSize: options.ringSize,
+      globals: sockGlobals(),
     });
     return new Tcplife(opened, options);
   }

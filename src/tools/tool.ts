@@ -1,22 +1,60 @@
 // What the bundled tracepoint tools share: load a bundled object, attach its programs, read
-// its `EVENTS` ring buffer, and turn raw events into friendly ones.
+// its `EVENTS` ring buffer, and turn raw events into friendly ones. The programs are raw
+// tracepoints: attached by name through bpf() alone, they need no tracefs (which the
+// `category/name` tracepoints read their ids from, root-only by default), so CAP_BPF and
+// CAP_PERFMON are enough.
 
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Codec } from '../codec';
 import { Ebpf, type LoadOptions } from '../object';
 import type { RingBuf } from '../streams/ring-buf';
-import { TracePoint } from '../programs';
+import { RawTracePoint } from '../programs';
 import type { StreamReadOptions } from '../streams/stream';
-import { ensureTracefs } from '../streams/trace-pipe';
 import { bundledObjectPath } from './objects';
 import * as validate from '../validate';
 
+/** A raw tracepoint program of the object and the tracepoint it goes on (e.g. `sys_enter`). */
 export interface TracepointAttachment {
   program: string;
-  category: string;
-  name: string;
-  /** Skip (rather than fail) when the kernel has no such tracepoint, e.g. `open` on arm64. */
-  optional?: boolean;
+  tracepoint: string;
+}
+
+/** Options every streaming tool takes. */
+export interface RingToolOptions {
+  /**
+   * Size of the tool's ring buffer in bytes (default: the object's, 1 MiB for execsnoop and
+   * opensnoop, 256 KiB for tcplife): a power of two, a multiple of the page size, at most
+   * `MAX_RING_SIZE`. A bigger ring rides out longer bursts before `drops()` counts losses.
+   */
+  ringSize?: number;
+}
+
+/** The largest `ringSize` a tool takes (the memory is locked kernel memory). */
+export const MAX_RING_SIZE = 1 << 30;
+
+let pageSizeCache: number | undefined;
+
+/** The kernel's page size (from /proc/self/smaps; 4096 where that is unreadable). */
+export function pageSize(): number {
+  if (pageSizeCache === undefined) {
+    let found: number | undefined;
+    try {
+      const m = /^KernelPageSize:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/smaps', 'utf8'));
+      if (m) found = Number(m[1]) * 1024;
+    } catch {
+      // no /proc: assume the common size
+    }
+    pageSizeCache = found ?? 4096;
+  }
+  return pageSizeCache;
+}
+
+/** Checks a `ringSize` option: a power of two, a multiple of the page size, capped. */
+export function ringSizeOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const size = validate.integer('options.ringSize', value, pageSize(), MAX_RING_SIZE);
+  if ((size & (size - 1)) !== 0) throw new RangeError(`options.ringSize must be a power of two (and a multiple of the ${pageSize()}-byte page), got ${size}`);
+  return size;
 }
 
 /** Runs `build` on `object`, closing the object if it throws (so nothing stays attached). */
@@ -34,11 +72,7 @@ export function openTool(name: string, attachments: TracepointAttachment[], opti
   options = validate.options('options', options);
   const object = Ebpf.load(options.objectPath ?? bundledObjectPath(name), options);
   return closingOnError(object, () => {
-    const tracefs = ensureTracefs();
-    for (const a of attachments) {
-      if (a.optional && !existsSync(`${tracefs}/events/${a.category}/${a.name}`)) continue;
-      object.program(a.program, TracePoint).attach(a.category, a.name);
-    }
+    for (const a of attachments) object.program(a.program, RawTracePoint).attach(a.tracepoint);
     return object;
   });
 }
@@ -48,20 +82,64 @@ export function openRingTool<Raw>(
   name: string,
   codec: Codec<Raw>,
   attachments: TracepointAttachment[],
-  options: LoadOptions & { objectPath?: string } = {},
-): { object: Ebpf; events: RingBuf<Raw> } {
-  const object = openTool(name, attachments, options);
+  options: LoadOptions & { objectPath?: string; ringSize?: number } = {},
+): OpenedRingTool<Raw> {
+  const { ringSize, ...load } = options;
+  const size = ringSizeOption(ringSize);
+  const object = openTool(name, attachments, size === undefined ? load : { ...load, maxEntries: { ...load.maxEntries, EVENTS: size } });
   // The bundled objects count events lost to a full ring in `DROPS`; an older or custom object may not.
   const dropCounter = object.maps.some((m) => m.name === 'DROPS') ? 'DROPS' : undefined;
-  return closingOnError(object, () => ({ object, events: object.ringBuf('EVENTS', codec, { dropCounter }) }));
+  return closingOnError(object, () => {
+    const ringSize = object.maps.find((m) => m.name === 'EVENTS')?.maxEntries ?? 0;
+    return { object, events: object.ringBuf('EVENTS', codec, { dropCounter }), ringSize };
+  });
+}
+
+/** A loaded and attached ring tool's object, its `EVENTS` stream and that ring's size in bytes. */
+export interface OpenedRingTool<Raw> {
+  object: Ebpf;
+  events: RingBuf<Raw>;
+  ringSize: number;
+}
+
+/**
+ * What every tool is: the eBPF object it loaded and attached, closed with it. `close()` is
+ * quick (raw tracepoint and perf-event links detach without waiting for the kernel);
+ * `closeAsync()` / `await using` also keeps the detaching off the event loop and resolves once
+ * the kernel objects are released.
+ */
+export abstract class ObjectTool implements Disposable, AsyncDisposable {
+  protected constructor(readonly object: Ebpf) {}
+
+  close(): void {
+    this.object.close();
+  }
+
+  /** `close()` with the releasing on a worker thread (see `Ebpf.closeAsync`). */
+  closeAsync(): Promise<void> {
+    return this.object.closeAsync();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAsync();
+  }
 }
 
 /** A running tool: an async iterable of `Out` until closed. */
-export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposable {
-  protected constructor(
-    readonly object: Ebpf,
-    readonly events: RingBuf<Raw>,
-  ) {}
+export abstract class RingTool<Raw, Out> extends ObjectTool implements AsyncIterable<Out> {
+  readonly events: RingBuf<Raw>;
+  /** The ring buffer's size in bytes (`ringSize`, or the object's default). */
+  readonly ringSize: number;
+
+  protected constructor(opened: OpenedRingTool<Raw>) {
+    super(opened.object);
+    this.events = opened.events;
+    this.ringSize = opened.ringSize;
+  }
 
   /** Turns a raw kernel event into the tool's output; `undefined` drops it. */
   protected abstract convert(raw: Raw): Out | undefined;
@@ -85,13 +163,5 @@ export abstract class RingTool<Raw, Out> implements AsyncIterable<Out>, Disposab
    */
   drops(): bigint {
     return this.object.maps.some((m) => m.name === 'DROPS') ? this.events.drops() : 0n;
-  }
-
-  close(): void {
-    this.object.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

@@ -151,6 +151,8 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Loaded> {
     crate::sections::check_sizes(data)?;
     let prepared = fixup(data, &options)?;
     let data: &[u8] = &prepared.data;
+    // A map larger than the machine would OOM it while the kernel tries (see maps::memory).
+    crate::maps::memory::check_map_memory(data, options.max_entries.as_ref())?;
     let custom_btf = match &options.btf_path {
         Some(path) => Some(aya::Btf::parse_file(path, aya::Endianness::default()).context(|| format!("reading BTF from {path}"))?),
         None => None,
@@ -366,9 +368,59 @@ impl EbpfObject {
         state.module_btf_fds.clear();
     }
 
+    /// `close`, with the slow part off the JavaScript thread: the object is closed at once (every
+    /// later call is `CLOSED`), and its links are detached and its programs and maps released on
+    /// a libuv worker, where the kernel's waits (an RCU grace period per perf-event tracepoint
+    /// detach, 50-70 ms each here) do not stall the event loop. The promise settles once all of
+    /// it is released; the pending work keeps the process alive until then.
+    #[napi]
+    pub fn close_async(&self) -> napi::bindgen_prelude::AsyncTask<Release> {
+        let mut state = lock(&self.state);
+        napi::bindgen_prelude::AsyncTask::new(Release {
+            links: state.links.drain().map(|(_, link)| link).collect(),
+            hidden: std::mem::take(&mut state.hidden),
+            ebpf: state.ebpf.take(),
+        })
+    }
+
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         lock(&self.state).ebpf.is_none()
+    }
+}
+
+/// What `close_async` releases on a worker thread: everything the object owned in the kernel.
+pub struct Release {
+    links: Vec<Box<dyn ErasedLink>>,
+    hidden: HashMap<String, crate::programs::syscall::HiddenState>,
+    ebpf: Option<Ebpf>,
+}
+
+impl Release {
+    /// Detaches, then closes: links first, so no program is unloaded while still attached.
+    fn release(&mut self) {
+        for link in self.links.drain(..) {
+            let _ = link.detach();
+        }
+        self.hidden.clear();
+        self.ebpf = None;
+    }
+}
+
+impl napi::Task for Release {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        // A panic must not cross into libuv. Unwinding drops what was not released yet (Aya's
+        // links detach on drop), so the object is released either way, as `close` ignores
+        // detach errors too.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.release()));
+        Ok(())
+    }
+
+    fn resolve(&mut self, _env: napi::Env, _output: ()) -> napi::Result<()> {
+        Ok(())
     }
 }
 

@@ -6,6 +6,8 @@ pub mod ring;
 pub mod test_event;
 pub mod packet;
 pub mod usdt;
+pub mod syscall;
+pub mod kernel;
 
 /// The two items every eBPF object of this crate needs, in one place: a panic handler (the
 /// verifier rejects any path that could reach it, so it never runs) and the `license` section

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod bench;
 pub mod bloom_filter;
 pub mod handle;
+pub mod memory;
 pub mod of_maps;
 pub mod per_cpu;
 pub mod program_array;

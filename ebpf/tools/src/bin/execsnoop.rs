@@ -1,7 +1,8 @@
 //! execsnoop: one `ExecEvent` per `execve`, with its arguments and return value.
 //!
-//! `sys_enter_execve` gathers the event into a per-CPU scratch slot (too big for the stack)
-//! and parks it in `PENDING` by thread id; `sys_exit_execve` adds the return value and sends it.
+//! On the raw `sys_enter` tracepoint (no tracefs needed), an `execve` gathers the event into a
+//! per-CPU scratch slot (too big for the stack) and parks it in `PENDING` by thread id; its
+//! `sys_exit` adds the return value and sends it.
 #![no_std]
 #![no_main]
 
@@ -10,11 +11,11 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
         bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
     },
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, RingBuf},
-    programs::TracePointContext,
+    programs::RawTracePointContext,
 };
-use aya_node_ebpf::ring::output_or_count_drop;
+use aya_node_ebpf::{ring::output_or_count_drop, syscall};
 use aya_node_common::execsnoop::{ExecEvent, ARGS_TRUNCATED, COMM_LEN, MAX_ARGS};
 
 /// Offsets inside `struct task_struct`, found by user space in the running kernel's BTF and
@@ -23,6 +24,15 @@ use aya_node_common::execsnoop::{ExecEvent, ARGS_TRUNCATED, COMM_LEN, MAX_ARGS};
 static TASK_REAL_PARENT_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static TASK_TGID_OFFSET: u32 = 0;
+/// This architecture's `execve` number (-1: none).
+#[unsafe(no_mangle)]
+static SYS_EXECVE: i64 = -1;
+/// Offsets in `struct pt_regs` of the first two syscall arguments and of the syscall number
+/// at exit (from BTF; see `aya_node_ebpf::syscall`).
+#[unsafe(no_mangle)]
+static SYSCALL_ARG_OFFSETS: [u32; 6] = [0; 6];
+#[unsafe(no_mangle)]
+static SYSCALL_NR_OFFSET: u32 = 0;
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(1024 * 1024, 0);
@@ -34,13 +44,16 @@ static SCRATCH: PerCpuArray<ExecEvent> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static PENDING: HashMap<u32, ExecEvent> = HashMap::with_max_entries(10240, 0);
 
-/// Offsets in the sys_enter_execve / sys_exit_execve records (see the tracepoints' `format`).
-const FILENAME_FIELD: usize = 16;
-const ARGV_FIELD: usize = 24;
-const RET_FIELD: usize = 16;
+fn sys_execve() -> i64 {
+    unsafe { core::ptr::read_volatile(&SYS_EXECVE) }
+}
 
-#[tracepoint]
-pub fn execsnoop_enter(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn execsnoop_enter(ctx: RawTracePointContext) -> i32 {
+    if syscall::enter_id(&ctx) != sys_execve() {
+        return 0;
+    }
+    let offsets = unsafe { core::ptr::read_volatile(&SYSCALL_ARG_OFFSETS) };
     let Some(event) = SCRATCH.get_ptr_mut(0) else { return 0 };
     let pid_tgid = bpf_get_current_pid_tgid();
     unsafe {
@@ -55,10 +68,12 @@ pub fn execsnoop_enter(ctx: TracePointContext) -> u32 {
         // The raw helper writes straight into the slot (no 16-byte temporary to zero).
         generated::bpf_get_current_comm((*event).comm.as_mut_ptr().cast(), COMM_LEN as u32);
         (*event).filename[0] = 0;
-        if let Ok(filename) = ctx.read_at::<*const u8>(FILENAME_FIELD) {
+        let filename = syscall::reg(&ctx, offsets[0]) as *const u8;
+        if !filename.is_null() {
             let _ = bpf_probe_read_user_str_bytes(filename, &mut (*event).filename);
         }
-        if let Ok(argv) = ctx.read_at::<*const *const u8>(ARGV_FIELD) {
+        let argv = syscall::reg(&ctx, offsets[1]) as *const *const u8;
+        if !argv.is_null() {
             for i in 0..MAX_ARGS {
                 let Ok(arg) = bpf_probe_read_user(argv.add(i)) else { break };
                 if arg.is_null() {
@@ -80,12 +95,15 @@ pub fn execsnoop_enter(ctx: TracePointContext) -> u32 {
     0
 }
 
-#[tracepoint]
-pub fn execsnoop_exit(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn execsnoop_exit(ctx: RawTracePointContext) -> i32 {
+    if syscall::exit_id(&ctx, unsafe { core::ptr::read_volatile(&SYSCALL_NR_OFFSET) }) != sys_execve() {
+        return 0;
+    }
     let tid = bpf_get_current_pid_tgid() as u32;
     let Some(event) = PENDING.get_ptr_mut(&tid) else { return 0 };
     unsafe {
-        (*event).retval = ctx.read_at::<i64>(RET_FIELD).unwrap_or(0) as i32;
+        (*event).retval = syscall::exit_ret(&ctx) as i32;
         output_or_count_drop(&EVENTS, &DROPS, &*event);
     }
     let _ = PENDING.remove(&tid);

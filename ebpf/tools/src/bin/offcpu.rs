@@ -1,4 +1,5 @@
-//! offcpu: time threads spend blocked, by stack. At `sched/sched_switch` the thread leaving
+//! offcpu: time threads spend blocked, by stack. At the raw `sched_switch` tracepoint (no
+//! tracefs needed) the thread leaving
 //! the CPU (the current task) is blocked when its state is sleeping (S or D); its stacks and
 //! the time are kept by thread id. When that thread is switched back in, the time it was away
 //! is added to `COUNTS` under the stacks it blocked in (same key as the profile tool).
@@ -8,10 +9,11 @@
 use aya_ebpf::{
     bindings::BPF_F_USER_STACK,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated},
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuHashMap, StackTrace},
-    programs::{tracing::StackIdContext, TracePointContext},
+    programs::{tracing::StackIdContext, RawTracePointContext},
 };
+use aya_node_ebpf::kernel::field_at;
 use aya_node_common::histogram::ProfileKey;
 
 /// Only this process (0 = all).
@@ -20,6 +22,11 @@ static FILTER_PID: u32 = 0;
 /// Blocks shorter than this many nanoseconds are not counted (0 = all).
 #[unsafe(no_mangle)]
 static MIN_BLOCK_NS: u64 = 0;
+/// Offsets of `pid` and `__state` in `struct task_struct` (from BTF).
+#[unsafe(no_mangle)]
+static TASK_PID_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_STATE_OFFSET: u32 = 0;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -37,19 +44,21 @@ static COUNTS: PerCpuHashMap<ProfileKey, u64> = PerCpuHashMap::with_max_entries(
 #[map]
 static BLOCKED: HashMap<u32, Blocked> = HashMap::with_max_entries(65536, 0);
 
-// sched_switch fields (see /sys/kernel/tracing/events/sched/sched_switch/format).
-const PREV_STATE: usize = 32;
-const NEXT_PID: usize = 56;
 /// TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE: the thread waits for something (not preempted).
 const SLEEPING: i64 = 0x1 | 0x2;
 
-#[tracepoint]
-pub fn offcpu_switch(ctx: TracePointContext) -> u32 {
+
+// sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...): prev is
+// the current task.
+#[raw_tracepoint(tracepoint = "sched_switch")]
+pub fn offcpu_switch(ctx: RawTracePointContext) -> i32 {
     let now = unsafe { bpf_ktime_get_ns() };
     let pid_tgid = bpf_get_current_pid_tgid();
     let (tgid, tid) = ((pid_tgid >> 32) as u32, pid_tgid as u32);
     let filter = unsafe { core::ptr::read_volatile(&FILTER_PID) };
-    let state: i64 = unsafe { ctx.read_at(PREV_STATE) }.unwrap_or(0);
+    // Preempted is runnable, whatever the state says (as the tracepoint's `prev_state` reports it).
+    let preempt: u64 = ctx.arg(0);
+    let state = if preempt & 0xff != 0 { 0 } else { i64::from(field_at::<u32>(ctx.arg(1), &TASK_STATE_OFFSET).unwrap_or(0)) };
     if tgid != 0 && (filter == 0 || filter == tgid) && state & SLEEPING != 0 {
         let mut blocked = core::mem::MaybeUninit::<Blocked>::uninit();
         let b = blocked.as_mut_ptr();
@@ -63,8 +72,7 @@ pub fn offcpu_switch(ctx: TracePointContext) -> u32 {
             let _ = BLOCKED.insert(&tid, &*b, 0);
         }
     }
-    let Ok(next) = (unsafe { ctx.read_at::<i32>(NEXT_PID) }) else { return 0 };
-    let next = next as u32;
+    let Some(next) = field_at::<u32>(ctx.arg(2), &TASK_PID_OFFSET) else { return 0 };
     if let Some(b) = unsafe { BLOCKED.get(&next) }.copied() {
         let _ = BLOCKED.remove(&next);
         let delta = now.saturating_sub(b.since);

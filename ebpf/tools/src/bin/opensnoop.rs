@@ -1,4 +1,5 @@
-//! opensnoop: one `OpenEvent` per `open`/`openat`, with its result.
+//! opensnoop: one `OpenEvent` per `open`/`openat`, with its result, from the raw `sys_enter`
+//! and `sys_exit` tracepoints (no tracefs needed).
 //!
 //! Optional filters, set by user space before load: `FILTER_PID` (0 = every process) and
 //! `FILTER_COMM` (empty = every command).
@@ -7,17 +8,28 @@
 
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_get_current_uid_gid, bpf_probe_read_user_str_bytes, generated},
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, RingBuf},
-    programs::TracePointContext,
+    programs::RawTracePointContext,
 };
-use aya_node_ebpf::ring::output_or_count_drop;
+use aya_node_ebpf::{ring::output_or_count_drop, syscall};
 use aya_node_common::{execsnoop::COMM_LEN, opensnoop::OpenEvent};
 
 #[unsafe(no_mangle)]
 static FILTER_PID: u32 = 0;
 #[unsafe(no_mangle)]
 static FILTER_COMM: [u8; COMM_LEN] = [0; COMM_LEN];
+/// This architecture's `openat` and `open` numbers (-1: none, e.g. `open` on arm64).
+#[unsafe(no_mangle)]
+static SYS_OPENAT: i64 = -1;
+#[unsafe(no_mangle)]
+static SYS_OPEN: i64 = -1;
+/// Offsets in `struct pt_regs` of the syscall arguments and of the syscall number at exit
+/// (from BTF; see `aya_node_ebpf::syscall`).
+#[unsafe(no_mangle)]
+static SYSCALL_ARG_OFFSETS: [u32; 6] = [0; 6];
+#[unsafe(no_mangle)]
+static SYSCALL_NR_OFFSET: u32 = 0;
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(1024 * 1024, 0);
@@ -29,9 +41,9 @@ static SCRATCH: PerCpuArray<OpenEvent> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static PENDING: HashMap<u32, OpenEvent> = HashMap::with_max_entries(10240, 0);
 
-/// Field offsets of sys_enter_openat (dfd 16, filename 24, flags 32, mode 40), of
-/// sys_enter_open (filename 16, flags 24, mode 32), and of the exits (ret 16).
-const RET_FIELD: usize = 16;
+fn is_open(id: i64) -> bool {
+    id >= 0 && (id == unsafe { core::ptr::read_volatile(&SYS_OPENAT) } || id == unsafe { core::ptr::read_volatile(&SYS_OPEN) })
+}
 
 fn wanted(event: *const OpenEvent) -> bool {
     let pid = unsafe { core::ptr::read_volatile(&FILTER_PID) };
@@ -54,7 +66,10 @@ fn wanted(event: *const OpenEvent) -> bool {
     true
 }
 
-fn enter(ctx: &TracePointContext, filename_field: usize) -> u32 {
+/// `first`: the index of the path argument (openat's 1, open's 0); flags and mode follow it.
+fn enter(ctx: &RawTracePointContext, first: usize) -> i32 {
+    let offsets = unsafe { core::ptr::read_volatile(&SYSCALL_ARG_OFFSETS) };
+    let (path_at, flags_at, mode_at) = if first == 0 { (offsets[0], offsets[1], offsets[2]) } else { (offsets[1], offsets[2], offsets[3]) };
     let Some(event) = SCRATCH.get_ptr_mut(0) else { return 0 };
     let pid_tgid = bpf_get_current_pid_tgid();
     unsafe {
@@ -65,11 +80,12 @@ fn enter(ctx: &TracePointContext, filename_field: usize) -> u32 {
         if !wanted(event) {
             return 0;
         }
-        (*event).flags = ctx.read_at::<u64>(filename_field + 8).unwrap_or(0) as i32;
-        (*event).mode = ctx.read_at::<u64>(filename_field + 16).unwrap_or(0) as u32;
+        (*event).flags = syscall::reg(ctx, flags_at) as i32;
+        (*event).mode = syscall::reg(ctx, mode_at) as u32;
         (*event).retval = 0;
         (*event).path[0] = 0;
-        if let Ok(path) = ctx.read_at::<*const u8>(filename_field) {
+        let path = syscall::reg(ctx, path_at) as *const u8;
+        if !path.is_null() {
             let _ = bpf_probe_read_user_str_bytes(path, &mut (*event).path);
         }
         let _ = PENDING.insert(&(pid_tgid as u32), &*event, 0);
@@ -77,22 +93,30 @@ fn enter(ctx: &TracePointContext, filename_field: usize) -> u32 {
     0
 }
 
-#[tracepoint]
-pub fn opensnoop_enter_openat(ctx: TracePointContext) -> u32 {
-    enter(&ctx, 24)
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn opensnoop_enter(ctx: RawTracePointContext) -> i32 {
+    let id = syscall::enter_id(&ctx);
+    if id < 0 {
+        return 0;
+    }
+    if id == unsafe { core::ptr::read_volatile(&SYS_OPENAT) } {
+        enter(&ctx, 1)
+    } else if id == unsafe { core::ptr::read_volatile(&SYS_OPEN) } {
+        enter(&ctx, 0)
+    } else {
+        0
+    }
 }
 
-#[tracepoint]
-pub fn opensnoop_enter_open(ctx: TracePointContext) -> u32 {
-    enter(&ctx, 16)
-}
-
-#[tracepoint]
-pub fn opensnoop_exit(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn opensnoop_exit(ctx: RawTracePointContext) -> i32 {
+    if !is_open(syscall::exit_id(&ctx, unsafe { core::ptr::read_volatile(&SYSCALL_NR_OFFSET) })) {
+        return 0;
+    }
     let tid = bpf_get_current_pid_tgid() as u32;
     let Some(event) = PENDING.get_ptr_mut(&tid) else { return 0 };
     unsafe {
-        (*event).retval = ctx.read_at::<i64>(RET_FIELD).unwrap_or(0) as i32;
+        (*event).retval = syscall::exit_ret(&ctx) as i32;
         output_or_count_drop(&EVENTS, &DROPS, &*event);
     }
     let _ = PENDING.remove(&tid);

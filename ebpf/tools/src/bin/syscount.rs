@@ -1,14 +1,15 @@
 //! syscount: system call counts and total latency, per syscall number or per process, from
-//! the `raw_syscalls` tracepoints. User space sums the per-CPU `STATS` each interval and clears it.
+//! the raw `sys_enter` / `sys_exit` tracepoints (no tracefs needed). User space sums the per-CPU `STATS` each interval and clears it.
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated},
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuHashMap},
-    programs::TracePointContext,
+    programs::RawTracePointContext,
 };
+use aya_node_ebpf::syscall;
 use aya_node_common::histogram::SyscallStat;
 
 /// Only this process (0 = all).
@@ -27,57 +28,65 @@ static ALSO_BY_COMM: u32 = 0;
 #[unsafe(no_mangle)]
 static COUNT_ONLY: u32 = 0;
 
+/// A syscall in progress: when it started and its number (`sys_exit` has no number of its own
+/// that is the same on every architecture).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Start {
+    ns: u64,
+    id: i64,
+}
+
 #[map]
-static START: HashMap<u32, u64> = HashMap::with_max_entries(65536, 0);
+static START: HashMap<u32, Start> = HashMap::with_max_entries(65536, 0);
 #[map]
 static STATS: PerCpuHashMap<u32, SyscallStat> = PerCpuHashMap::with_max_entries(4096, 0);
 #[map]
 /// Keyed by the 16-byte comm (NUL-padded), held as two u64.
 static COMM_STATS: PerCpuHashMap<[u64; 2], SyscallStat> = PerCpuHashMap::with_max_entries(8192, 0);
 
-const ID_FIELD: usize = 8;
-
 fn wanted(pid: u32) -> bool {
     let filter = unsafe { core::ptr::read_volatile(&FILTER_PID) };
     filter == 0 || filter == pid
 }
 
-#[tracepoint]
-pub fn syscount_enter(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn syscount_enter(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let pid = (pid_tgid >> 32) as u32;
     if !wanted(pid) {
         return 0;
     }
+    let id = syscall::enter_id(&ctx);
     if unsafe { core::ptr::read_volatile(&COUNT_ONLY) } != 0 {
-        count(&ctx, pid, 0);
+        count(id, pid, 0);
     } else {
-        let _ = START.insert(&(pid_tgid as u32), &unsafe { bpf_ktime_get_ns() }, 0);
+        let _ = START.insert(&(pid_tgid as u32), &Start { ns: unsafe { bpf_ktime_get_ns() }, id }, 0);
     }
     0
 }
 
-#[tracepoint]
-pub fn syscount_exit(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn syscount_exit(_ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
     let Some(start) = (unsafe { START.get(&tid) }).copied() else { return 0 };
     let _ = START.remove(&tid);
-    let elapsed = unsafe { bpf_ktime_get_ns() }.saturating_sub(start);
-    count(&ctx, (pid_tgid >> 32) as u32, elapsed);
+    let elapsed = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.ns);
+    count(start.id, (pid_tgid >> 32) as u32, elapsed);
     0
 }
 
-/// Adds one syscall (`id` at the same offset in the sys_enter and sys_exit records) to the maps.
-fn count(ctx: &TracePointContext, pid: u32, elapsed: u64) {
+/// Adds one syscall `id` of process `pid` to the maps.
+fn count(id: i64, pid: u32, elapsed: u64) {
     if unsafe { core::ptr::read_volatile(&BY_PROCESS) } != 0 {
         add(&STATS, pid, elapsed);
         return;
     }
-    match unsafe { ctx.read_at::<i64>(ID_FIELD) } {
-        Ok(id) if id >= 0 => add(&STATS, id as u32, elapsed),
-        _ => return,
+    if id < 0 {
+        return;
     }
+    add(&STATS, id as u32, elapsed);
     if unsafe { core::ptr::read_volatile(&ALSO_BY_COMM) } != 0 {
         // The helper writes all 16 bytes (the name, NUL-padded): nothing to zero first.
         let mut comm = core::mem::MaybeUninit::<[u64; 2]>::uninit();

@@ -1,15 +1,17 @@
 //! tcplife: one `TcpLifeEvent` per TCP connection when it closes, with its duration and the
-//! bytes it moved, from `sock:inet_sock_set_state` (no kprobes needed).
+//! bytes it moved, from the raw `inet_sock_set_state` tracepoint (no kprobes, no tracefs
+//! needed). Its arguments are `(const struct sock *sk, int oldstate, int newstate)`; what the
+//! `sock:inet_sock_set_state` record holds is read from `sk` at offsets found in BTF.
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel, generated},
-    macros::{map, tracepoint},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated},
+    macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, RingBuf},
-    programs::TracePointContext,
+    programs::RawTracePointContext,
 };
-use aya_node_ebpf::ring::output_or_count_drop;
+use aya_node_ebpf::{kernel::field_at, ring::output_or_count_drop};
 use aya_node_common::{
     execsnoop::COMM_LEN,
     tcplife::{TcpBirth, TcpLifeEvent},
@@ -20,6 +22,24 @@ use aya_node_common::{
 static TCP_BYTES_RECEIVED_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static TCP_BYTES_ACKED_OFFSET: u32 = 0;
+/// Offsets in `struct sock` (through `struct sock_common` / `struct inet_sock`), from BTF.
+#[unsafe(no_mangle)]
+static SK_FAMILY_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SK_PROTOCOL_OFFSET: u32 = 0;
+/// `inet_sport` of `struct inet_sock` and `skc_dport`, both in network byte order.
+#[unsafe(no_mangle)]
+static SK_SPORT_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SK_DPORT_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SK_SADDR_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SK_DADDR_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SK_SADDR_V6_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SK_DADDR_V6_OFFSET: u32 = 0;
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
@@ -31,18 +51,6 @@ static BIRTHS: HashMap<u64, TcpBirth> = HashMap::with_max_entries(16384, 0);
 #[map]
 static SCRATCH: PerCpuArray<TcpLifeEvent> = PerCpuArray::with_max_entries(1, 0);
 
-// Field offsets of the tracepoint record (see its `format`).
-const SKADDR: usize = 8;
-const NEWSTATE: usize = 20;
-const SPORT: usize = 24;
-const DPORT: usize = 26;
-const FAMILY: usize = 28;
-const PROTOCOL: usize = 30;
-const SADDR: usize = 32;
-const DADDR: usize = 36;
-const SADDR_V6: usize = 40;
-const DADDR_V6: usize = 56;
-
 const IPPROTO_TCP: u16 = 6;
 const AF_INET: u16 = 2;
 const TCP_SYN_SENT: i32 = 2;
@@ -50,17 +58,17 @@ const TCP_FIN_WAIT1: i32 = 4;
 const TCP_CLOSE: i32 = 7;
 const TCP_LAST_ACK: i32 = 9;
 
-#[tracepoint]
-pub fn tcplife(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "inet_sock_set_state")]
+pub fn tcplife(ctx: RawTracePointContext) -> i32 {
     unsafe { try_tcplife(&ctx) }.unwrap_or(0)
 }
 
-unsafe fn try_tcplife(ctx: &TracePointContext) -> Result<u32, i64> {
-    if unsafe { ctx.read_at::<u16>(PROTOCOL)? } != IPPROTO_TCP {
-        return Ok(0);
+unsafe fn try_tcplife(ctx: &RawTracePointContext) -> Option<i32> {
+    let sk: u64 = ctx.arg(0);
+    if field_at::<u16>(sk, &SK_PROTOCOL_OFFSET)? != IPPROTO_TCP {
+        return Some(0);
     }
-    let sk: u64 = unsafe { ctx.read_at(SKADDR)? };
-    let newstate: i32 = unsafe { ctx.read_at(NEWSTATE)? };
+    let newstate = ctx.arg::<u64>(2) as i32;
 
     // Birth: the first state change into an opening state; the process is the one that
     // connects (SYN_SENT) or, for passive closes, the one still there at LAST_ACK.
@@ -86,41 +94,42 @@ unsafe fn try_tcplife(ctx: &TracePointContext) -> Result<u32, i64> {
         }
     }
     if newstate != TCP_CLOSE {
-        return Ok(0);
+        return Some(0);
     }
 
-    let Some(birth) = BIRTHS.get_ptr(&sk) else { return Ok(0) };
-    let Some(event) = SCRATCH.get_ptr_mut(0) else { return Ok(0) };
+    let Some(birth) = BIRTHS.get_ptr(&sk) else { return Some(0) };
+    let Some(event) = SCRATCH.get_ptr_mut(0) else { return Some(0) };
     unsafe {
         let e = &mut *event;
         e.pid = (*birth).pid;
         copy16(e.comm.as_mut_ptr(), (*birth).comm.as_ptr());
         e.duration_ns = bpf_ktime_get_ns() - (*birth).start_ns;
-        e.family = ctx.read_at(FAMILY)?;
-        e.sport = ctx.read_at(SPORT)?;
-        e.dport = ctx.read_at(DPORT)?;
-        let record = aya_ebpf::EbpfContext::as_ptr(ctx) as *const u8;
+        e.family = field_at(sk, &SK_FAMILY_OFFSET)?;
+        // The record has the ports in host byte order.
+        e.sport = u16::from_be(field_at(sk, &SK_SPORT_OFFSET)?);
+        e.dport = u16::from_be(field_at(sk, &SK_DPORT_OFFSET)?);
         if e.family == AF_INET {
             // The IPv4 address, then zeros to 16 bytes. Volatile u32 stores (the fields are
             // 4-aligned), so LLVM does not merge them into a memset bpf-linker cannot link.
             let (s, d) = (e.saddr.as_mut_ptr() as *mut u32, e.daddr.as_mut_ptr() as *mut u32);
-            s.write_volatile(ctx.read_at::<u32>(SADDR)?);
-            d.write_volatile(ctx.read_at::<u32>(DADDR)?);
+            s.write_volatile(field_at::<u32>(sk, &SK_SADDR_OFFSET)?);
+            d.write_volatile(field_at::<u32>(sk, &SK_DADDR_OFFSET)?);
             for i in 1..4 {
                 s.add(i).write_volatile(0);
                 d.add(i).write_volatile(0);
             }
         } else {
             // Straight into the event: no 16-byte temporaries (bpf-linker has no memcpy).
-            generated::bpf_probe_read_kernel(e.saddr.as_mut_ptr().cast(), 16, record.add(SADDR_V6).cast());
-            generated::bpf_probe_read_kernel(e.daddr.as_mut_ptr().cast(), 16, record.add(DADDR_V6).cast());
+            let (saddr, daddr) = (core::ptr::read_volatile(&SK_SADDR_V6_OFFSET), core::ptr::read_volatile(&SK_DADDR_V6_OFFSET));
+            generated::bpf_probe_read_kernel(e.saddr.as_mut_ptr().cast(), 16, (sk + u64::from(saddr)) as *const _);
+            generated::bpf_probe_read_kernel(e.daddr.as_mut_ptr().cast(), 16, (sk + u64::from(daddr)) as *const _);
         }
         e.rx_bytes = read_u64(sk, core::ptr::read_volatile(&TCP_BYTES_RECEIVED_OFFSET));
         e.tx_bytes = read_u64(sk, core::ptr::read_volatile(&TCP_BYTES_ACKED_OFFSET));
         output_or_count_drop(&EVENTS, &DROPS, &*event);
     }
     let _ = BIRTHS.remove(&sk);
-    Ok(0)
+    Some(0)
 }
 
 fn set_process(birth: &mut TcpBirth) {
@@ -140,7 +149,7 @@ fn read_u64(sk: u64, offset: u32) -> u64 {
     if offset == 0 {
         return 0;
     }
-    unsafe { bpf_probe_read_kernel((sk + u64::from(offset)) as *const u64) }.unwrap_or(0)
+    aya_node_ebpf::kernel::field(sk, offset).unwrap_or(0)
 }
 
 aya_node_ebpf::object_support!("Dual MIT/GPL");
