@@ -14,6 +14,19 @@ export declare class EbpfObject {
   openMap(name: string): MapHandle
   /** Puts program `program` (loading it first if needed) at `index` of the program array `map`. */
   setProgramArrayEntry(map: MapHandle, index: number, program: string, flags: number): void
+  /** The object's struct_ops variables (`SEC(".struct_ops")`, `SEC(".struct_ops.link")`). */
+  structOpsMaps(): Array<StructOpsDescriptor>
+  /**
+   * Registers the struct_ops variable `name` with the kernel (loading the programs it points
+   * to first), through a BPF link unless `use_link` is false, with data members set from
+   * `members` (bytes, zero-padded to the member's size). The returned link unregisters.
+   */
+  registerStructOps(name: string, useLink?: boolean | undefined | null, members?: Record<string, Buffer> | undefined | null): Link
+  /**
+   * Pins the BPF link of the struct_ops registration `link` at `path` (on bpffs): the map
+   * stays registered, after `close()` and the process too, until the pin is removed.
+   */
+  pinStructOpsLink(link: Link, path: string): void
   /** Parses an ELF object from memory and creates its maps. */
   static load(data: Buffer, options?: LoadOptions | undefined | null): EbpfObject
   /** Reads an ELF object from a file and creates its maps. */
@@ -653,6 +666,21 @@ export interface ReadResult {
  * `reload` rereads /proc/kallsyms (after modules were loaded).
  */
 export declare function resolveKernelAddresses(addresses: Array<bigint>, reload?: boolean | undefined | null): Array<KernelSymbol | undefined | null>
+
+export interface StructOpsDescriptor {
+  /** The variable's name. */
+  name: string
+  /** `.struct_ops` or `.struct_ops.link`. */
+  section: string
+  /** The kernel struct it implements, e.g. `tcp_congestion_ops`. */
+  structName: string
+  /** The programs its members point to. */
+  programs: Array<string>
+  /** Its data members (e.g. `name`, `flags`), which `register` may set. */
+  members: Array<string>
+  /** Why it cannot be registered on this kernel, if it cannot. */
+  refused?: string
+}
 
 /**
  * Where a netlink TC attachment put its filter, for the TC watcher that removes it when the

@@ -96,6 +96,10 @@ export {
   DevMapHash,
   CpuMap,
   XskMap,
+  StructOpsMap,
+  type StructOpsDescriptor,
+  type StructOpsRegisterOptions,
+  type StructOpsMemberValue,
   bpfSyscallCount,
 } from './maps';
 export { type TestRunOptions, type TestRunResult } from './test-run';

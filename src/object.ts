@@ -7,6 +7,7 @@ import { EbpfLogs } from './streams/logs';
 import { PerfEventArray, type PerfEventArrayOptions } from './streams/perf-event-array';
 import { RingBuf, type RingBufOptions } from './streams/ring-buf';
 import { openWith, type MapClass } from './maps/map';
+import { StructOpsMap, type StructOpsDescriptor } from './maps/struct-ops';
 import { Program, programClasses, type ProgramClass } from './programs';
 import type { ProgramOwner } from './programs/program';
 import * as validate from './validate';
@@ -135,6 +136,30 @@ export class Ebpf implements Disposable, AsyncDisposable {
       throw new EbpfError('WRONG_TYPE', `program \`${name}\` is a ${program.kind} program, not a ${type.kind} program`);
     }
     return program;
+  }
+
+  /** The object's struct_ops variables (`SEC(".struct_ops")`, `SEC(".struct_ops.link")`). */
+  get structOpsMaps(): StructOpsDescriptor[] {
+    return this.#native.structOpsMaps();
+  }
+
+  /**
+   * The struct_ops variable `name` (a C object's `SEC(".struct_ops")` or
+   * `SEC(".struct_ops.link")` variable), to register with the kernel.
+   *
+   * ```ts
+   * using registration = obj.structOps('my_ca').register();
+   * ```
+   */
+  structOps(name: string): StructOpsMap {
+    validate.name('name', name);
+    const all = this.structOpsMaps;
+    const descriptor = all.find((m) => m.name === name);
+    if (!descriptor) {
+      const known = all.map((m) => m.name).join(', ') || 'none';
+      throw ebpfError('NOT_FOUND', `no struct_ops variable named \`${name}\` in the object (struct_ops variables: ${known})`);
+    }
+    return new StructOpsMap(this.#owner, descriptor);
   }
 
   /** Opens the ring buffer map `name`, decoding events with `codec` (raw `Buffer`s without). */

@@ -12,6 +12,7 @@ export { ProgramArray } from './program-array';
 export { ArrayOfMaps, HashOfMaps } from './of-maps';
 export { SockMap, SockHash, type SocketLike } from './sock';
 export { DevMap, DevMapHash, CpuMap, XskMap } from './xdp-maps';
+export { StructOpsMap, type StructOpsDescriptor, type StructOpsRegisterOptions, type StructOpsMemberValue } from './struct-ops';
 
 import * as native from '../native';
 

@@ -28,6 +28,11 @@ pub struct ObjectState {
     pub sections: HashMap<String, String>,
     /// Programs of types Aya does not have (syscall, struct_ops), by name.
     pub hidden: HashMap<String, crate::programs::syscall::HiddenState>,
+    /// The `.struct_ops*` variables (`maps::struct_ops` registers them), by name.
+    pub struct_ops: HashMap<String, crate::object_fixup::StructOpsMap>,
+    /// Kernel modules' BTF named by fd in the programs' instructions (module ksyms): open
+    /// while the programs may still load.
+    module_btf_fds: Vec<std::os::fd::OwnedFd>,
 }
 
 impl ObjectState {
@@ -128,7 +133,10 @@ pub struct EbpfObject {
     pub(crate) state: SharedState,
 }
 
-fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<crate::object_fixup::HiddenProgram>)> {
+/// A loaded object and what the pre-pass kept from Aya.
+type Loaded = (Ebpf, Vec<crate::object_fixup::HiddenProgram>, Vec<crate::object_fixup::StructOpsMap>, Vec<std::os::fd::OwnedFd>);
+
+fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<Loaded> {
     let options = options.unwrap_or(LoadOptions {
         globals: None,
         max_entries: None,
@@ -201,7 +209,7 @@ fn load_with(data: &[u8], options: Option<LoadOptions>) -> Result<(Ebpf, Vec<cra
                 }
                 e
             })?;
-            Ok((ebpf, prepared.hidden))
+            Ok((ebpf, prepared.hidden, prepared.struct_ops, prepared.module_btf_fds))
         }
         Err(panic) => {
             // The panic's text is Aya's internals (slice indexes, todo!()s, source paths): the
@@ -258,13 +266,21 @@ impl EbpfObject {
         Ok(Self::wrap(load_with(&data, options)?, sections))
     }
 
-    fn wrap((ebpf, hidden): (Ebpf, Vec<crate::object_fixup::HiddenProgram>), sections: HashMap<String, String>) -> EbpfObject {
+    fn wrap((ebpf, hidden, struct_ops, module_btf_fds): Loaded, sections: HashMap<String, String>) -> EbpfObject {
         let hidden = hidden
             .into_iter()
             .map(|program| (program.name.clone(), crate::programs::syscall::HiddenState { program, fd: None }))
             .collect();
         EbpfObject {
-            state: Arc::new(Mutex::new(ObjectState { ebpf: Some(ebpf), links: HashMap::new(), next_link: 0, sections, hidden })),
+            state: Arc::new(Mutex::new(ObjectState {
+                ebpf: Some(ebpf),
+                links: HashMap::new(),
+                next_link: 0,
+                sections,
+                hidden,
+                struct_ops: struct_ops.into_iter().map(|m| (m.name.clone(), m)).collect(),
+                module_btf_fds,
+            })),
         }
     }
 
@@ -349,6 +365,7 @@ impl EbpfObject {
         }
         state.hidden.clear();
         state.ebpf = None;
+        state.module_btf_fds.clear();
     }
 
     /// `close`, with the slow part off the JavaScript thread: the object is closed at once (every

@@ -11,6 +11,11 @@ pub trait ErasedLink: Send {
     fn iter_link_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         None
     }
+
+    /// The BPF link's fd, for links aya-node makes itself (struct_ops registrations), to pin.
+    fn bpf_link_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }
 
 impl<T: aya::programs::Link + Send> ErasedLink for T {

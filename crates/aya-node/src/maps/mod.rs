@@ -11,3 +11,4 @@ pub mod per_cpu;
 pub mod program_array;
 pub mod sock;
 pub mod stack_trace;
+pub mod struct_ops;

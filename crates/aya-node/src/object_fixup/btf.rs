@@ -88,6 +88,11 @@ fn u32_at(d: &[u8], off: usize) -> Option<u32> {
 }
 
 impl Btf {
+    /// A BTF with no types but `void` (to build one up, or to load as a placeholder).
+    pub fn empty() -> Btf {
+        Btf { version: 1, flags: 0, types: vec![Type::new(0, 0, 0, 0, Vec::new())], strings: vec![0] }
+    }
+
     /// Parses little-endian BTF; `None` for anything else.
     pub fn parse(data: &[u8]) -> Option<Btf> {
         if data.get(0..2)? != MAGIC.to_le_bytes() {
@@ -239,6 +244,23 @@ impl Btf {
     }
 }
 
+/// Ids of the types of `kind` named `name` in a kernel module's BTF. A module's BTF is split
+/// BTF on top of vmlinux's (`base`): its type ids continue after vmlinux's, and its string
+/// offsets after vmlinux's strings (a name may also be one of vmlinux's strings). `module` is
+/// that BTF parsed alone, so its own types are at index 1 on.
+pub fn find_split(module: &Btf, base: &Btf, kind: u32, name: &str) -> Vec<u32> {
+    let base_types = base.types.len() as u32;
+    let base_strings = base.strings.len() as u32;
+    let string = |off: u32| if off < base_strings { base.string(off) } else { module.string(off - base_strings) };
+    (1..module.types.len() as u32)
+        .filter(|&i| {
+            let t = &module.types[i as usize];
+            t.kind() == kind && string(t.name) == name
+        })
+        .map(|i| base_types + i - 1)
+        .collect()
+}
+
 /// A type's name without its CO-RE flavour (`task_struct___local` -> `task_struct`).
 pub fn essential_name(name: &str) -> &str {
     match name.find("___") {
@@ -254,7 +276,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_appends() {
-        let mut btf = Btf { version: 1, flags: 0, types: vec![Type::new(0, 0, 0, 0, vec![])], strings: vec![0] };
+        let mut btf = Btf::empty();
         let int = btf.int_type();
         let name = btf.add_string("pair");
         let mut extra = Vec::new();
@@ -274,5 +296,25 @@ mod tests {
         assert_eq!(members[1].bit_offset, 32);
         assert_eq!(back.strings, btf.strings);
         assert_eq!(essential_name("task_struct___local"), "task_struct");
+    }
+
+    #[test]
+    fn module_types_continue_the_base_ids_and_strings() {
+        // vmlinux: void, int, VAR shared_name.
+        let mut base = Btf::empty();
+        let int = base.int_type();
+        let shared = base.add_string("shared_name");
+        base.add_type(Type::new(shared, VAR, 0, int, vec![0; 4]));
+        // A module: its own VAR mod_var (a string of its own) and a FUNC named by a vmlinux string.
+        let mut module = Btf::empty();
+        let own = base.strings.len() as u32 + module.add_string("mod_var");
+        module.add_type(Type::new(own, VAR, 0, int, vec![0; 4]));
+        module.add_type(Type::new(shared, FUNC, 0, 0, Vec::new()));
+        let module = Btf::parse(&module.write()).unwrap();
+        assert_eq!(base.types.len(), 3);
+        assert_eq!(find_split(&module, &base, VAR, "mod_var"), vec![3], "the module's first type is id 3");
+        assert_eq!(find_split(&module, &base, FUNC, "shared_name"), vec![4]);
+        assert!(find_split(&module, &base, VAR, "shared_name").is_empty(), "vmlinux's own VAR is not the module's");
+        assert!(find_split(&module, &base, VAR, "int").is_empty());
     }
 }

@@ -288,7 +288,7 @@ mod tests {
         let (kernel_btf, _, _) = btf_with("syscall_trace_enter", 128, 1);
         let relo = CoreRelo { sec_name: 0, insn_off: 0, type_id: root, access, kind: FIELD_BYTE_OFFSET };
         assert!(handles(&local, &relo), "aya-obj 0.3 fails these; they are handled here");
-        let mut kernel = Kernel { path: String::new(), btf: Some(kernel_btf) };
+        let mut kernel = Kernel { btf: Some(kernel_btf), ..Kernel::new(Some("")) };
         let (expected, value) = relocate(&local, &relo, &mut kernel).unwrap();
         assert_eq!((expected, value), (32 + 8, Some(16 + 8)));
 

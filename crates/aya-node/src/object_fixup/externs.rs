@@ -288,12 +288,36 @@ fn kconfig(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut
     Ok(())
 }
 
+#[derive(Debug)]
 enum Resolved {
     Address(u64),
     BtfId(u32),
     Kfunc(u32),
-    Missing,
+    /// A typed variable of a kernel module: its id in the module's BTF, and that BTF's fd.
+    ModuleBtfId { id: u32, btf_fd: i32 },
+    /// A weak extern the kernel lacks: the extern's index in `.ksyms` names it in poisoned calls.
+    Missing(usize),
 }
+
+/// `name` (a kfunc if `kind` is FUNC, else a typed variable) looked up in the kernel modules'
+/// BTF, for externs vmlinux's BTF lacks, as libbpf looks them up.
+fn in_modules(kernel: &mut Kernel, kind: u32, name: &str) -> Result<Option<Resolved>> {
+    let Some((module, id)) = kernel.find_in_modules(kind, name)? else { return Ok(None) };
+    if kind == FUNC {
+        // The call would name the module's BTF by its index in BPF_PROG_LOAD's fd_array.
+        return Err(NodeError::new(
+            Code::Unsupported,
+            format!("extern (ksym) {name}: a kfunc of module {module}; calling a module's kfunc needs BPF_PROG_LOAD's fd_array, which Aya 0.14 does not pass"),
+        ));
+    }
+    let btf_fd = kernel.module_fd(&module)?;
+    Ok(Some(Resolved::ModuleBtfId { id, btf_fd }))
+}
+
+/// A call to a weak kfunc the kernel lacks becomes a call to helper `POISON_KFUNC + index`,
+/// which no kernel has, as libbpf does: the verifier accepts the program when the call is dead
+/// code (guarded by `bpf_ksym_exists`, which reads 0), and names it when it is reachable.
+const POISON_KFUNC: u32 = 2_002_000_000;
 
 fn ksyms(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut KernelFacts, sec: u32) -> Result<()> {
     let symbols = elf.symbols();
@@ -301,19 +325,25 @@ fn ksyms(elf: &mut Elf, local: &mut LocalBtf, kernel: &mut Kernel, facts: &mut K
     let int = local.btf.int_type();
     let mut dummy = None;
     let externs = datasec_externs(&local.btf, sec);
-    for (entry, id, name) in &externs {
+    for (index, (entry, id, name)) in externs.iter().enumerate() {
         let Some(t) = local.btf.get(*id).cloned() else { continue };
         let symbol = symbols.iter().find(|s| &s.name == name && s.shndx == 0);
         let weak = symbol.is_some_and(|s| s.is_weak());
-        let resolved = if t.kind() == FUNC {
-            kernel.btf()?.find(FUNC, name).first().map_or(Resolved::Missing, |&id| Resolved::Kfunc(id))
+        let mut resolved = if t.kind() == FUNC {
+            kernel.btf()?.find(FUNC, name).first().map_or(Resolved::Missing(index), |&id| Resolved::Kfunc(id))
         } else if local.btf.resolve(t.size_or_type) == 0 {
-            facts.kallsyms()?.get(name).map_or(Resolved::Missing, |&a| Resolved::Address(a))
+            facts.kallsyms()?.get(name).map_or(Resolved::Missing(index), |&a| Resolved::Address(a))
         } else {
-            kernel.btf()?.find(VAR, name).first().map_or(Resolved::Missing, |&id| Resolved::BtfId(id))
+            kernel.btf()?.find(VAR, name).first().map_or(Resolved::Missing(index), |&id| Resolved::BtfId(id))
         };
-        if matches!(resolved, Resolved::Missing) && !weak {
-            let place = if t.kind() == FUNC || local.btf.resolve(t.size_or_type) != 0 { "the kernel's BTF" } else { "/proc/kallsyms" };
+        let typed = t.kind() == FUNC || local.btf.resolve(t.size_or_type) != 0;
+        if matches!(resolved, Resolved::Missing(_)) && typed {
+            if let Some(found) = in_modules(kernel, if t.kind() == FUNC { FUNC } else { VAR }, name)? {
+                resolved = found;
+            }
+        }
+        if matches!(resolved, Resolved::Missing(_)) && !weak {
+            let place = if typed { "the BTF of the kernel and its modules" } else { "/proc/kallsyms" };
             return Err(NodeError::new(Code::NotFound, format!("extern (ksym) {name}: not found in {place}")));
         }
         if let Some(s) = symbol {
@@ -387,12 +417,18 @@ fn patch_ksym(insns: &mut [u8], at: usize, resolved: &Resolved) -> std::result::
             set_imm(insns, at, *a as u32)?;
             set_imm(insns, at + 8, (*a >> 32) as u32)
         }
-        (0x18, Resolved::BtfId(id)) => {
+        // A kfunc's address (`bpf_ksym_exists`): its BTF id, which the kernel reads as non-zero.
+        (0x18, Resolved::BtfId(id) | Resolved::Kfunc(id)) => {
             set_src(insns, at, PSEUDO_BTF_ID);
             set_imm(insns, at, *id)?;
             set_imm(insns, at + 8, 0)
         }
-        (0x18, Resolved::Missing) => {
+        (0x18, Resolved::ModuleBtfId { id, btf_fd }) => {
+            set_src(insns, at, PSEUDO_BTF_ID);
+            set_imm(insns, at, *id)?;
+            set_imm(insns, at + 8, *btf_fd as u32)
+        }
+        (0x18, Resolved::Missing(_)) => {
             set_src(insns, at, 0);
             set_imm(insns, at, 0)?;
             set_imm(insns, at + 8, 0)
@@ -402,7 +438,13 @@ fn patch_ksym(insns: &mut [u8], at: usize, resolved: &Resolved) -> std::result::
             insns.get_mut(at + 2..at + 4).ok_or("offset out of range")?.copy_from_slice(&0i16.to_le_bytes());
             set_imm(insns, at, *id)
         }
-        (0x85, Resolved::Missing) => Err("a weak kfunc the kernel lacks is not supported"),
+        (0x85, Resolved::Missing(index)) => {
+            if let Some(regs) = insns.get_mut(at + 1) {
+                *regs = 0;
+            }
+            insns.get_mut(at + 2..at + 4).ok_or("offset out of range")?.copy_from_slice(&0i16.to_le_bytes());
+            set_imm(insns, at, POISON_KFUNC + *index as u32)
+        }
         _ => Err("instruction cannot take a kernel symbol"),
     }
 }
@@ -431,6 +473,29 @@ mod tests {
         assert_eq!(kernel_version("6.18.44-fc-v669\n"), (6 << 16) | (18 << 8) | 44);
         assert_eq!(kernel_version("5.4.300"), (5 << 16) | (4 << 8) | 255);
         assert_eq!(kernel_version("6.1"), (6 << 16) | (1 << 8));
+    }
+
+    #[test]
+    fn weak_kfuncs_the_kernel_lacks_are_poisoned_calls_and_read_zero() {
+        // call kfunc (src 1 from clang's relocation), then ld_imm64 r1 = &kfunc.
+        let mut insns = vec![0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff];
+        insns.extend_from_slice(&[0x18, 0x01, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8]);
+        patch_ksym(&mut insns, 0, &Resolved::Missing(3)).unwrap();
+        assert_eq!(insns[..4], [0x85, 0, 0, 0], "a helper call (src 0), no offset");
+        assert_eq!(u32::from_le_bytes(insns[4..8].try_into().unwrap()), 2_002_000_003);
+        patch_ksym(&mut insns, 8, &Resolved::Missing(3)).unwrap();
+        assert!(insns[12..16].iter().chain(&insns[20..24]).all(|&b| b == 0), "bpf_ksym_exists reads 0");
+        assert_eq!(insns[9], 0x01, "r1, no pseudo source");
+
+        // Present: a kfunc call by BTF id, and its address as a BTF id load.
+        patch_ksym(&mut insns, 0, &Resolved::Kfunc(77)).unwrap();
+        assert_eq!((insns[1] >> 4, u32::from_le_bytes(insns[4..8].try_into().unwrap())), (PSEUDO_KFUNC_CALL, 77));
+        patch_ksym(&mut insns, 8, &Resolved::Kfunc(77)).unwrap();
+        assert_eq!((insns[9] >> 4, u32::from_le_bytes(insns[12..16].try_into().unwrap())), (PSEUDO_BTF_ID, 77));
+        // A module's variable: its id, and its module's BTF fd in the second half.
+        patch_ksym(&mut insns, 8, &Resolved::ModuleBtfId { id: 90_001, btf_fd: 9 }).unwrap();
+        assert_eq!(u32::from_le_bytes(insns[12..16].try_into().unwrap()), 90_001);
+        assert_eq!(u32::from_le_bytes(insns[20..24].try_into().unwrap()), 9);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! A pass over a C object's ELF before Aya reads it, for what libbpf accepts and Aya 0.14
-//! does not: CO-RE relocations through flexible arrays, `.kconfig`/`.ksyms` externs, map
-//! sizes chosen at load time and libbpf's section names. Each step only acts on what it
-//! recognises; an object that needs none of them (every Rust object) is passed through as is.
+//! does not: CO-RE relocations through flexible arrays, `.kconfig`/`.ksyms` externs (weak
+//! kfuncs, names only modules' BTF has), map sizes chosen at load time, libbpf's section names,
+//! and the struct_ops maps of `.struct_ops` variables (laid out here, registered on demand).
+//! Each step only acts on what it recognises; an object that needs none of them (every Rust
+//! object) is passed through as is.
 
 mod btf;
 mod btf_ext;
@@ -10,10 +12,12 @@ mod elf;
 mod externs;
 mod map_sizes;
 mod sections;
+mod struct_ops;
 
 use std::borrow::Cow;
 
 pub use map_sizes::MapSizes;
+pub use struct_ops::{placeholder_btf, StructOpsMap};
 
 use crate::error::{Code, NodeError, Result};
 use btf::Btf;
@@ -28,13 +32,55 @@ pub struct Request<'a> {
     pub map_sizes: Vec<(String, MapSizes)>,
 }
 
-/// The kernel's BTF, read the first time a step needs it.
+/// The kernel's BTF, read the first time a step needs it; kernel modules' BTF likewise, for
+/// names vmlinux lacks.
 pub struct Kernel {
     path: String,
     btf: Option<Btf>,
+    /// Where modules' BTF is (/sys/kernel/btf), when the kernel's own BTF is used.
+    modules_dir: Option<String>,
+    modules: Option<Vec<(String, Btf)>>,
+    /// Fds of the modules' BTF that patched instructions name (by module); open until the
+    /// programs load.
+    pub module_fds: Vec<(String, std::os::fd::OwnedFd)>,
 }
 
 impl Kernel {
+    fn new(btf_path: Option<&str>) -> Kernel {
+        Kernel {
+            path: btf_path.unwrap_or("/sys/kernel/btf/vmlinux").to_string(),
+            btf: None,
+            // A BTF file the caller chose has no modules beside it.
+            modules_dir: btf_path.is_none().then(|| "/sys/kernel/btf".to_string()),
+            modules: None,
+            module_fds: Vec::new(),
+        }
+    }
+
+    /// The module whose BTF has a type of `kind` named `name`, and the type's id there (ids of
+    /// module types continue vmlinux's), when some module has it.
+    pub fn find_in_modules(&mut self, kind: u32, name: &str) -> Result<Option<(String, u32)>> {
+        self.btf()?;
+        if self.modules.is_none() {
+            self.modules = Some(self.modules_dir.as_deref().map(read_modules).unwrap_or_default());
+        }
+        let (Some(base), Some(modules)) = (self.btf.as_ref(), self.modules.as_ref()) else { return Ok(None) };
+        Ok(modules.iter().find_map(|(module, btf)| btf::find_split(btf, base, kind, name).first().map(|&id| (module.clone(), id))))
+    }
+
+    /// An fd of `module`'s BTF (opened once), for instructions that name it.
+    pub fn module_fd(&mut self, module: &str) -> Result<i32> {
+        use std::os::fd::AsRawFd;
+        if let Some((_, fd)) = self.module_fds.iter().find(|(m, _)| m == module) {
+            return Ok(fd.as_raw_fd());
+        }
+        let fd = crate::sys::kernel_btf_fd(module)?
+            .ok_or_else(|| NodeError::new(Code::NotFound, format!("the kernel has no BTF object for module {module}, though /sys/kernel/btf/{module} exists")))?;
+        let raw = fd.as_raw_fd();
+        self.module_fds.push((module.to_string(), fd));
+        Ok(raw)
+    }
+
     pub fn btf(&mut self) -> Result<&Btf> {
         if self.btf.is_none() {
             let data = std::fs::read(&self.path)
@@ -49,6 +95,23 @@ impl Kernel {
         }
         self.btf.as_ref().ok_or_else(|| NodeError::new(Code::Parse, "kernel BTF unavailable"))
     }
+}
+
+/// Every module's BTF in `dir` (all but `vmlinux`), by module name; unreadable ones are skipped.
+fn read_modules(dir: &str) -> Vec<(String, Btf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Vec<(String, Btf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "vmlinux" {
+                return None;
+            }
+            Some((name, Btf::parse(&std::fs::read(entry.path()).ok()?)?))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// The object's `.BTF`, parsed, and whether a step changed it.
@@ -93,15 +156,19 @@ pub struct Prepared<'d> {
     pub hidden: Vec<HiddenProgram>,
     /// Maps still without any value size (for the hint of a map creation error).
     pub unsized_maps: Vec<String>,
+    /// The `.struct_ops*` variables, as the kernel's struct_ops maps (registered on demand).
+    pub struct_ops: Vec<StructOpsMap>,
+    /// Kernel modules' BTF that instructions name by fd: to keep open until the programs load.
+    pub module_btf_fds: Vec<std::os::fd::OwnedFd>,
 }
 
 /// Runs every step over `data`; borrowed bytes come back when nothing had to change.
 pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
-    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new(), unsized_maps: Vec::new() }) };
+    let Some(mut elf) = Elf::parse(data) else { return Ok(Prepared { data: Cow::Borrowed(data), hidden: Vec::new(), unsized_maps: Vec::new(), struct_ops: Vec::new(), module_btf_fds: Vec::new() }) };
     let mut local = elf.find(".BTF").and_then(|section| {
         Btf::parse(elf.data_of(section)).map(|btf| LocalBtf { btf, section, changed: false })
     });
-    let mut kernel = Kernel { path: request.btf_path.unwrap_or("/sys/kernel/btf/vmlinux").to_string(), btf: None };
+    let mut kernel = Kernel::new(request.btf_path);
 
     if let Some(local) = &local {
         relocate_flex_arrays(&mut elf, local, &mut kernel)?;
@@ -116,8 +183,10 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
     }
     let hidden_sections = sections::apply(&mut elf, local.as_mut(), &mut kernel)?;
     let mut hidden: Vec<HiddenProgram> = hidden_sections.iter().flat_map(|h| hidden_programs(&elf, h)).collect();
+    let mut struct_ops = Vec::new();
     if let Some(local) = local.as_ref() {
-        struct_ops_targets(&elf, local, &mut kernel, &mut hidden);
+        struct_ops::targets(&elf, local, &mut kernel, &mut hidden);
+        struct_ops = struct_ops::maps(&elf, local, &mut kernel);
     }
 
     let unsized_maps = local.as_ref().map(|l| map_sizes::unsized_maps(&l.btf)).unwrap_or_default();
@@ -125,7 +194,8 @@ pub fn prepare<'d>(data: &'d [u8], request: &Request) -> Result<Prepared<'d>> {
         elf.set_data(local.section, local.btf.write());
     }
     let data = if elf.changed() { Cow::Owned(elf.finish()) } else { Cow::Borrowed(data) };
-    Ok(Prepared { data, hidden, unsized_maps })
+    let module_btf_fds = kernel.module_fds.into_iter().map(|(_, fd)| fd).collect();
+    Ok(Prepared { data, hidden, unsized_maps, struct_ops, module_btf_fds })
 }
 
 /// Functions declared `__hidden` (visibility hidden: not callable from other objects, like
@@ -150,46 +220,6 @@ fn hidden_functions_static(elf: &Elf, local: &mut LocalBtf) {
                 if t.vlen() == 1 {
                     t.info &= !0xffff;
                     local.changed = true;
-                }
-            }
-        }
-    }
-}
-
-/// Which kernel struct member each struct_ops program implements, found as libbpf finds it:
-/// the program's address is stored in a member of a variable of a `.struct_ops` section (a
-/// relocation says which); that member's name, looked up in the kernel's struct of the same
-/// name, gives the member index the kernel wants. Programs not found stay without a target.
-fn struct_ops_targets(elf: &Elf, local: &LocalBtf, kernel: &mut Kernel, programs: &mut [HiddenProgram]) {
-    if !programs.iter().any(|p| p.kind == "struct_ops") {
-        return;
-    }
-    let symbols = elf.symbols();
-    for (rel_section, target) in elf.rel_sections() {
-        if !elf.section_name(target).starts_with(".struct_ops") {
-            continue;
-        }
-        for rel in elf.rels(rel_section) {
-            let Some(function) = symbols.get(rel.symbol) else { continue };
-            let Some(program) = programs.iter_mut().find(|p| p.kind == "struct_ops" && p.name == function.name) else { continue };
-            // The variable of the .struct_ops section that holds the pointer.
-            let Some(var) = symbols.iter().find(|s| {
-                s.shndx as usize == target && s.info & 0xf == 1 && s.value <= rel.offset && rel.offset < s.value + s.size
-            }) else {
-                continue;
-            };
-            let member_offset = rel.offset - var.value;
-            let Some(var_type) = local.btf.find(btf::VAR, &var.name).first().and_then(|&v| local.btf.get(v)).map(|v| local.btf.resolve(v.size_or_type)) else {
-                continue;
-            };
-            let Some(member) = local.btf.members(var_type).into_iter().find(|m| m.bit_offset as u64 == member_offset * 8) else { continue };
-            let member_name = local.btf.string(member.name).to_string();
-            let struct_name = btf::essential_name(local.btf.name(var_type)).to_string();
-            let Ok(kernel_btf) = kernel.btf() else { return };
-            for id in kernel_btf.find(btf::STRUCT, &struct_name) {
-                if let Some(index) = kernel_btf.members(id).iter().position(|m| kernel_btf.string(m.name) == member_name) {
-                    program.struct_ops = Some((id, index as u32));
-                    break;
                 }
             }
         }
@@ -300,10 +330,33 @@ mod tests {
             let data = std::fs::read(&path).unwrap();
             let prepared = prepare(&data, &Request::default()).unwrap();
             assert!(matches!(prepared.data, Cow::Borrowed(_)), "{} was changed", path.display());
-            assert!(prepared.hidden.is_empty());
+            assert!(prepared.hidden.is_empty() && prepared.struct_ops.is_empty());
             seen += 1;
         }
         assert!(seen > 0, "no objects in {}", dir.display());
+    }
+
+    /// Names vmlinux lacks are looked up in the modules' BTF files beside it (not in vmlinux
+    /// again), with ids that continue vmlinux's.
+    #[test]
+    fn module_btf_is_searched_for_names_vmlinux_lacks() {
+        let dir = std::env::temp_dir().join(format!("aya-node-module-btf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut base = Btf::empty();
+        let int = base.int_type();
+        let mut module = Btf::empty();
+        let name = base.strings.len() as u32 + module.add_string("mod_counter");
+        module.add_type(btf::Type::new(name, btf::VAR, 0, int, vec![0; 4]));
+        std::fs::write(dir.join("vmlinux"), base.write()).unwrap();
+        std::fs::write(dir.join("zz_mod"), module.write()).unwrap();
+        std::fs::write(dir.join("broken"), b"not btf").unwrap();
+        let mut kernel = Kernel { modules_dir: Some(dir.to_string_lossy().into_owned()), ..Kernel::new(Some(&dir.join("vmlinux").to_string_lossy())) };
+        assert_eq!(kernel.find_in_modules(btf::VAR, "mod_counter").unwrap(), Some(("zz_mod".to_string(), 2)));
+        assert_eq!(kernel.find_in_modules(btf::VAR, "int").unwrap(), None);
+        // A BTF file the caller chose (btfPath) has no modules.
+        let mut chosen = Kernel::new(Some(&dir.join("vmlinux").to_string_lossy()));
+        assert_eq!(chosen.find_in_modules(btf::VAR, "mod_counter").unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `SEC("syscall")` programs (BPF_PROG_TYPE_SYSCALL, run from user space with a test run) and
 //! `struct_ops` programs (loaded for the kernel struct member they implement) are loaded here,
 //! with their map and global references resolved against the object's maps. Registering a
-//! struct_ops map (which makes the kernel use the programs) is not done.
+//! struct_ops map (which makes the kernel use the programs) is `maps::struct_ops`.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 

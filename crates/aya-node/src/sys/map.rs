@@ -121,6 +121,20 @@ pub fn create(create: &CreateAttr) -> SysResult<OwnedFd> {
     Ok(owned_fd(fd))
 }
 
+/// `BPF_LINK_CREATE` of the struct_ops map `map` (made with `BPF_F_LINK`): registers it with
+/// the kernel for as long as the link lives.
+pub fn link_struct_ops(map: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let link = unsafe { &mut attr.link_create };
+    // The kernel takes the map's fd in place of a program's.
+    link.__bindgen_anon_1.map_fd = map.as_raw_fd() as u32;
+    link.attach_type = aya_obj::generated::bpf_attach_type::BPF_STRUCT_OPS as u32;
+    // SAFETY: no pointers in these attributes.
+    let fd = unsafe { bpf(bpf_cmd::BPF_LINK_CREATE, &mut attr) }?;
+    Ok(owned_fd(fd))
+}
+
 pub fn map_fd_by_id(id: u32) -> SysResult<OwnedFd> {
     let mut attr = zeroed_attr();
     attr.__bindgen_anon_6.__bindgen_anon_1.map_id = id;

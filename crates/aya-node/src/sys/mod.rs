@@ -12,7 +12,7 @@
 use std::{
     ffi::CString,
     io, mem,
-    os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd},
     path::Path,
 };
 
@@ -234,13 +234,18 @@ pub fn link_info(fd: BorrowedFd<'_>) -> SysResult<bpf_link_info> {
 
 /// Ids of every link on the system.
 pub fn link_ids() -> Result<Vec<u32>> {
+    all_ids(bpf_cmd::BPF_LINK_GET_NEXT_ID)
+}
+
+/// Every id a `BPF_*_GET_NEXT_ID` command walks through.
+fn all_ids(cmd: bpf_cmd) -> Result<Vec<u32>> {
     let mut ids = Vec::new();
     let mut start = 0;
     loop {
         let mut attr = zeroed_attr();
         attr.__bindgen_anon_6.__bindgen_anon_1.start_id = start;
         // SAFETY: no pointers in these attributes.
-        match unsafe { bpf(bpf_cmd::BPF_LINK_GET_NEXT_ID, &mut attr) } {
+        match unsafe { bpf(cmd, &mut attr) } {
             Ok(_) => {
                 // SAFETY: the kernel filled in this member of the union.
                 start = unsafe { attr.__bindgen_anon_6.next_id };
@@ -250,6 +255,32 @@ pub fn link_ids() -> Result<Vec<u32>> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// An fd for the kernel's BTF named `name` (`vmlinux` or a module's, as in /sys/kernel/btf),
+/// for instructions and attributes that name a module's BTF by fd.
+pub fn kernel_btf_fd(name: &str) -> Result<Option<OwnedFd>> {
+    for id in all_ids(bpf_cmd::BPF_BTF_GET_NEXT_ID)? {
+        let mut attr = zeroed_attr();
+        attr.__bindgen_anon_6.__bindgen_anon_1.btf_id = id;
+        // SAFETY: no pointers in these attributes.
+        let fd = match unsafe { bpf(bpf_cmd::BPF_BTF_GET_FD_BY_ID, &mut attr) } {
+            Ok(fd) => owned_fd(fd),
+            Err(e) if e.errno() == libc::ENOENT => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut buffer = [0u8; 64];
+        // SAFETY: plain data; all-zero is valid.
+        let mut info: aya_obj::generated::bpf_btf_info = unsafe { mem::zeroed() };
+        info.name = buffer.as_mut_ptr() as u64;
+        info.name_len = buffer.len() as u32;
+        obj_info(fd.as_fd(), &mut info)?;
+        let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+        if info.kernel_btf != 0 && &buffer[..end] == name.as_bytes() {
+            return Ok(Some(fd));
+        }
+    }
+    Ok(None)
 }
 
 /// An fd for link `id` (None if it went away meanwhile).
@@ -262,6 +293,18 @@ pub fn link_fd_by_id(id: u32) -> Result<Option<OwnedFd>> {
         Err(e) if e.errno() == libc::ENOENT => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `BPF_BTF_LOAD` of raw BTF (no log).
+pub fn btf_load(btf: &[u8]) -> SysResult<OwnedFd> {
+    let mut attr = zeroed_attr();
+    // SAFETY: writing plain integers into the member this command uses.
+    let load = unsafe { &mut attr.__bindgen_anon_7 };
+    load.btf = btf.as_ptr() as u64;
+    load.btf_size = btf.len() as u32;
+    // SAFETY: `btf` outlives the call.
+    let fd = unsafe { bpf(bpf_cmd::BPF_BTF_LOAD, &mut attr) }?;
+    Ok(owned_fd(fd))
 }
 
 /// A new iteration of the iterator link `link`: reading the returned fd runs the program over
