@@ -219,8 +219,15 @@ export declare class LogReader {
    * alone until this resolves); resolves to `null` once closed or cancelled.
    */
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /**
+   * Writes what is waiting now into `into` without waiting and returns how many
+   * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
+   * waiting: then wait with `arm`; `full` is 1 when records were left behind because
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
+   */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */
@@ -302,8 +309,15 @@ export declare class PerfEventArrayReader {
    * alone until this resolves); resolves to `null` once closed or cancelled.
    */
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /**
+   * Writes what is waiting now into `into` without waiting and returns how many
+   * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
+   * waiting: then wait with `arm`; `full` is 1 when records were left behind because
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
+   */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */
@@ -339,8 +353,15 @@ export declare class RingBufReader {
    * alone until this resolves); resolves to `null` once closed or cancelled.
    */
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /**
+   * Writes what is waiting now into `into` without waiting and returns how many
+   * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
+   * waiting: then wait with `arm`; `full` is 1 when records were left behind because
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
+   */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */
@@ -368,8 +389,15 @@ export declare class TracePipeReader {
    * alone until this resolves); resolves to `null` once closed or cancelled.
    */
   read(into: Buffer, options: ReadOptions): Promise<ReadResult | null>
-  /** Writes what is waiting now into `into` without waiting, or returns `null` (then `read`). */
-  tryRead(into: Buffer, maxEvents: number): ReadResult | null
+  /**
+   * Writes what is waiting now into `into` without waiting and returns how many
+   * records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
+   * waiting: then wait with `arm`; `full` is 1 when records were left behind because
+   * `into` or `max_events` was used up, so the consumer reads again before it waits).
+   * The consumer's per-batch call, so it allocates nothing: no result object, no
+   * reference to `into` (which is only borrowed for the call).
+   */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */

@@ -20,7 +20,9 @@ async function cli(args: string[], workload: () => void | Promise<void>): Promis
   return (await runCli(args, workload)).stdout;
 }
 
-test('opensnoop sees this process open a unique file, with its fd and flags, and a failed open with its errno', async (t) => {
+// Serial: concurrent tests here block the worker's event loop for seconds with synchronous
+// execs (gcc, shell busy loops, the CLI's --help), and the 5 s waits below are timed on that loop.
+test.serial('opensnoop sees this process open a unique file, with its fd and flags, and a failed open with its errno', async (t) => {
   const path = join(tmpdir(), `aya-node-open-${process.pid}-${Date.now()}`);
   writeFileSync(path, 'x');
   using snoop = Opensnoop.open({ pid: process.pid });

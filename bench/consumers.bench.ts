@@ -23,13 +23,16 @@
 //
 // Needs root, gcc, libbpf-dev (scripts/setup.sh installs them) and Go >= 1.25 on PATH for the Go
 // consumer (skipped with a note when absent; its module comes from the Go module proxy).
-// Run: node --import=tsx bench/consumers.bench.ts   (ROUNDS=3, LIVE_EVENTS=2000000 by default)
+// 3b. The same with one CPU for both (producer and consumer on CPU 0).
+// Run: node --import=tsx bench/consumers.bench.ts   (ROUNDS=3, LIVE_EVENTS=2000000 by default;
+// PARTS=drain,limits,one-cpu,live,live-one-cpu to pick tables)
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledObjectPath, codec, Ebpf, type RingBuf } from '../src';
+import { decoderFor } from '../src/codec';
 
 const { struct, u64, padding } = codec;
 const RING_BYTES = 16 * 1024 * 1024;
@@ -87,7 +90,35 @@ interface Read {
   /** CPU time of the consumer's process (all threads) over its reading loop. */
   cpuNs?: number;
   outOfOrder: number;
+  /** Live runs: the consumer process's time on a CPU and runnable but waiting for one (run queue). */
+  sched?: Sched;
 }
+
+interface Sched {
+  onCpuNs: number;
+  waitNs: number;
+}
+
+/** On-CPU and run-queue wait time so far of every thread of `pid` (/proc/PID/task/TID/schedstat). */
+function schedOf(pid: number): Sched {
+  let onCpuNs = 0;
+  let waitNs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      onCpuNs += run;
+      waitNs += wait;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return { onCpuNs, waitNs };
+}
+
+const schedSince = (pid: number, from: Sched): Sched => {
+  const now = schedOf(pid);
+  return { onCpuNs: now.onCpuNs - from.onCpuNs, waitNs: now.waitNs - from.waitNs };
+};
 
 const cpuNow = () => {
   const { user, system } = process.cpuUsage();
@@ -139,13 +170,18 @@ interface Progress {
  * Reads with an aya-node consumer of this process until `n` events were read or `signal` aborts:
  * per event the sequence number (checked) and the last word, u64s decoded or raw u32s.
  */
-async function ayaRead(kind: AyaKind, object: Ebpf, size: Size, n: number, signal: AbortSignal | undefined, progress: Progress): Promise<void> {
+/** The ring an aya-node consumer reads: opened before the clock starts, as C and Go open theirs. */
+function ayaOpen(kind: AyaKind, object: Ebpf, size: Size): RingBuf<Buffer> | RingBuf<SeqAndLast> {
+  return kind === 'raw' ? object.ringBuf('EVENTS') : object.ringBuf('EVENTS', seqAndLast(size));
+}
+
+async function ayaRead(kind: AyaKind, opened: RingBuf<Buffer> | RingBuf<SeqAndLast>, n: number, signal: AbortSignal | undefined, progress: Progress): Promise<void> {
   // The defaults otherwise (minBatch 1: a batch is whatever one wake-up finds).
   const options = { signal };
   if (kind === 'raw') {
     let expected = 0;
     let last = 0;
-    for await (const batch of object.ringBuf('EVENTS').recordBatches(options)) {
+    for await (const batch of (opened as RingBuf<Buffer>).recordBatches(options)) {
       batch.forEach((data, at, length) => {
         const seq = data.readUInt32LE(at);
         if (seq !== expected) progress.outOfOrder++;
@@ -158,7 +194,7 @@ async function ayaRead(kind: AyaKind, object: Ebpf, size: Size, n: number, signa
     if (last < 0) throw new Error('unreachable: keeps the last word read');
     return;
   }
-  const ring: RingBuf<SeqAndLast> = object.ringBuf('EVENTS', seqAndLast(size));
+  const ring = opened as RingBuf<SeqAndLast>;
   let expected = 0n;
   let last = 0n;
   if (kind === 'batches') {
@@ -201,11 +237,13 @@ function externalConsumer(name: string, bin: string): Consumer {
     async live(_object, pin, size, cpu) {
       const child = external(bin, ['live', pin, String(size)], cpu);
       const done = exited(child);
+      let from: Sched | undefined;
       return {
-        started: ready(child),
+        started: ready(child).then(() => void (from = schedOf(child.pid!))),
         stop: async () => {
+          const sched = schedSince(child.pid!, from!);
           child.kill('SIGUSR1');
-          return parse<Read>(name, await done);
+          return { ...parse<Read>(name, await done), sched };
         },
       };
     },
@@ -223,9 +261,10 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
     name,
     async drain(object, _pin, size, n) {
       const progress = { events: 0, outOfOrder: 0 };
+      const ring = ayaOpen(kind, object, size);
       const cpu0 = cpuNow();
       const start = process.hrtime.bigint();
-      await ayaRead(kind, object, size, n, undefined, progress);
+      await ayaRead(kind, ring, n, undefined, progress);
       const ns = Number(process.hrtime.bigint() - start);
       return { ...progress, ns, cpuNs: cpuNow() - cpu0 };
     },
@@ -234,7 +273,8 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
       const abort = new AbortController();
       const progress = { events: 0, outOfOrder: 0 };
       const start = process.hrtime.bigint();
-      const loop = ayaRead(kind, object, size, Infinity, abort.signal, progress).catch((err) => {
+      const from = schedOf(process.pid);
+      const loop = ayaRead(kind, ayaOpen(kind, object, size), Infinity, abort.signal, progress).catch((err) => {
         if (!abort.signal.aborted) throw err;
       });
       return {
@@ -248,10 +288,11 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
             await new Promise((resolve) => setTimeout(resolve, 1));
           }
           const ns = Number(process.hrtime.bigint() - start);
+          const sched = schedSince(process.pid, from);
           abort.abort();
           await loop;
           setAffinity(ALL_CPUS);
-          return { ...progress, ns };
+          return { ...progress, ns, sched };
         },
       };
     },
@@ -325,22 +366,82 @@ async function table2(consumers: Consumer[], title: string) {
   }
 }
 
+/**
+ * What bounds the JavaScript consumers on this machine, measured in this run: (a) the native
+ * copy alone: `tryRead` draining a full ring into the 1 MiB read buffer with no JavaScript per
+ * event (the most a zero-copy view of the ring could save); (b) this Node's `for await` over
+ * an async iterator whose `next()` returns already-resolved promises and does nothing else (no
+ * consumer yielding one promise per event can beat it); (c) decoding two u64 fields per event
+ * into an object of BigInts, from a buffer in memory (what `batches()` pays per event).
+ */
+async function limits() {
+  console.log('\nLimits measured in this run (events per CPU second of this process, medians of 3):');
+  const result = new Float64Array(4);
+  for (const size of SIZES) {
+    const rates: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const n = capacity(size);
+      using object = loadFilled(size, n);
+      const reader = object.nativeObject.takeRingBuf('EVENTS');
+      const buffer = Buffer.alloc(1024 * 1024);
+      const start = cpuNow();
+      let got = 0;
+      while (got < n) got += reader.tryRead(buffer, 4096, result);
+      rates.push((n / (cpuNow() - start)) * 1e9);
+      reader.close();
+    }
+    console.log(`- native copy alone at ${size} B (tryRead into the read buffer, no JavaScript per event): ${mps(median(rates))} M/s`);
+  }
+  const N = 2_000_000;
+  const values = Array.from({ length: 1024 }, (_, i) => i);
+  const floors: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    let i = 0;
+    const iterator: AsyncIterableIterator<number> = {
+      next: () => Promise.resolve(i < N ? { done: false, value: values[i++ & 1023] } : { done: true, value: undefined }),
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    const start = cpuNow();
+    let sum = 0;
+    for await (const v of iterator) sum += v;
+    floors.push((N / (cpuNow() - start)) * 1e9);
+    if (sum < 0) throw new Error('unreachable');
+  }
+  console.log(`- \`for await\` over already-resolved promises, nothing else (the language's ceiling for one event per step): ${mps(median(floors))} M/s`);
+  const buffer = Buffer.alloc(72 * 4096);
+  const decode = decoderFor(seqAndLast(64), buffer); // what batches() uses per batch
+  const decodes: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const start = cpuNow();
+    let seen = 0n;
+    for (let b = 0; b < N / 4096; b++) {
+      for (let k = 0; k < 4096; k++) seen += decode(k * 72 + 8).seq;
+    }
+    decodes.push((N / (cpuNow() - start)) * 1e9);
+    if (seen < 0n) throw new Error('unreachable');
+  }
+  console.log(`- decoding { seq: u64, last: u64 } of a 64 B event into BigInts from memory: ${mps(median(decodes))} M/s`);
+}
+
 interface Live {
+  sched: Sched;
   received: number;
   dropped: number;
   uncounted: number;
   producerRate: number;
 }
 
-/** One live run: the producer on CPU 0 in another process, the consumer on CPU 1. */
-async function liveOnce(consumer: Consumer, producerBin: string, size: Size): Promise<Live> {
+/** One live run: the producer on CPU 0 in another process, the consumer on `consumerCpu` (1, or 0 to share the CPU). */
+async function liveOnce(consumer: Consumer, producerBin: string, size: Size, consumerCpu: number): Promise<Live> {
   using object = loadFilled(size, 0);
   const pin = join(PIN_DIR, `live-events-${size}`);
   const progPin = join(PIN_DIR, `live-produce-${size}`);
   object.pinMap('EVENTS', pin);
   object.program(`produce${size}`).pin(progPin);
   try {
-    const run = await consumer.live(object, pin, size, 1);
+    const run = await consumer.live(object, pin, size, consumerCpu);
     await run.started;
     const produced = parse<{ runs: number; ns: number }>(
       'ring_producer',
@@ -349,6 +450,7 @@ async function liveOnce(consumer: Consumer, producerBin: string, size: Size): Pr
     const dropped = Number(object.nativeObject.perCpuCounterSum('DROPS'));
     const read = await run.stop(produced.runs - dropped);
     return {
+      sched: read.sched!,
       received: read.events,
       dropped,
       uncounted: produced.runs - read.events - dropped,
@@ -360,21 +462,28 @@ async function liveOnce(consumer: Consumer, producerBin: string, size: Size): Pr
   }
 }
 
-async function table3(consumers: Consumer[], producerBin: string) {
-  console.log(`\n3. Loss under a live producer: BPF_PROG_TEST_RUN at full speed in another process on CPU 0, consumer on CPU 1, ${LIVE_EVENTS.toLocaleString('en-US')} events a run; each round: received / dropped (counted by the DROPS map) / lost uncounted`);
-  console.log(`| size | consumer | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} | median dropped | producer M/s |`);
-  console.log(`| ---: | --- | ${Array.from({ length: ROUNDS }, () => '---:').join(' | ')} | ---: | ---: |`);
+async function table3(consumers: Consumer[], producerBin: string, consumerCpu: number) {
+  const title =
+    consumerCpu === 0
+      ? '3b. Loss with one CPU for both: producer and consumer on CPU 0 (taskset -c 0), taking turns'
+      : '3. Loss under a live producer: BPF_PROG_TEST_RUN at full speed in another process on CPU 0, consumer on CPU 1';
+  console.log(`\n${title}, ${LIVE_EVENTS.toLocaleString('en-US')} events a run; each round: received / dropped (counted by the DROPS map) / lost uncounted`);
+  console.log('(consumer on CPU / waiting for a CPU: its threads\' time running and runnable but queued behind others, from schedstat, medians; ms)');
+  console.log(`| size | consumer | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} | median dropped | producer M/s | consumer on CPU / waiting for a CPU |`);
+  console.log(`| ---: | --- | ${Array.from({ length: ROUNDS }, () => '---:').join(' | ')} | ---: | ---: | ---: |`);
   const notes: string[] = [];
   for (const size of SIZES) {
     const runs = new Map<string, Live[]>(consumers.map((c) => [c.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of consumers) runs.get(c.name)!.push(await liveOnce(c, producerBin, size));
+      for (const c of consumers) runs.get(c.name)!.push(await liveOnce(c, producerBin, size, consumerCpu));
     }
     for (const c of consumers) {
       const rs = runs.get(c.name)!;
       const cells = rs.map((r) => `${r.received.toLocaleString('en-US')} / ${r.dropped.toLocaleString('en-US')} / ${r.uncounted}`);
       const dropped = median(rs.map((r) => r.dropped / LIVE_EVENTS));
-      console.log(`| ${size} B | ${c.name} | ${cells.join(' | ')} | ${(dropped * 100).toFixed(1)}% | ${mps(median(rs.map((r) => r.producerRate)))} |`);
+      const ms = (ns: number) => (ns / 1e6).toFixed(0);
+      const sched = `${ms(median(rs.map((r) => r.sched.onCpuNs)))} / ${ms(median(rs.map((r) => r.sched.waitNs)))}`;
+      console.log(`| ${size} B | ${c.name} | ${cells.join(' | ')} | ${(dropped * 100).toFixed(1)}% | ${mps(median(rs.map((r) => r.producerRate)))} | ${sched} |`);
     }
     // The issue's target: no drops from aya-node in a round where C dropped none.
     const cRuns = runs.get('C libbpf')!;
@@ -406,14 +515,20 @@ async function main() {
     ayaConsumer('batches', 'aya-node batches() decoded'),
     ayaConsumer('for-await', 'aya-node for await decoded'),
   ];
-  await table2(consumers, '2. Consumer-bound, a full ring drained');
-  setAffinity('0');
-  try {
-    await table2(consumers, '2b. Consumer-bound on one CPU (this process and the consumers it starts: taskset -c 0)');
-  } finally {
-    setAffinity(ALL_CPUS);
+  // PARTS picks tables (default all): drain, limits, one-cpu, live, live-one-cpu.
+  const parts = new Set((process.env.PARTS ?? 'drain,limits,one-cpu,live,live-one-cpu').split(','));
+  if (parts.has('drain')) await table2(consumers, '2. Consumer-bound, a full ring drained');
+  if (parts.has('limits')) await limits();
+  if (parts.has('one-cpu')) {
+    setAffinity('0');
+    try {
+      await table2(consumers, '2b. Consumer-bound on one CPU (this process and the consumers it starts: taskset -c 0)');
+    } finally {
+      setAffinity(ALL_CPUS);
+    }
   }
-  await table3(consumers, bins.producer);
+  if (parts.has('live')) await table3(consumers, bins.producer, 1);
+  if (parts.has('live-one-cpu')) await table3(consumers, bins.producer, 0);
   console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 

@@ -1,7 +1,8 @@
 // The aya-node consumer of bench/service-rate.bench.ts, written as a user would: the public
 // package (built dist/), the Opensnoop tool filtered on a comm. argv: COMM MODE, where MODE is
-// "for-await" (the default loop: `for await` over decoded events) or "batches" (decoded
-// batches with a wake-up threshold). Prints "ready" on stderr once attached, and the number of
+// "for-await" (the default loop: `for await` over the tool's events), "ring" (`for await`
+// over the tool's ring buffer itself, `tool.events`: the same decoded events without the
+// tool's own layer) or "batches" (decoded batches with a wake-up threshold). Prints "ready" on stderr once attached, and the number of
 // events it saw on stdout when it gets SIGTERM.
 'use strict';
 const { Opensnoop } = require('../..');
@@ -23,6 +24,11 @@ process.stderr.write('ready\n');
         seen++;
         checksum += e.pid + e.retval + e.comm.length + e.path.length;
       }
+    }
+  } else if (mode === 'ring') {
+    for await (const e of tool.events) {
+      seen++;
+      checksum += e.pid + e.retval + e.comm.length + e.path.length;
     }
   } else {
     for await (const e of tool) {

@@ -10,7 +10,8 @@ import * as validate from '../validate';
 /** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
-  tryRead(into: Buffer, maxEvents: number): native.ReadResult | null;
+  /** Returns the records read; `result` gets `[bytes, lost, needBytes, full]` (`full` is unused here). */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number;
   arm(callback: () => void): boolean;
   disarm(): void;
   cancel(readId: number): void;
@@ -108,6 +109,12 @@ export function headerReader(data: Buffer): (offset: number) => number {
   return (offset) => words[offset >>> 2];
 }
 
+/**
+ * A consumer woken again within this many milliseconds waits this long before reading, so that
+ * a steady stream of events costs one wake-up per batch rather than one per event.
+ */
+const COALESCE_MS = 1;
+
 /** Longest run of synchronous reads before the consumer lets the event loop turn. */
 const EVENT_LOOP_TURN_MS = 10;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
@@ -139,8 +146,22 @@ const positiveInteger = (name: string, value: unknown) => {
 };
 
 
-/** One iteration of a stream: which read is its own, and whether its iterator was dropped. */
-interface Consumer {
+/** One consumer's read loop over the native reader (see `EventStream.#start`). */
+interface ReadLoop {
+  /** The next batch, or `null` once the stream closed or the consumer was abandoned; throws an abort's reason. */
+  next(): Promise<RecordBatch | null>;
+  /** Gives the stream back (for the next consumer); the loop then ends. */
+  end(): void;
+}
+
+/** Batches of decoded events, for `EventIterator`: `null` at the end. @internal */
+export interface BatchSource<T> {
+  next(): Promise<T[] | null>;
+  end(): void;
+}
+
+/** One iteration of a stream: which read is its own, and whether its iterator was dropped. @internal */
+export interface Consumer {
   readId: number;
   /** Set when the iterator was garbage-collected with a read pending: end quietly. */
   abandoned: boolean;
@@ -152,6 +173,125 @@ interface Consumer {
  * The held callback must not reference the iterator.
  */
 const dropped = new FinalizationRegistry<() => void>((release) => release());
+
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * `events()`: one event per `next()`, without a generator per event. A batch is decoded at
+ * once; while it lasts, `next()` returns an already-resolved promise (one microtask for the
+ * `for await`, no generator resumption or promise chain per event), and only the step that
+ * needs the next batch is asynchronous. Steps run one at a time, in call order, as a
+ * generator's would. Leaving early (`return()`, `throw()`, a `break`, an abandoned consumer
+ * or an aborted signal) hands the untaken rest of the batch to `putBack`, for the next
+ * consumer. Exported for its unit tests. @internal
+ */
+export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
+  #batch: T[] = [];
+  #next = 0;
+  #done = false;
+  /** The step in flight, while one is: later calls queue behind it. */
+  #busy: Promise<unknown> | undefined;
+  readonly #source: BatchSource<T>;
+  readonly #consumer: Consumer;
+  readonly #signal: AbortSignal | undefined;
+  readonly #putBack: (rest: T[]) => void;
+
+  constructor(source: BatchSource<T>, consumer: Consumer, signal: AbortSignal | undefined, putBack: (rest: T[]) => void) {
+    this.#source = source;
+    this.#consumer = consumer;
+    this.#signal = signal;
+    this.#putBack = putBack;
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    if (this.#next < this.#batch.length && this.#busy === undefined && !this.#consumer.abandoned && this.#signal?.aborted !== true) {
+      return Promise.resolve({ done: false, value: this.#batch[this.#next++] });
+    }
+    return this.#serial(() => this.#step());
+  }
+
+  return(): Promise<IteratorResult<T, void>> {
+    return this.#serial(async () => {
+      await this.#finish();
+      return DONE;
+    });
+  }
+
+  throw(err: unknown): Promise<IteratorResult<T, void>> {
+    return this.#serial(async () => {
+      await this.#finish();
+      throw err;
+    });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  /** The slow step: the next event once the batch is used up, or the end. */
+  async #step(): Promise<IteratorResult<T, void>> {
+    for (;;) {
+      if (this.#done) return DONE;
+      if (this.#next < this.#batch.length) {
+        // As a generator checks before each yield: an abandoned consumer ends quietly, an
+        // aborted one throws; either way the events it did not take are kept.
+        if (this.#consumer.abandoned) {
+          await this.#finish();
+          return DONE;
+        }
+        if (this.#signal?.aborted) {
+          await this.#finish();
+          this.#signal.throwIfAborted();
+        }
+        return { done: false, value: this.#batch[this.#next++] };
+      }
+      let batch: T[] | null;
+      try {
+        batch = await this.#source.next();
+      } catch (err) {
+        this.#done = true;
+        this.#source.end();
+        throw err;
+      }
+      if (batch === null) {
+        this.#done = true;
+        this.#source.end();
+        return DONE;
+      }
+      this.#batch = batch;
+      this.#next = 0;
+    }
+  }
+
+  /** Ends the iteration, keeping the untaken events, and ends the source (its read, its hold on the stream). */
+  async #finish(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const rest = this.#next < this.#batch.length ? this.#batch.slice(this.#next) : undefined;
+    this.#batch = [];
+    this.#next = 0;
+    if (rest) this.#putBack(rest);
+    this.#source.end();
+  }
+
+  #serial<R>(step: () => Promise<R>): Promise<R> {
+    const run = this.#busy ? this.#busy.then(step, step) : step();
+    const busy: Promise<unknown> = run.then(
+      () => this.#idle(busy),
+      () => this.#idle(busy),
+    );
+    this.#busy = busy;
+    return run;
+  }
+
+  #idle(busy: Promise<unknown>): void {
+    if (this.#busy === busy) this.#busy = undefined;
+  }
+}
 
 /**
  * A stream of kernel events of type `T`, read in batches. Iterate it with `for await`, take
@@ -202,37 +342,47 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   async *#batches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T[], void, undefined> {
-    const records = this.#records(options, consumer);
+    const source = this.#decoded(options, consumer);
     try {
-      await records.next(); // takes the stream (or throws BUSY) before handing out leftovers
-      if (this.#pending.length > 0) {
-        const leftovers = this.#pending.splice(0);
-        if (!this.#keep(leftovers, options, consumer)) return;
-        yield leftovers;
-      }
       for (;;) {
-        const { done, value } = await records.next();
-        if (done) return;
-        const events = this.decode(value);
-        if (!this.#keep(events, options, consumer)) return;
+        const events = await source.next();
+        if (events === null) return;
         yield events;
       }
     } finally {
-      await records.return();
+      source.end();
     }
   }
 
   /**
-   * Whether `events` can be handed out: yes while the consumer exists (even if its signal has
-   * just aborted: it gets what was read, and the abort on its next step); for an abandoned
-   * consumer they wait for the next one.
+   * One consumer's decoded batches: the leftovers of an earlier consumer first, then each
+   * batch read. The first `next()` takes the stream (or throws `BUSY`).
    */
-  #keep(events: T[], _options: StreamReadOptions, consumer: Consumer): boolean {
-    if (!consumer.abandoned) return true;
-    prepend(this.#pending, events);
-    return false;
+  #decoded(options: StreamReadOptions, consumer: Consumer): BatchSource<T> {
+    let loop: ReadLoop | undefined;
+    return {
+      next: async () => {
+        if (loop === undefined) {
+          loop = this.#start(options, consumer);
+          if (this.#pending.length > 0) return this.#keep(this.#pending.splice(0), consumer);
+        }
+        const batch = await loop.next();
+        return batch === null ? null : this.#keep(this.decode(batch), consumer);
+      },
+      end: () => loop?.end(),
+    };
   }
 
+  /**
+   * `events` if they can be handed out: yes while the consumer exists (even if its signal has
+   * just aborted: it gets what was read, and the abort on its next step); for an abandoned
+   * consumer they wait for the next one, and this one ends (`null`).
+   */
+  #keep(events: T[], consumer: Consumer): T[] | null {
+    if (!consumer.abandoned) return events;
+    prepend(this.#pending, events);
+    return null;
+  }
 
   /**
    * The undecoded records of each wake-up, as one `RecordBatch`: the fastest way to consume,
@@ -244,20 +394,24 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   }
 
   async *#recordBatches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
-    const records = this.#records(options, consumer);
+    const loop = this.#start(options, consumer);
     try {
-      await records.next(); // the stream is taken
-      yield* records;
+      for (;;) {
+        const batch = await loop.next();
+        if (batch === null) return;
+        yield batch;
+      }
     } finally {
-      await records.return();
+      loop.end();
     }
   }
 
   /**
-   * The read loop. Its first `next()` takes the stream (or throws `BUSY`) and yields nothing;
-   * after that it yields each batch.
+   * Takes the stream for one consumer (or throws `BUSY`) and returns its read loop: a plain
+   * async function per batch, not a generator, so a wake-up costs one promise, not a chain of
+   * generator resumptions.
    */
-  async *#records(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
+  #start(options: StreamReadOptions, consumer: Consumer): ReadLoop {
     const { signal } = options;
     const readOptions = {
       readId: 0,
@@ -270,57 +424,87 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     signal?.throwIfAborted();
     if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
     this.#consuming = true;
+    const reader = this.#reader;
     const onAbort = () => {
-      this.#reader.cancel(this.#readId);
+      reader.cancel(this.#readId);
       this.#stopWaiting();
     };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
     let buffer = Buffer.alloc(bufferBytes);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      yield new RecordBatch(buffer.subarray(0, 0), 0); // taken: see the doc comment
+    /** What `tryRead` reports besides the count: bytes, lost, needBytes, full. */
+    const result = new Float64Array(4);
+    /** The last read found nothing: wait for the fd before reading again. */
+    let drained = false;
+    /** When this consumer last read after a wake-up. */
+    let lastRead = -Infinity;
+    let ended = false;
+    const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
-        // Without a minimum batch: take what is waiting synchronously, and when nothing is,
-        // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
-        // A consumer that stays behind lets the event loop turn every few milliseconds, so a
-        // producer that never lets up cannot starve other I/O.
-        let batch: native.ReadResult | null = null;
+        if (ended) return null;
+        let count: number;
+        let bytes: number;
+        let lost: number;
+        let needBytes: number;
         if (readOptions.minEvents === 1) {
+          // Without a minimum batch: take what is waiting synchronously, and when nothing is,
+          // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
+          // (Waiting at once after a read that emptied the source, without the empty read,
+          // lost a wake-up in tools.test.ts: read first, always.)
+          // A consumer that stays behind lets the event loop turn every few milliseconds, so a
+          // producer that never lets up cannot starve other I/O.
+          if (drained) {
+            drained = false;
+            if (!(await this.#readable()) || consumer.abandoned) return null;
+            // Woken within COALESCE_MS of the last read: the events come steadily and fast, so
+            // let them gather for that long before reading (the source does not wake us again
+            // meanwhile): one wake-up per few events instead of one each. Bounded latency,
+            // and nothing changes for a consumer woken less often than that.
+            if (performance.now() - lastRead < COALESCE_MS) await new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS));
+            lastRead = lastTurn = performance.now();
+            continue;
+          }
           if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
             await new Promise<void>((resolve) => setImmediate(resolve));
             lastTurn = performance.now();
             continue;
           }
-          batch = this.#reader.tryRead(buffer, readOptions.maxEvents);
-          if (batch === null) {
-            if (!(await this.#readable()) || consumer.abandoned) return;
-            lastTurn = performance.now();
+          count = reader.tryRead(buffer, readOptions.maxEvents, result);
+          [bytes, lost, needBytes] = result;
+          if (count === 0 && lost === 0 && needBytes === 0) {
+            drained = true;
             continue;
           }
         } else {
           readOptions.readId = consumer.readId = ++this.#readId;
-          batch = await this.#reader.read(buffer, readOptions);
+          const batch = await reader.read(buffer, readOptions);
           lastTurn = performance.now();
           if (batch === null) {
-            if (consumer.abandoned) return;
-            signal?.throwIfAborted();
-            return;
+            if (!consumer.abandoned) signal?.throwIfAborted();
+            return null;
           }
+          ({ count, bytes, lost, needBytes } = batch);
         }
-        if (batch.lost > 0) {
-          this.lost += batch.lost;
-          this.#emitter?.emit('lost', batch.lost);
+        if (lost > 0) {
+          this.lost += lost;
+          this.#emitter?.emit('lost', lost);
         }
-        if (batch.needBytes > 0) buffer = Buffer.alloc(Math.max(batch.needBytes, 2 * buffer.length));
-        if (batch.count > 0) yield new RecordBatch(buffer.subarray(0, batch.bytes), batch.count);
+        if (needBytes > 0) buffer = Buffer.alloc(Math.max(needBytes, 2 * buffer.length));
+        if (count > 0) return new RecordBatch(buffer.subarray(0, bytes), count);
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      this.#consuming = false;
-    }
+    };
+    return {
+      next,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        signal?.removeEventListener('abort', onAbort);
+        this.#consuming = false;
+      },
+    };
   }
 
   /** Waits until the fd has records, the stream closes or the wait is stopped; `false` once closed. */
@@ -343,23 +527,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   /** Events one at a time (still read from the kernel in batches). */
   events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
     options = validate.options('options', options);
-    return this.#consumer((consumer) => this.#events(options, consumer));
-  }
-
-  async *#events(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T, void, undefined> {
-    for await (const batch of this.#batches(options, consumer)) {
-      let next = 0;
-      try {
-        while (next < batch.length) {
-          if (consumer.abandoned) return;
-          options.signal?.throwIfAborted();
-          yield batch[next++];
-        }
-      } finally {
-        // `break` (or a throw) in the consumer's loop: the rest of the batch waits for the next one.
-        if (next < batch.length) prepend(this.#pending, batch.slice(next));
-      }
-    }
+    const pending = this.#pending;
+    return this.#consumer((consumer) => new EventIterator(this.#decoded(options, consumer), consumer, options.signal, (rest) => prepend(pending, rest)));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {

@@ -335,9 +335,10 @@ impl<S: Source> Stream<S> {
     }
 
     /// Writes what is waiting right now into `out`, without waiting: `None` when nothing is
-    /// (then the caller awaits `read`). The fast path of a consumer that is behind: no thread
+    /// (then the caller awaits `read`), else the result and whether records were left behind
+    /// (`out` or `max_events` used up). The fast path of a consumer that is behind: no thread
     /// hop per batch. A pending read also gives `None`.
-    pub fn try_read(&self, out: &mut [u8], max_events: u32) -> Result<Option<ReadResult>> {
+    pub fn try_read(&self, out: &mut [u8], max_events: u32) -> Result<Option<(ReadResult, bool)>> {
         if self.shared.closed.load(Ordering::Acquire) {
             return Ok(None);
         }
@@ -349,7 +350,8 @@ impl<S: Source> Stream<S> {
             let left = max_events.max(1).saturating_sub(batch.pushed);
             source.drain(&mut batch, left)?;
         }
-        Ok((batch.count() > 0 || batch.lost > 0 || batch.need_bytes > 0).then(|| batch.result()))
+        let full = batch.full || batch.pushed >= max_events.max(1);
+        Ok((batch.count() > 0 || batch.lost > 0 || batch.need_bytes > 0).then(|| (batch.result(), full)))
     }
 
     /// Runs `f` on the source itself, synchronously (the benchmarks' native consumer).
@@ -421,10 +423,31 @@ macro_rules! reader_methods {
                 Ok(self.stream.read(&mut into, options.policy(), options.read_id.max(0) as u64).await?)
             }
 
-            /// Writes what is waiting now into `into` without waiting, or returns `null` (then `read`).
+            /// Writes what is waiting now into `into` without waiting and returns how many
+            /// records; `result` gets `[bytes, lost, needBytes, full]` (all 0 when nothing was
+            /// waiting: then wait with `arm`; `full` is 1 when records were left behind because
+            /// `into` or `max_events` was used up, so the consumer reads again before it waits).
+            /// The consumer's per-batch call, so it allocates nothing: no result object, no
+            /// reference to `into` (which is only borrowed for the call).
             #[napi]
-            pub fn try_read(&self, mut into: napi::bindgen_prelude::Buffer, max_events: u32) -> napi::Result<Option<$crate::streams::ReadResult>> {
-                Ok(self.stream.try_read(&mut into, max_events)?)
+            pub fn try_read(
+                &self,
+                mut into: napi::bindgen_prelude::BufferSlice,
+                max_events: u32,
+                mut result: napi::bindgen_prelude::Float64ArraySlice,
+            ) -> napi::Result<u32> {
+                let read = self.stream.try_read(&mut into, max_events)?;
+                // SAFETY: the slice is the caller's typed array, borrowed for this call only.
+                let out = unsafe { result.as_mut() };
+                if out.len() < 4 {
+                    return Err($crate::error::NodeError::new($crate::error::Code::InvalidArgument, "tryRead: result must hold 4 numbers").into());
+                }
+                let (count, fields) = match read {
+                    Some((r, full)) => (r.count, [f64::from(r.bytes), r.lost, f64::from(r.need_bytes), f64::from(u8::from(full))]),
+                    None => (0, [0.0; 4]),
+                };
+                out[..4].copy_from_slice(&fields);
+                Ok(count)
             }
 
             /// Calls `callback` once when records are waiting (then `tryRead`); `false` once closed.
@@ -546,6 +569,55 @@ mod tests {
         let mut big = vec![0u8; 64];
         let batch = Batch::new(&mut big, &mut overflow);
         assert_eq!((batch.count(), batch.need_bytes), (1, 0), "delivered once the buffer is large enough");
+    }
+
+    /// A source of records in memory (its fd is /dev/null's: only `try_read` is used).
+    struct FakeSource {
+        records: std::collections::VecDeque<Vec<u8>>,
+        fd: std::fs::File,
+    }
+
+    impl AsRawFd for FakeSource {
+        fn as_raw_fd(&self) -> std::os::fd::RawFd {
+            self.fd.as_raw_fd()
+        }
+    }
+
+    impl Source for FakeSource {
+        fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
+            let mut moved = 0;
+            while moved < max && !batch.full {
+                let Some(record) = self.records.pop_front() else { break };
+                if record_size(record.len()) > batch.room() {
+                    batch.full = true;
+                    self.records.push_front(record);
+                    break;
+                }
+                batch.push(0, &[&record]);
+                moved += 1;
+            }
+            Ok(())
+        }
+    }
+
+    fn fake_stream(records: &[&[u8]]) -> Stream<FakeSource> {
+        let fd = std::fs::File::open("/dev/null").unwrap();
+        Stream::new(FakeSource { records: records.iter().map(|r| r.to_vec()).collect(), fd }, "fake")
+    }
+
+    #[test]
+    fn try_read_says_whether_records_were_left_behind() {
+        let stream = fake_stream(&[b"a", b"b", b"c"]);
+        let mut out = vec![0u8; 256];
+        let (first, full) = stream.try_read(&mut out, 2).unwrap().unwrap();
+        assert_eq!((first.count, full), (2, true), "max_events used up: read again before waiting");
+        let (rest, full) = stream.try_read(&mut out, 10).unwrap().unwrap();
+        assert_eq!((rest.count, rest.bytes, full), (1, 16, false), "the source was emptied");
+        assert!(stream.try_read(&mut out, 10).unwrap().is_none(), "nothing waiting: None");
+        let stream = fake_stream(&[b"12345678", b"next"]);
+        let mut small = vec![0u8; 24];
+        let (one, full) = stream.try_read(&mut small, 10).unwrap().unwrap();
+        assert_eq!((one.count, full), (1, true), "the buffer was full with a record waiting");
     }
 
     #[test]

@@ -30,12 +30,69 @@ const UV_READABLE: c_int = 1;
 type PollCallback = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
 type CloseCallback = unsafe extern "C" fn(handle: *mut c_void);
 
-extern "C" {
-    fn uv_handle_size(kind: c_int) -> usize;
-    fn uv_poll_init(event_loop: *mut sys::uv_loop_s, handle: *mut c_void, fd: c_int) -> c_int;
-    fn uv_poll_start(handle: *mut c_void, events: c_int, callback: PollCallback) -> c_int;
-    fn uv_poll_stop(handle: *mut c_void) -> c_int;
-    fn uv_close(handle: *mut c_void, callback: CloseCallback);
+/// The libuv functions used here, looked up in the running process (the `node` binary exports
+/// them) rather than linked: linked, they would be undefined symbols in the crate's unit-test
+/// binary, which has no Node and never calls them.
+struct Uv {
+    handle_size: unsafe extern "C" fn(kind: c_int) -> usize,
+    poll_init: unsafe extern "C" fn(event_loop: *mut sys::uv_loop_s, handle: *mut c_void, fd: c_int) -> c_int,
+    poll_start: unsafe extern "C" fn(handle: *mut c_void, events: c_int, callback: PollCallback) -> c_int,
+    poll_stop: unsafe extern "C" fn(handle: *mut c_void) -> c_int,
+    close: unsafe extern "C" fn(handle: *mut c_void, callback: CloseCallback),
+}
+
+static UV: std::sync::OnceLock<Option<Uv>> = std::sync::OnceLock::new();
+
+/// libuv's functions, or an error outside Node.
+fn uv() -> Result<&'static Uv> {
+    UV.get_or_init(|| {
+        let find = |name: &std::ffi::CStr| {
+            // SAFETY: dlsym with a NUL-terminated name; a null handle is glibc's RTLD_DEFAULT
+            // (search the whole process), which the libc crate does not define for Linux.
+            let found = unsafe { libc::dlsym(ptr::null_mut(), name.as_ptr()) };
+            (!found.is_null()).then_some(found)
+        };
+        // SAFETY: each symbol is the libuv function of that name, whose C signature (libuv 1.x,
+        // stable) is the field's type.
+        unsafe {
+            Some(Uv {
+                handle_size: std::mem::transmute::<*mut c_void, _>(find(c"uv_handle_size")?),
+                poll_init: std::mem::transmute::<*mut c_void, _>(find(c"uv_poll_init")?),
+                poll_start: std::mem::transmute::<*mut c_void, _>(find(c"uv_poll_start")?),
+                poll_stop: std::mem::transmute::<*mut c_void, _>(find(c"uv_poll_stop")?),
+                close: std::mem::transmute::<*mut c_void, _>(find(c"uv_close")?),
+            })
+        }
+    })
+    .as_ref()
+    .ok_or_else(|| NodeError::new(Code::Kernel, "libuv's functions are not in this process (not running in Node.js)"))
+}
+
+/// The functions once loaded: every caller below runs after `Readiness::new` loaded them.
+fn loaded() -> Option<&'static Uv> {
+    UV.get().and_then(Option::as_ref)
+}
+
+unsafe fn uv_handle_size(kind: c_int) -> usize {
+    loaded().map_or(0, |uv| (uv.handle_size)(kind))
+}
+
+unsafe fn uv_poll_init(event_loop: *mut sys::uv_loop_s, handle: *mut c_void, fd: c_int) -> c_int {
+    loaded().map_or(-libc::ENOSYS, |uv| (uv.poll_init)(event_loop, handle, fd))
+}
+
+unsafe fn uv_poll_start(handle: *mut c_void, events: c_int, callback: PollCallback) -> c_int {
+    loaded().map_or(-libc::ENOSYS, |uv| (uv.poll_start)(handle, events, callback))
+}
+
+unsafe fn uv_poll_stop(handle: *mut c_void) -> c_int {
+    loaded().map_or(-libc::ENOSYS, |uv| (uv.poll_stop)(handle))
+}
+
+unsafe fn uv_close(handle: *mut c_void, callback: CloseCallback) {
+    if let Some(uv) = loaded() {
+        (uv.close)(handle, callback);
+    }
 }
 
 /// What the poll callback needs; `uv_handle_t.data` (the handle's first field) points here.
@@ -82,6 +139,7 @@ fn uv_check(code: c_int, what: &'static str) -> Result<()> {
 impl Readiness {
     /// A stopped poll handle over a duplicate of `fd`, on `env`'s event loop.
     pub fn new(env: sys::napi_env, fd: RawFd) -> Result<Self> {
+        uv()?;
         // SAFETY: dup of a valid fd the caller owns; the result is owned by `Waiter`.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
