@@ -37,7 +37,8 @@ const nodeInCgroup = (cgroup: string, script: string) => runInCgroup(cgroup, pro
 
 test('a program reports the ELF section it came from, for programs of different types', (t) => {
   const expected: Array<[object: string, program: string, section: string]> = [
-    ['execsnoop', 'execsnoop_enter', 'tracepoint'],
+    ['loader_test', 'tp_count', 'tracepoint'],
+    ['execsnoop', 'execsnoop_enter', 'raw_tp/sys_enter'],
     ['btf_tracepoint', 'btf_sys_enter', 'tp_btf/sys_enter'],
     ['cgroup_sock', 'deny_udp4_sockets', 'cgroup/sock_create'],
     ['cgroup_sockopt', 'deny_so_broadcast', 'cgroup/setsockopt'],
