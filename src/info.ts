@@ -13,7 +13,11 @@ export function loadedPrograms(): LoadedProgram[] {
   return native.loadedPrograms();
 }
 
-/** Every eBPF map on the system. */
+/**
+ * Every eBPF map on the system. Like `bpftool map show`, it opens each map by id for a moment;
+ * on Linux 6.18 (seen here) that can keep a `prog_array` in the kernel for good when it lands
+ * in the instant after the map's last fd was closed (a kernel race, reproduced with bpftool).
+ */
 export function loadedMaps(): LoadedMap[] {
   return native.loadedMaps();
 }
