@@ -206,6 +206,7 @@ export class Ebpf implements Disposable, AsyncDisposable {
     const handle = this.#native.openMap(name);
     const map = openWith(type, handle, args);
     this.#children.add(handle);
+    keepAlive.set(map as object, this);
     return map;
   }
 
@@ -270,9 +271,16 @@ export class Ebpf implements Disposable, AsyncDisposable {
 
   #adopt<C extends Closeable>(child: C): C {
     this.#children.add(child);
+    keepAlive.set(child, this);
     return child;
   }
 }
+
+/**
+ * What came from an object keeps the object: a stream, link or map still in use must not see
+ * its programs detached by the object's finalizer because the object itself went out of scope.
+ */
+const keepAlive = new WeakMap<object, Ebpf>();
 
 function toNativeOptions(options: LoadOptions): native.LoadOptions {
   const globals: Record<string, Buffer> = {};

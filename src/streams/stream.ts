@@ -163,14 +163,22 @@ export interface BatchSource<T> {
 /** One iteration of a stream: which read is its own, and whether its iterator was dropped. @internal */
 export interface Consumer {
   readId: number;
-  /** Set when the iterator was garbage-collected with a read pending: end quietly. */
+  /** Set when the consumer was ended from outside (taken over): end quietly. */
   abandoned: boolean;
+  /**
+   * Set when its iterator was garbage-collected. A read it has pending goes on (someone may
+   * still await that `next()`: `await stream[Symbol.asyncIterator]().next()`), and the next
+   * consumer to start takes the stream over instead of getting `BUSY`.
+   */
+  orphaned?: boolean;
+  /** Ends this consumer's read and its hold on the stream (set while it holds the stream). */
+  takeOver?: () => void;
 }
 
 /**
  * An iterator dropped with a read pending cannot be `return()`ed by anyone, so it would hold
- * the stream (`BUSY`) forever: when it is collected, its read is cancelled and the consumer ends.
- * The held callback must not reference the iterator.
+ * the stream (`BUSY`) forever: when it is collected, its consumer is marked orphaned, and the
+ * next consumer takes the stream over. The held callback must not reference the iterator.
  */
 const dropped = new FinalizationRegistry<() => void>((release) => release());
 
@@ -252,6 +260,12 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
       let batch: T[] | null;
       try {
         batch = await this.#source.next();
+        // Orphaned while waiting: only the awaited next() can still take an event; the rest
+        // goes back to the stream for the next consumer.
+        if (batch !== null && batch.length > 1 && this.#consumer.orphaned) {
+          this.#putBack(batch.slice(1));
+          batch = batch.slice(0, 1);
+        }
       } catch (err) {
         this.#done = true;
         this.#source.end();
@@ -310,7 +324,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   readonly #reader: NativeReader;
   readonly #what: string;
   #readId = 0;
-  #consuming = false;
+  /** The consumer holding the stream, while one does. */
+  #holder: Consumer | undefined;
   #emitter: EventEmitter | undefined;
   /** Resolves the wait of `#readable()`, while one is pending. */
   #wake: (() => void) | undefined;
@@ -326,9 +341,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     this.#reader = reader;
     this.#what = what;
     this.#release = (consumer) => {
-      consumer.abandoned = true;
-      reader.cancel(consumer.readId);
-      this.#stopWaiting();
+      consumer.orphaned = true;
     };
   }
 
@@ -422,8 +435,9 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     const bufferBytes = positiveInteger('bufferBytes', options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
     if (bufferBytes > MAX_BUFFER_BYTES) throw new RangeError(`bufferBytes must be at most ${MAX_BUFFER_BYTES}, got ${bufferBytes}`);
     signal?.throwIfAborted();
-    if (this.#consuming) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
-    this.#consuming = true;
+    if (this.#holder?.orphaned) this.#holder.takeOver?.();
+    if (this.#holder) throw new EbpfError('BUSY', `${this.#what} already has a consumer`);
+    this.#holder = consumer;
     const reader = this.#reader;
     const onAbort = () => {
       reader.cancel(this.#readId);
@@ -496,15 +510,19 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         if (count > 0) return new RecordBatch(buffer.subarray(0, bytes), count);
       }
     };
-    return {
-      next,
-      end: () => {
-        if (ended) return;
-        ended = true;
-        signal?.removeEventListener('abort', onAbort);
-        this.#consuming = false;
-      },
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (this.#holder === consumer) this.#holder = undefined;
     };
+    consumer.takeOver = () => {
+      consumer.abandoned = true;
+      reader.cancel(consumer.readId);
+      this.#stopWaiting();
+      end();
+    };
+    return { next, end };
   }
 
   /** Waits until the fd has records, the stream closes or the wait is stopped; `false` once closed. */
@@ -609,7 +627,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     validate.callback('listener', listener);
     const emitter = (this.#emitter ??= new EventEmitter());
     emitter.on(name, listener);
-    if (name === 'event' && emitter.listenerCount('event') === 1 && !this.#consuming) {
+    if (name === 'event' && emitter.listenerCount('event') === 1 && this.#holder === undefined) {
       void (async () => {
         try {
           for await (const batch of this.batches()) for (const event of batch) emitter.emit('event', event);
