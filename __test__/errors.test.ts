@@ -21,6 +21,7 @@ import {
   structMemberOffset,
   TracePoint,
   UProbe,
+  unpin,
   VerifierError,
   Xdp,
 } from '../src';
@@ -95,6 +96,21 @@ test('a map or program of another type is WRONG_TYPE, naming both types', (t) =>
   t.regex(prog.message, /xdp/i);
   const btf = errorOf(t, 'a tracepoint program as a BTF tracepoint', () => obj.program('execsnoop_exit', BtfTracePoint));
   t.is(btf.code, 'WRONG_TYPE');
+});
+
+test('wrong arguments name the argument, not the native function they would reach', (t) => {
+  const tc = programOf('tc_drop_udp', 'sched_cls');
+  try {
+    const program = tc.obj.program(tc.name, SchedClassifier);
+    t.throws(() => program.attach('lo', { api: 5 as never }), { instanceOf: TypeError, message: /^options\.api must be one of auto, tcx, netlink, got 5/ });
+    t.throws(() => program.attach('lo', { api: 'tc' as never }), { instanceOf: RangeError, message: /^options\.api must be one of auto, tcx, netlink/ });
+    t.throws(() => program.attach('lo', { netns: 5 as never }), { instanceOf: TypeError, message: /^options\.netns must be a string, got 5/ });
+    t.throws(() => program.attach('lo', { direction: 'in' as never }), { instanceOf: RangeError, message: /^options\.direction must be one of ingress, egress/ });
+  } finally {
+    tc.obj.close();
+  }
+  t.throws(() => unpin(5 as never), { instanceOf: TypeError, message: /^path must be a string, got 5/ });
+  t.throws(() => unpin(''), { instanceOf: RangeError, message: /^path must not be empty/ });
 });
 
 test('messages say each thing once and carry no Rust internals', (t) => {

@@ -174,9 +174,23 @@ utest('bad targets and objects are typed errors; a failed attach leaves no spec,
   t.teardown(() => rmSync(fifoDir, { recursive: true, force: true }));
   execFileSync('mkfifo', [join(fifoDir, 'fifo')]);
   t.throws(() => program.attach({ target: join(fifoDir, 'fifo'), provider: 'python', name: 'line' }), { message: /fifo is not a regular file/ }, 'a FIFO is refused, not read (which would block)');
-  for (const bad of [undefined, {}, { target: PYTHON, provider: 'python' }, { target: PYTHON, provider: 'python', name: 'line', pid: -1 }, { target: PYTHON, provider: 'python', name: 'line', cookie: -1n }, { target: PYTHON, provider: 'python', name: 'line', cookie: 1 }]) {
-    const err = t.throws(() => program.attach(bad as never), { instanceOf: EbpfError });
-    t.is(err!.code, 'INVALID_ARGUMENT', JSON.stringify(bad, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+  // No argument: the section names no probe, a usage error of this program.
+  t.is(t.throws(() => program.attach(undefined), { instanceOf: EbpfError })!.code, 'INVALID_ARGUMENT');
+  // Wrong types and ranges are TypeError/RangeError naming the field, as in every other API.
+  const site = { target: PYTHON, provider: 'python', name: 'line' };
+  const bads: Array<[unknown, typeof TypeError, RegExp]> = [
+    [5, TypeError, /must be an object/],
+    [{}, TypeError, /options\.target must be a string, got undefined/],
+    [{ target: PYTHON, provider: 'python' }, TypeError, /options\.name must be a string/],
+    [{ ...site, target: 5 }, TypeError, /options\.target must be a string, got 5/],
+    [{ ...site, provider: '' }, RangeError, /options\.provider must not be empty/],
+    [{ ...site, pid: 'x' }, TypeError, /options\.pid must be a number/],
+    [{ ...site, pid: -1 }, RangeError, /options\.pid must be an integer from 1/],
+    [{ ...site, cookie: -1n }, RangeError, /options\.cookie must be a bigint from 0/],
+    [{ ...site, cookie: -1 }, TypeError, /options\.cookie must be a bigint, got number/],
+  ];
+  for (const [bad, type, message] of bads) {
+    t.throws(() => program.attach(bad as never), { instanceOf: type, message }, JSON.stringify(bad, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));
   }
 
   // A process that is gone: the uprobe cannot be created, after the spec and address were written.
@@ -194,6 +208,12 @@ utest('bad targets and objects are typed errors; a failed attach leaves no spec,
   const noMaps = t.throws(() => plain.program('plain', LibbpfUsdt).attach({ target: PYTHON, provider: 'python', name: 'line' }), { instanceOf: NotFoundError });
   t.regex(noMaps!.message, /no `__bpf_usdt_specs` map: .*include <bpf\/usdt\.bpf\.h>/);
   t.true(noLinksOf(plain, 'plain'));
+
+  // After close(), with its maps opened by an earlier attach: the object is what is closed.
+  obj.close();
+  const closed = t.throws(() => program.attach({ target: PYTHON, provider: 'python', name: 'line' }), { instanceOf: EbpfError });
+  t.is(closed!.code, 'CLOSED');
+  t.regex(closed!.message, /the object is closed/);
 });
 
 utest('spec ids are bounded by BPF_USDT_MAX_SPEC_CNT (BUSY until a link detaches); a full address index (BPF_USDT_MAX_IP_CNT) is not an error', (t) => {

@@ -79,6 +79,7 @@ ctestSerial('a .struct_ops.link TCP congestion control registers, runs for a con
 
   const registration = ops.register({ members: { name: linkName } });
   t.like(registration, { kind: 'struct_ops', attached: true, target: 'tcp_congestion_ops reno_link' });
+  t.throws(() => registration.pin(42 as unknown as string), { instanceOf: TypeError, message: /^path must be a string, got 42/ });
   t.true(available().includes(linkName), `${linkName} is in ${AVAILABLE}: ${available().join(' ')}`);
   const shown = JSON.parse(execFileSync('bpftool', ['map', 'show', 'name', 'reno_link', '-j'], { encoding: 'utf8' }));
   t.true([shown].flat().some((m: { type: string }) => m.type === 'struct_ops'), 'the kernel has a struct_ops map named reno_link');
@@ -148,6 +149,8 @@ ctest('link: false registers a .struct_ops variable with a map update, as libbpf
   t.throws(() => obj.structOps('reno_map').register({ members: { ssthresh: 'x' } }), { instanceOf: EbpfError, message: /no data member `ssthresh`.*it has: .*name/ });
   t.throws(() => obj.structOps('reno_map').register({ members: { name: 'sixteen_chars_xx' } }), { instanceOf: EbpfError, message: /members\.name: 17 bytes do not fit in the member's 16/ });
   t.throws(() => obj.structOps('reno_map').register({ members: { name: 5 as unknown as string } }), { instanceOf: TypeError, message: /options\.members\.name/ });
+  // An empty name is refused here, not by the kernel's bare EINVAL.
+  t.throws(() => obj.structOps('reno_map').register({ members: { name: '' } }), { instanceOf: RangeError, message: /options\.members\.name must not be empty/ });
 });
 
 ctest('an object dropped without close() is unregistered by its finalizer, map-update registrations included', async (t) => {

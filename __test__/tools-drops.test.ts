@@ -2,11 +2,11 @@
 // API (`drops()`) and the CLI (on exit, also with --json), and avoided with a bigger `ringSize`.
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Execsnoop, MAX_RING_SIZE, Opensnoop, Tcplife, type Open } from '../src';
+import { Execsnoop, MAX_RING_SIZE, OffCpu, Opensnoop, Profile, PyCalls, Runqlat, Syscount, Tcplife, type Open } from '../src';
 import { uniqueExecutable } from '../src/testing';
 import { runCli } from './helpers';
 
@@ -74,10 +74,38 @@ test('ringSize is checked: a power of two, at least a page, at most MAX_RING_SIZ
     t.throws(() => Execsnoop.open({ ringSize: bad }), { instanceOf: RangeError, message: /ringSize/ }, String(bad));
   }
   t.throws(() => Tcplife.open({ ringSize: '4096' as unknown as number }), { instanceOf: TypeError, message: /ringSize/ });
+  // pid and comm filters that could never match are refused, naming the option.
+  for (const open of [Execsnoop.open, Opensnoop.open, Tcplife.open] as Array<(o: object) => unknown>) {
+    t.throws(() => open({ pid: 'x' }), { instanceOf: TypeError, message: /^options\.pid must be a number/ });
+    t.throws(() => open({ pid: -3 }), { instanceOf: RangeError, message: /^options\.pid must be an integer from 1/ });
+    t.throws(() => open({ pid: 1.5 }), { instanceOf: RangeError, message: /^options\.pid/ });
+    t.throws(() => open({ comm: 99 }), { instanceOf: TypeError, message: /^options\.comm must be a string/ });
+    t.throws(() => open({ comm: '' }), { instanceOf: RangeError, message: /^options\.comm must not be empty/ });
+    t.throws(() => open({ comm: 'x'.repeat(40) }), { instanceOf: RangeError, message: /^options\.comm is 40 bytes, more than the kernel's 15/ });
+    t.throws(() => open({ comm: 'é'.repeat(8) }), { instanceOf: RangeError, message: /^options\.comm is 16 bytes/ }, 'bytes, not characters');
+  }
+  for (const open of [Syscount.open, Runqlat.open, OffCpu.open, Profile.open, PyCalls.open] as Array<(o: object) => unknown>) {
+    t.throws(() => open({ pid: 'x' }), { instanceOf: TypeError, message: /^options\.pid must be a number/ });
+    t.throws(() => open({ pid: 0 }), { instanceOf: RangeError, message: /^options\.pid must be an integer from 1/ });
+  }
   using snoop = Execsnoop.open({ ringSize: 1 << 16 });
   t.is(snoop.ringSize, 1 << 16);
   using life = Tcplife.open();
   t.is(life.ringSize, 256 * 1024, "the object's default");
+});
+
+test('--comm and --pid are checked as the API checks them: a one-line message, no stack', (t) => {
+  const cli = join(__dirname, '..', 'dist', 'cli.js');
+  for (const [args, message] of [
+    [['--comm', 'x'.repeat(40)], /^aya-node: --comm is 40 bytes, more than the kernel's 15/],
+    [['--comm', ''], /^aya-node: --comm must not be empty/],
+    [['--pid', '0'], /^aya-node: --pid takes a positive integer/],
+  ] as Array<[string[], RegExp]>) {
+    const run = spawnSync(process.execPath, [cli, 'execsnoop', ...args], { encoding: 'utf8', timeout: 60_000 });
+    t.is(run.status, 1, run.stderr);
+    t.regex(run.stderr, message);
+    t.notRegex(run.stderr, /\n\s+at /, 'no stack trace');
+  }
 });
 
 /** Runs `n` execs of `path` from two shells at once (both CPUs). */

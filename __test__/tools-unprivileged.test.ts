@@ -38,3 +38,22 @@ function asNobody(caps: string): { uid: number; results: Record<string, { events
     t.regex(r.error ?? '', /^PERMISSION .*CAP_PERFMON/, `${tool}: ${r.error}`);
   }
 });
+
+/** The CLI's stderr as user nobody with `caps` (ambient), tracing for a moment. */
+function cliAsNobody(caps: string): { status: number | null; stderr: string } {
+  const run = spawnSync(
+    setpriv!,
+    ['--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all${caps}`, `--ambient-caps=-all${caps}`, process.execPath, '--import=tsx', join('src', 'cli.ts'), 'execsnoop', '--duration', '0.3'],
+    { encoding: 'utf8', cwd: join(__dirname, '..'), timeout: 120_000 },
+  );
+  return { status: run.status, stderr: run.stderr };
+}
+
+(setpriv ? test : test.skip)('the CLI warns about privileges by the effective capabilities, not the uid', (t) => {
+  const capable = cliAsNobody(',+bpf,+perfmon');
+  t.is(capable.status, 0, capable.stderr);
+  t.notRegex(capable.stderr, /warning/, 'non-root with CAP_BPF and CAP_PERFMON: no warning');
+  const missing = cliAsNobody(',+bpf');
+  t.is(missing.status, 1, missing.stderr);
+  t.regex(missing.stderr, /warning: missing CAP_BPF and CAP_PERFMON/);
+});

@@ -79,8 +79,9 @@ usdtTest('a probe that does not exist is a NOT_FOUND error naming the probes the
   t.is(err!.code, 'NOT_FOUND');
   t.regex(err!.message, /no USDT probe python:no__such__probe in .*python3.*it has .*python:function__entry/);
   t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: '/no/such/binary', provider: 'p', name: 'n' }), { instanceOf: EbpfError, message: /no such file/ });
-  t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: PYTHON, provider: '', name: 'n' }), { instanceOf: EbpfError, message: /provider/ });
-  t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: PYTHON, provider: 'python', name: 'line', pid: -1 }), { message: /pid/ });
+  t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: PYTHON, provider: '', name: 'n' }), { instanceOf: RangeError, message: /options\.provider must not be empty/ });
+  t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: PYTHON, provider: 'python', name: 'line', pid: -1 }), { instanceOf: RangeError, message: /options\.pid/ });
+  t.throws(() => obj.program('usdt_calls', Usdt).attach({ target: 5 as never, provider: 'python', name: 'line' }), { instanceOf: TypeError, message: /options\.target must be a string/ });
 });
 
 usdtTest('pycalls --pid lists the calls of a Python process by function name', async (t) => {

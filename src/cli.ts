@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `aya-node <tool>`: ready-made tracing tools on the bundled eBPF programs.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EbpfError } from './errors';
 import { Execsnoop, type Exec } from './tools/execsnoop';
 import { Opensnoop, type Open } from './tools/opensnoop';
 import { Tcplife, type TcpLife } from './tools/tcplife';
-import { ringSizeOption, type RingTool } from './tools/tool';
+import { commOption, ringSizeOption, type RingTool } from './tools/tool';
 import { Syscount, type SyscallCount } from './tools/syscount';
 import { Biolatency, Runqlat } from './tools/latency';
 import { openStackTool } from './tools/stack-cli';
@@ -226,8 +227,8 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
     return n;
   };
   return {
-    pid: number('pid', { integer: true, max: 2 ** 32 - 1 }),
-    comm: values.comm as string | undefined,
+    pid: number('pid', { integer: true, positive: true, max: 2 ** 32 - 1 }),
+    comm: commArgument(values.comm as string | undefined),
     duration: number('duration', { positive: true }),
     // Under 10 ms the reports would be all there is to see.
     interval: values.interval === undefined ? undefined : Math.max(number('interval', { positive: true })!, 0.01),
@@ -239,6 +240,15 @@ function parse(args: string[], accepted: string[] = Object.keys(optionHelp)): Op
     offCpu: (values['off-cpu'] as boolean | undefined) ?? false,
     ringSize: ringSizeArgument(values['ring-size'] as string | undefined),
   };
+}
+
+/** `--comm`: checked as the API's `comm` (1 to 15 bytes), reported as a usage error. */
+function commArgument(value: string | undefined): string | undefined {
+  try {
+    return commOption(value, '--comm');
+  } catch (err) {
+    throw new EbpfError('INVALID_ARGUMENT', (err as Error).message);
+  }
 }
 
 const SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -253,6 +263,29 @@ function ringSizeArgument(value: string | undefined): number | undefined {
   } catch (err) {
     throw new EbpfError('INVALID_ARGUMENT', (err as Error).message.replace('options.ringSize', '--ring-size'));
   }
+}
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+/**
+ * Whether the process may load and attach the tools' programs: by its effective capabilities
+ * (CapEff of /proc/self/status), not by its uid, so a non-root user with ambient CAP_BPF and
+ * CAP_PERFMON gets no warning. Without /proc, being root is taken as enough.
+ */
+function hasTracingCapabilities(): boolean {
+  let status: string;
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return process.getuid?.() === 0;
+  }
+  const m = /^CapEff:\s*([0-9a-f]+)$/im.exec(status);
+  if (!m) return process.getuid?.() === 0;
+  const eff = BigInt(`0x${m[1]}`);
+  const has = (cap: bigint) => (eff & (1n << cap)) !== 0n;
+  return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
 }
 
 /** Printed on stderr once the programs are attached (scripts can wait for it). */
@@ -381,8 +414,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parse(args, described.options);
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('aya-node: warning: not running as root; loading eBPF needs CAP_BPF and CAP_PERFMON\n');
+  if (!hasTracingCapabilities()) {
+    process.stderr.write('aya-node: warning: missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); loading eBPF needs them\n');
   }
   const stopper = stopSignal(options);
   const { stop, done } = stopper;

@@ -1,5 +1,6 @@
 import type * as native from './native';
 import { EbpfError } from './errors';
+import * as validate from './validate';
 
 /**
  * An attachment of a program to a hook. `detach()` (or disposal) removes it; closing the
@@ -36,6 +37,7 @@ export class Link implements Disposable {
    * program has exactly one link.
    */
   pin(path: string): void {
+    validate.name('path', path);
     if (!this.#pin) throw new EbpfError('INVALID_ARGUMENT', `this ${this.kind} link cannot be pinned`);
     if (!this.attached) throw new EbpfError('CLOSED', 'the link is detached');
     this.#pin(path);

@@ -1,4 +1,5 @@
 import * as native from './native';
+import * as validate from './validate';
 
 /** What a pin holds. */
 export type PinnedKind = 'program' | 'map' | 'link' | 'btf' | 'unknown';
@@ -64,7 +65,7 @@ export class PinnedObject implements Disposable {
 
 /** Removes the pin at `path`. */
 export function unpin(path: string): void {
-  native.unpin(path);
+  native.unpin(validate.name('path', path));
 }
 
 /** Throws a clear `EbpfError` unless `path`'s directory is on a bpffs mount. */

@@ -103,6 +103,8 @@ export class StructOpsMap {
 function encodeMembers(members: Record<string, StructOpsMemberValue>): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   for (const [name, value] of Object.entries(members)) {
+    // An empty name is refused by the kernel with a bare EINVAL (sched_ext, tcp_congestion_ops).
+    if (name === 'name' && value === '') throw new RangeError('options.members.name must not be empty');
     if (typeof value === 'string') out[name] = Buffer.from(`${value}\0`, 'utf8');
     else if (value instanceof Uint8Array) out[name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     else if (value !== null && typeof value === 'object' && 'codec' in value) out[name] = value.codec.encode(value.value);

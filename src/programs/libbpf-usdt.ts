@@ -88,6 +88,8 @@ export class LibbpfUsdt extends Program {
       u = { target: named[1], provider: named[2], name: named[3] };
     }
     const found = findUsdtSites(what, u);
+    // Checked here: the maps opened earlier would otherwise report themselves closed.
+    if (this.owner.native.closed) throw new EbpfError('CLOSED', `${what}: the object is closed`);
     const { specs, ips } = this.#openMaps(what);
     const ids = specIds.get(this.owner) ?? { next: 0, free: [] };
     specIds.set(this.owner, ids);

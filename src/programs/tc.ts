@@ -3,6 +3,8 @@ import { Program } from './program';
 import { watchTcFilter } from './tc-watch';
 import * as validate from '../validate';
 
+const TC_APIS = ['auto', 'tcx', 'netlink'] as const;
+
 export interface TcOptions {
   /** Packets entering (`ingress`, default) or leaving (`egress`) the interface. */
   direction?: 'ingress' | 'egress';
@@ -38,6 +40,9 @@ export class SchedClassifier extends Program {
     validate.iface('iface', iface);
     options = validate.options('options', options);
     const direction = options.direction ?? 'ingress';
+    if (options.direction !== undefined) validate.oneOf('options.direction', options.direction, ['ingress', 'egress']);
+    if (options.api !== undefined) validate.oneOf('options.api', options.api, TC_APIS);
+    validate.optionalName('options.netns', options.netns);
     const where = options.netns ? ` in ${options.netns}` : '';
     const target = `tc ${direction} ${iface}${where}`;
     return this.attachAs(

@@ -14,6 +14,7 @@ import { Link } from '../link';
 import { HashMap } from '../maps';
 import type * as native from '../native';
 import { UProbe } from './uprobe';
+import * as validate from '../validate';
 
 /** Where one probe argument is (one word of the note's argument string). */
 export interface UsdtArgSpec {
@@ -306,13 +307,13 @@ export interface UsdtSites {
  * fails the whole attach. @internal
  */
 export function findUsdtSites(what: string, u: UsdtTarget): UsdtSites {
-  if (!u || typeof u !== 'object') throw invalidArgument(`${what}: expected { target, provider, name, pid? }`);
-  for (const key of ['target', 'provider', 'name'] as const) {
-    if (typeof u[key] !== 'string' || u[key] === '') throw invalidArgument(`${what}: \`${key}\` must be a non-empty string`);
-  }
-  if (u.pid !== undefined && (!Number.isSafeInteger(u.pid) || u.pid <= 0)) throw invalidArgument(`${what}: \`pid\` must be a positive integer`);
-  if (u.cookie !== undefined && (typeof u.cookie !== 'bigint' || u.cookie < 0n || u.cookie >= 1n << 64n)) {
-    throw invalidArgument(`${what}: \`cookie\` must be a bigint in [0, 2^64)`);
+  // Wrong types and ranges are TypeError/RangeError naming the field, as everywhere else.
+  if (u === null || typeof u !== 'object' || Array.isArray(u)) throw new TypeError(`${what}: the argument must be an object { target, provider, name, pid? }, got ${u === null ? 'null' : Array.isArray(u) ? 'an array' : typeof u}`);
+  for (const key of ['target', 'provider', 'name'] as const) validate.name(`${what}: options.${key}`, u[key]);
+  if (u.pid !== undefined) validate.integer(`${what}: options.pid`, u.pid, 1, 0xffffffff);
+  if (u.cookie !== undefined) {
+    if (typeof u.cookie !== 'bigint') throw new TypeError(`${what}: options.cookie must be a bigint, got ${typeof u.cookie}`);
+    if (u.cookie < 0n || u.cookie >= 1n << 64n) throw new RangeError(`${what}: options.cookie must be a bigint from 0 to 2^64-1, got ${u.cookie}n`);
   }
   const path = resolveUsdtTarget(u.target, u.pid);
   const all = usdtProbes(path);

@@ -3,7 +3,7 @@
 import { structMemberOffset } from '../btf';
 import { array, cstring, i32, struct, u32, type Infer } from '../codec';
 import { syscallGlobals } from './syscalls';
-import { openRingTool, RingTool, type RingToolOptions } from './tool';
+import { commOption, openRingTool, pidOption, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::execsnoop::ExecEvent`. */
@@ -69,6 +69,7 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
 
   static open(options: ExecsnoopOptions = {}): Execsnoop {
     options = validate.options('options', options);
+    const filter = { pid: pidOption(options.pid), comm: commOption(options.comm) };
     const opened = openRingTool('execsnoop', ExecEvent, [
       { program: 'execsnoop_enter', tracepoint: 'sys_enter' },
       { program: 'execsnoop_exit', tracepoint: 'sys_exit' },
@@ -81,7 +82,7 @@ export class Execsnoop extends RingTool<ExecEvent, Exec> {
         TASK_TGID_OFFSET: { codec: u32, value: structMemberOffset('task_struct', 'tgid') },
       },
     });
-    return new Execsnoop(opened, options);
+    return new Execsnoop(opened, filter);
   }
 
   protected convert(ev: ExecEvent): Exec | undefined {

@@ -4,7 +4,7 @@ import { u32, u64 } from '../codec';
 import { PerCpuArray } from '../maps';
 import { HISTOGRAM_BUCKETS, log2Histogram, type Histogram } from './histogram';
 import type { Ebpf } from '../object';
-import { closingOnError, ObjectTool, openTool } from './tool';
+import { closingOnError, ObjectTool, openTool, pidOption } from './tool';
 import * as validate from '../validate';
 import { taskGlobals } from './task';
 
@@ -101,7 +101,7 @@ export class Runqlat extends LatencyTool {
       { program: 'runq_wakeup', tracepoint: 'sched_wakeup' },
       { program: 'runq_wakeup', tracepoint: 'sched_wakeup_new' },
       { program: 'runq_switch', tracepoint: 'sched_switch' },
-    ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 }, ...taskGlobals() } });
+    ], { objectPath: options.objectPath, globals: { FILTER_PID: { codec: u32, value: pidOption(options.pid) ?? 0 }, ...taskGlobals() } });
     return new Runqlat(object, 'RUNQ_HIST', 'RUNQ_SUM');
   }
 }

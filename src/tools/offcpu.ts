@@ -9,7 +9,7 @@ import { Ebpf } from '../object';
 import { RawTracePoint } from '../programs';
 import { bundledObjectPath } from './objects';
 import { ProfileKey, StackCounts, type ProfileKeyValue } from './profile';
-import { closingOnError } from './tool';
+import { closingOnError, pidOption } from './tool';
 import * as validate from '../validate';
 import { taskGlobals } from './task';
 
@@ -46,8 +46,8 @@ export class OffCpu extends StackCounts {
 
   static open(options: OffCpuOptions = {}): OffCpu {
     options = validate.options('options', options);
-    const { pid, minBlockUs = 0 } = options;
-    if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new RangeError('OffCpu.open: `pid` must be a positive integer');
+    const { minBlockUs = 0 } = options;
+    const pid = pidOption(options.pid);
     if (!Number.isFinite(minBlockUs) || minBlockUs < 0) throw new RangeError('OffCpu.open: `minBlockUs` must be a non-negative number');
     const object = Ebpf.load(options.objectPath ?? bundledObjectPath('offcpu'), {
       globals: {

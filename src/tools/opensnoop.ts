@@ -1,9 +1,8 @@
 // opensnoop: every open/openat on the system, with flags and result.
 
 import { cstring, i32, struct, u32, type Infer } from '../codec';
-import { invalidArgument } from '../errors';
 import { syscallGlobals } from './syscalls';
-import { openRingTool, RingTool, type RingToolOptions } from './tool';
+import { commOption, openRingTool, pidOption, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::opensnoop::OpenEvent`. */
@@ -44,9 +43,8 @@ export interface OpensnoopOptions extends RingToolOptions {
 export class Opensnoop extends RingTool<OpenEvent, Open> {
   static open(options: OpensnoopOptions = {}): Opensnoop {
     options = validate.options('options', options);
-    if (options.comm !== undefined && Buffer.byteLength(options.comm) > 15) {
-      throw invalidArgument(`comm "${options.comm}" is longer than the kernel's 15 bytes`);
-    }
+    const pid = pidOption(options.pid);
+    const comm = commOption(options.comm);
     const opened = openRingTool('opensnoop', OpenEvent, [
       { program: 'opensnoop_enter', tracepoint: 'sys_enter' },
       { program: 'opensnoop_exit', tracepoint: 'sys_exit' },
@@ -55,8 +53,8 @@ export class Opensnoop extends RingTool<OpenEvent, Open> {
       ringSize: options.ringSize,
       globals: {
         ...syscallGlobals(['open', 'openat']),
-        FILTER_PID: { codec: u32, value: options.pid ?? 0 },
-        FILTER_COMM: { codec: cstring(16), value: options.comm ?? '' },
+        FILTER_PID: { codec: u32, value: pid ?? 0 },
+        FILTER_COMM: { codec: cstring(16), value: comm ?? '' },
       },
     });
     return new Opensnoop(opened);

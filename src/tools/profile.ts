@@ -9,7 +9,7 @@ import { flameGraphSvg, foldedStacks, speedscopeJson, type FlameGraphOptions, ty
 import { bundledObjectPath } from './objects';
 import { StackResolver } from './stacks';
 import { frameLabel, type Frame } from './symbolize';
-import { closingOnError, ObjectTool } from './tool';
+import { closingOnError, ObjectTool, pidOption } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::histogram::ProfileKey`. */
@@ -119,7 +119,7 @@ export class Profile extends StackCounts {
   static open(options: ProfileOptions = {}): Profile {
     options = validate.options('options', options);
     const object = Ebpf.load(options.objectPath ?? bundledObjectPath('profile'), {
-      globals: { FILTER_PID: { codec: u32, value: options.pid ?? 0 } },
+      globals: { FILTER_PID: { codec: u32, value: pidOption(options.pid) ?? 0 } },
     });
     return closingOnError(object, () => {
       object.program('profile', PerfEvent).attach({ event: 'cpu-clock', frequency: options.frequency ?? 49 });

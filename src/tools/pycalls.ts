@@ -9,7 +9,7 @@ import { PerCpuHashMap } from '../maps';
 import { Ebpf } from '../object';
 import { Usdt, usdtProbes } from '../programs/usdt';
 import { bundledObjectPath } from './objects';
-import { closingOnError, ObjectTool } from './tool';
+import { closingOnError, ObjectTool, pidOption } from './tool';
 import * as validate from '../validate';
 
 export interface PyCallsOptions {
@@ -66,8 +66,9 @@ export class PyCalls extends ObjectTool {
   }
 
   static open(options: PyCallsOptions): PyCalls {
-    const pid = options?.pid;
-    if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError('PyCalls.open: `pid` must be a positive integer');
+    options = validate.options('options', options);
+    if (options.pid === undefined) throw new TypeError('options.pid must be a number, got undefined');
+    const pid = pidOption(options.pid)!;
     const target = pythonWithProbes(pid);
     const object = Ebpf.load(options.objectPath ?? bundledObjectPath('usdt_calls'), {
       // function__return's arguments: file name, function name, line.

@@ -5,7 +5,7 @@ import { cstring, struct, u32, u64 } from '../codec';
 import { PerCpuHashMap } from '../maps';
 import { invalidArgument } from '../errors';
 import type { Ebpf } from '../object';
-import { closingOnError, ObjectTool, openTool } from './tool';
+import { closingOnError, ObjectTool, openTool, pidOption } from './tool';
 import { syscallName } from './syscalls';
 import * as validate from '../validate';
 
@@ -181,7 +181,7 @@ export class Syscount extends ObjectTool {
     const object = openTool('syscount', options.countOnly ? [enter] : [enter, exit], {
       objectPath: options.objectPath,
       globals: {
-        FILTER_PID: { codec: u32, value: options.pid ?? 0 },
+        FILTER_PID: { codec: u32, value: pidOption(options.pid) ?? 0 },
         BY_PROCESS: { codec: u32, value: options.byProcess ? 1 : 0 },
         // Only set when asked, so objects built before these flags still load.
         ...(options.alsoByComm ? { ALSO_BY_COMM: { codec: u32, value: 1 } } : {}),

@@ -3,7 +3,7 @@
 import { structMemberOffset } from '../btf';
 import { bytes, cstring, struct, u16, u32, u64, type Infer } from '../codec';
 import type { GlobalValue } from '../object';
-import { openRingTool, RingTool, type RingToolOptions } from './tool';
+import { commOption, openRingTool, pidOption, RingTool, type RingToolOptions } from './tool';
 import * as validate from '../validate';
 
 /** Layout of `aya_node_common::tcplife::TcpLifeEvent`. */
@@ -89,12 +89,13 @@ export class Tcplife extends RingTool<TcpLifeEvent, TcpLife> {
 
   static open(options: TcplifeOptions = {}): Tcplife {
     options = validate.options('options', options);
+    const filter = { pid: pidOption(options.pid), comm: commOption(options.comm) };
     const opened = openRingTool('tcplife', TcpLifeEvent, [{ program: 'tcplife', tracepoint: 'inet_sock_set_state' }], {
       objectPath: options.objectPath,
       ringSize: options.ringSize,
       globals: sockGlobals(),
     });
-    return new Tcplife(opened, options);
+    return new Tcplife(opened, filter);
   }
 
   protected convert(ev: TcpLifeEvent): TcpLife | undefined {

@@ -57,6 +57,23 @@ export function ringSizeOption(value: unknown): number | undefined {
   return size;
 }
 
+/** Checks a `pid` option: a process id (from 1), or `undefined` (every process). */
+export function pidOption(value: unknown, argument = 'options.pid'): number | undefined {
+  return value === undefined ? undefined : validate.integer(argument, value, 1, 0xffffffff);
+}
+
+/** Longest comm that can match: the kernel's TASK_COMM_LEN is 16 bytes with the NUL. */
+export const MAX_COMM_BYTES = 15;
+
+/** Checks a `comm` option: 1 to 15 bytes (a longer one would never match), or `undefined`. */
+export function commOption(value: unknown, argument = 'options.comm'): string | undefined {
+  if (value === undefined) return undefined;
+  const comm = validate.name(argument, value);
+  const bytes = Buffer.byteLength(comm);
+  if (bytes > MAX_COMM_BYTES) throw new RangeError(`${argument} is ${bytes} bytes, more than the kernel's ${MAX_COMM_BYTES} (TASK_COMM_LEN 16 with the NUL): it would never match, got ${JSON.stringify(comm.length > 40 ? `${comm.slice(0, 40)}...` : comm)}`);
+  return comm;
+}
+
 /** Runs `build` on `object`, closing the object if it throws (so nothing stays attached). */
 export function closingOnError<T>(object: Ebpf, build: (object: Ebpf) => T): T {
   try {
