@@ -112,7 +112,7 @@ test.serial('closeAsync() keeps perf-event tracepoint detaching off the event lo
   t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), 'the links are gone when the promise resolves');
   t.true(await programsGone(ids), 'and the program is unloaded');
   t.is(openBpfFds(), fdsBefore, 'every fd closed');
-  t.throws(() => object.program('tp_count').attach('syscalls', 'sys_enter_getppid'), { code: 'CLOSED' } as never);
+  t.throws(() => object.program('tp_count', TracePoint).attach('syscalls', 'sys_enter_getppid'), { code: 'CLOSED' } as never);
 });
 
 test.serial('await using a tool closes it asynchronously', async (t) => {
