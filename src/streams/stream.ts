@@ -120,11 +120,13 @@ const EVENT_LOOP_TURN_MS = 10;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 
 /**
- * What `dropped` runs for a collected iterator. Made here, outside the scope that holds the
- * iterator: a closure there would keep it alive through the shared context.
+ * What `dropped` runs for a collected iterator: marks its consumer orphaned. Made here, outside
+ * the scope that holds the iterator: a closure there would keep it alive through the shared context.
  */
-function releaser(consumer: Consumer, release: (consumer: Consumer) => void): () => void {
-  return () => release(consumer);
+function orphaner(consumer: Consumer): () => void {
+  return () => {
+    consumer.orphaned = true;
+  };
 }
 
 /** Puts `items` in front of `list` (without spreading: a batch can be large). */
@@ -147,17 +149,31 @@ const positiveInteger = (name: string, value: unknown) => {
 
 
 /** One consumer's read loop over the native reader (see `EventStream.#start`). */
-interface ReadLoop {
+interface Source<X> {
   /** The next batch, or `null` once the stream closed or the consumer was abandoned; throws an abort's reason. */
-  next(): Promise<RecordBatch | null>;
-  /** Gives the stream back (for the next consumer); the loop then ends. */
+  next(): Promise<X | null>;
+  /** Gives the stream back (for the next consumer); the source then ends. */
   end(): void;
 }
 
+/** One consumer's reads of undecoded records. */
+type ReadLoop = Source<RecordBatch>;
+
 /** Batches of decoded events, for `EventIterator`: `null` at the end. @internal */
-export interface BatchSource<T> {
-  next(): Promise<T[] | null>;
-  end(): void;
+export type BatchSource<T> = Source<T[]>;
+
+/** Yields each batch of the source `open` makes (at the first `next()`), ending it however the iteration ends. */
+async function* untilEnd<X>(open: () => Source<X>): AsyncGenerator<X, void, undefined> {
+  const source = open();
+  try {
+    for (;;) {
+      const batch = await source.next();
+      if (batch === null) return;
+      yield batch;
+    }
+  } finally {
+    source.end();
+  }
 }
 
 /** One iteration of a stream: which read is its own, and whether its iterator was dropped. @internal */
@@ -329,8 +345,6 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #emitter: EventEmitter | undefined;
   /** Resolves the wait of `#readable()`, while one is pending. */
   #wake: (() => void) | undefined;
-  /** What `dropped` runs for a collected iterator (made here: see `releaser`). */
-  readonly #release: (consumer: Consumer) => void;
   /**
    * Events taken from the kernel but not handed to anyone: the rest of a batch when a consumer
    * left in the middle of it (`break`). The next consumer gets them first, so none is lost.
@@ -340,9 +354,6 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   protected constructor(reader: NativeReader, what: string) {
     this.#reader = reader;
     this.#what = what;
-    this.#release = (consumer) => {
-      consumer.orphaned = true;
-    };
   }
 
   /** Turns one native batch into events. */
@@ -351,20 +362,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   /** Events in batches: each array holds what one wake-up found (up to `maxBatch`). */
   batches(options: StreamReadOptions = {}): AsyncGenerator<T[], void, undefined> {
     options = validate.options('options', options);
-    return this.#consumer((consumer) => this.#batches(options, consumer));
-  }
-
-  async *#batches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<T[], void, undefined> {
-    const source = this.#decoded(options, consumer);
-    try {
-      for (;;) {
-        const events = await source.next();
-        if (events === null) return;
-        yield events;
-      }
-    } finally {
-      source.end();
-    }
+    return this.#consumer((consumer) => untilEnd(() => this.#decoded(options, consumer)));
   }
 
   /**
@@ -403,20 +401,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
    */
   recordBatches(options: StreamReadOptions = {}): AsyncGenerator<RecordBatch, void, undefined> {
     options = validate.options('options', options);
-    return this.#consumer((consumer) => this.#recordBatches(options, consumer));
-  }
-
-  async *#recordBatches(options: StreamReadOptions, consumer: Consumer): AsyncGenerator<RecordBatch, void, undefined> {
-    const loop = this.#start(options, consumer);
-    try {
-      for (;;) {
-        const batch = await loop.next();
-        if (batch === null) return;
-        yield batch;
-      }
-    } finally {
-      loop.end();
-    }
+    return this.#consumer((consumer) => untilEnd(() => this.#start(options, consumer)));
   }
 
   /**
@@ -610,7 +595,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         await inner.return();
       },
     };
-    dropped.register(outer, releaser(consumer, this.#release));
+    dropped.register(outer, orphaner(consumer));
     return outer;
   }
 
