@@ -10,7 +10,7 @@ import {
   RawTracePoint,
   type Exec,
 } from '../src';
-import { kernelHasProgram, kernelLinks, openBpfFds, run, start, uniqueTrue, within } from './helpers';
+import { eventually, kernelHasProgram, kernelLinks, openBpfFds, run, start, uniqueTrue, within } from './helpers';
 import { noLinksOf } from './programs-helpers';
 
 /** Iterates `events` until one satisfies `match`, then breaks out of the loop. */
@@ -129,8 +129,7 @@ test('close() ends the iteration, detaches the link and unloads the program', as
   t.true(events.closed);
   t.false(kernelLinks().some((l) => l.prog_id === id), 'no link of the program is left');
   // The kernel frees a detached program after an RCU grace period, not within close().
-  const deadline = Date.now() + 2000;
-  while (kernelHasProgram(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => !kernelHasProgram(id), 2000);
   t.false(kernelHasProgram(id), 'the program is unloaded');
 });
 

@@ -27,7 +27,7 @@ export function uniqueTrue(): { path: string; cleanup: () => void } {
   return { path: exe.path, cleanup: () => exe.close() };
 }
 
-export { start, run, within } from '../src/testing';
+export { eventually, start, run, within } from '../src/testing';
 
 /**
  * The number of eBPF-related fds this process has open: programs, maps, links, BTF and

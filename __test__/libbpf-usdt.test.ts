@@ -13,7 +13,7 @@ import { ArrayMap, codec, Ebpf, EbpfError, HashMap, LibbpfUsdt, NotFoundError, p
 import { libbpfUsdtSpec } from '../src/programs/libbpf-usdt';
 import { buildCObject, buildCSource, cleanupCObjects, cSkipReason } from './c-objects';
 import { PYTHON } from './flamegraph-helpers';
-import { kernelHasProgram, kernelLinks, within } from './helpers';
+import { eventually, kernelHasProgram, kernelLinks, within } from './helpers';
 import { collect, noLinksOf } from './programs-helpers';
 import { pythonCopy, pythonRounds, semaphoreOf } from './usdt-helpers';
 
@@ -151,7 +151,7 @@ utest('by binary (every process running it): function__return and gc__start (a s
   }
   t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), 'closing the object left no link of either program');
   // The kernel frees programs and their maps after an RCU grace period, not at close: allow it a moment.
-  for (const deadline = Date.now() + 3000; ids.some(kernelHasProgram) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  await eventually(() => !ids.some(kernelHasProgram), 3000);
   t.false(ids.some(kernelHasProgram), 'and unloaded both');
   const mapGone = (id: number) => {
     try {
@@ -161,7 +161,7 @@ utest('by binary (every process running it): function__return and gc__start (a s
       return true;
     }
   };
-  for (const deadline = Date.now() + 3000; !mapIds.every(mapGone) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  await eventually(() => mapIds.every(mapGone), 3000);
   t.true(mapIds.length >= 3 && mapIds.every(mapGone), `and the kernel freed its maps, the spec array and the address index among them (ids ${mapIds.join(', ')})`);
   t.is(semaphoreOf(py.pid, ret), 0, 'and counted the semaphore back down');
 });

@@ -11,7 +11,7 @@
 
 import test from 'ava';
 import { Biolatency, Ebpf, Execsnoop, OffCpu, Opensnoop, Profile, Runqlat, Syscount, Tcplife, TracePoint, bundledObjectPath } from '../src';
-import { kernelHasProgram, kernelLinks, openBpfFds } from './helpers';
+import { eventually, kernelHasProgram, kernelLinks, openBpfFds } from './helpers';
 
 /** The longest the event loop went without running a 1 ms timer while `during` ran. */
 async function maxLoopLag(during: () => Promise<unknown>): Promise<number> {
@@ -38,13 +38,8 @@ async function maxLoopLag(during: () => Promise<unknown>): Promise<number> {
 const idleLag = () => maxLoopLag(() => new Promise((r) => setTimeout(r, 300)));
 
 /** Waits (up to 3 s) until the kernel has none of the programs: it frees them after an RCU grace period. */
-async function programsGone(ids: number[]): Promise<boolean> {
-  const deadline = Date.now() + 3000;
-  while (Date.now() < deadline) {
-    if (!ids.some(kernelHasProgram)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+function programsGone(ids: number[]): Promise<boolean> {
+  return eventually(() => !ids.some(kernelHasProgram), 3000);
 }
 
 const idsOf = (object: Ebpf) => object.programs.map((p) => object.program(p.name).id).filter((id): id is number => id !== undefined);
