@@ -1,8 +1,8 @@
 //! Refuses maps whose declared size the machine cannot hold, before the kernel tries. Creating
 //! a preallocated map (arrays, per-CPU arrays, hashes without BPF_F_NO_PREALLOC, ring buffers)
-//! allocates all of it at once; for a size beyond physical memory (a corrupt or hostile
+//! allocates all of it at once; for a size beyond the memory available (a corrupt or hostile
 //! `max_entries`) that does not fail cleanly: the kernel goes on until the OOM killer ends this
-//! or another process. Such a map could never be created, so refusing it loses nothing.
+//! or another process. Such a map could not be created without that, so refusing it loses nothing.
 
 use std::collections::HashMap;
 
@@ -34,8 +34,15 @@ pub fn preallocated_bytes(map_type: u32, key: u32, value: u32, max_entries: u32,
     }
 }
 
-/// Physical memory of the machine, in bytes (`None` if unknown).
-fn physical_memory() -> Option<u128> {
+/// Memory the machine can still give, in bytes: `MemAvailable` of /proc/meminfo (free plus
+/// reclaimable; a map larger than that ends in the OOM killer too), else all physical memory
+/// (`None` if neither is known).
+fn available_memory() -> Option<u128> {
+    if let Ok(meminfo) = std::fs::read_to_string("/proc/meminfo") {
+        if let Some(kib) = mem_available_kib(&meminfo) {
+            return Some(kib * 1024);
+        }
+    }
     let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
     // SAFETY: sysinfo fills the struct it is given.
     if unsafe { libc::sysinfo(&mut info) } != 0 {
@@ -44,10 +51,16 @@ fn physical_memory() -> Option<u128> {
     Some(u128::from(info.totalram as u64) * u128::from(info.mem_unit))
 }
 
+/// The `MemAvailable:` line of /proc/meminfo, in KiB.
+fn mem_available_kib(meminfo: &str) -> Option<u128> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Checks every map `data` declares (with the `maxEntries` overrides applied) against the
-/// machine's physical memory. An ELF aya-obj cannot parse is left to Aya, which reports why.
+/// memory the machine can still give. An ELF aya-obj cannot parse is left to Aya, which reports why.
 pub fn check_map_memory(data: &[u8], max_entries: Option<&HashMap<String, u32>>) -> Result<()> {
-    let Some(limit) = physical_memory() else { return Ok(()) };
+    let Some(limit) = available_memory() else { return Ok(()) };
     let Ok(object) = std::panic::catch_unwind(|| aya_obj::Object::parse(data)) else { return Ok(()) };
     let Ok(object) = object else { return Ok(()) };
     let cpus = crate::maps::per_cpu::possible_cpu_count().unwrap_or(1);
@@ -57,7 +70,7 @@ pub fn check_map_memory(data: &[u8], max_entries: Option<&HashMap<String, u32>>)
         if bytes > limit {
             return Err(NodeError::new(
                 Code::InvalidArgument,
-                format!("map `{name}` would take {bytes} bytes of kernel memory ({entries} entries), more than this machine has ({limit}); lower it with the maxEntries load option"),
+                format!("map `{name}` would take {bytes} bytes of kernel memory ({entries} entries), more than this machine has available ({limit}); lower it with the maxEntries load option"),
             ));
         }
     }
@@ -76,5 +89,12 @@ mod tests {
         assert_eq!(preallocated_bytes(HASH, 4, 8, u32::MAX, BPF_F_NO_PREALLOC, 2), 0, "grows on demand");
         assert_eq!(preallocated_bytes(RINGBUF, 0, 0, 1 << 20, 0, 2), 1 << 20);
         assert_eq!(preallocated_bytes(11, 8, 8, u32::MAX, 1, 2), 0, "an LPM trie grows on demand");
+    }
+
+    #[test]
+    fn mem_available_from_meminfo() {
+        let meminfo = "MemTotal:       24684084 kB\nMemFree:         1070724 kB\nMemAvailable:    6273240 kB\n";
+        assert_eq!(mem_available_kib(meminfo), Some(6_273_240));
+        assert_eq!(mem_available_kib("MemTotal: 1 kB\n"), None);
     }
 }
