@@ -50,10 +50,16 @@ test.serial('perf event array: an overflowing buffer reports lost samples, and r
   // Nobody reads while 600 execs write ~24 KiB into 4 KiB per CPU.
   execLoop(600);
   let received = 0;
-  for await (const batch of perf.batches({ lingerMs: 0 })) {
-    received += batch.length;
-    if (perf.lost > 0) break;
-  }
+  const reading = (async () => {
+    for await (const batch of perf.batches({ lingerMs: 0 })) {
+      received += batch.length;
+      if (perf.lost > 0) break;
+      // The kernel reports a loss with the next sample it has room for: make one (on a quiet
+      // machine nothing else would, and this loop would wait forever).
+      execLoop(1);
+    }
+  })();
+  await within(10_000, 'the loss reported', reading);
   t.true(perf.lost > 0, `lost samples are counted (received ${received}, lost ${perf.lost})`);
   t.true(received > 0);
   // The buffer keeps working after the overflow.
@@ -208,10 +214,28 @@ test.serial('record batches: one buffer of records, walked without decoding, rea
       seen++;
     });
     t.deepEqual([...batch].map((b) => b.length), Array(batch.count).fill(64), 'iteration gives one view per record');
+    // The loop walk reads the same sequence numbers (the first u64 of each record).
+    const looped: bigint[] = [];
+    for (let i = 0, at = 0; i < batch.count; i++, at = batch.next(at)) {
+      t.is(batch.length(at), 64);
+      looped.push(batch.view.getBigUint64(batch.start(at), true));
+    }
+    t.deepEqual(looped, Array.from({ length: batch.count }, (_, i) => BigInt(seen - batch.count + i)));
     if (seen >= 1000) break;
   }
   t.is(seen, 1000);
   t.is(buffers.size, 1, 'every batch was read into the same buffer');
+
+  // A perf event array's records are tagged with the CPU that wrote them.
+  const perf = object.perfEventArray('PERF_EVENTS');
+  object.program('produce_perf').testRun({ data: Buffer.alloc(64), repeat: 10 });
+  const tags: number[] = [];
+  for await (const batch of perf.recordBatches({ lingerMs: 0 })) {
+    for (let i = 0, at = 0; i < batch.count; i++, at = batch.next(at)) tags.push(batch.tag(at));
+    if (tags.length >= 10) break;
+  }
+  t.is(tags.length, 10);
+  t.true(tags.every((cpu) => perf.cpus.includes(cpu)), `tags are online CPUs (${tags.join(',')})`);
 });
 
 test.serial('events larger than the read buffer still arrive: the buffer grows (ring) or they wait in the overflow (perf)', async (t) => {

@@ -24,14 +24,16 @@
 // Needs root, gcc, libbpf-dev (scripts/setup.sh installs them) and Go >= 1.25 on PATH for the Go
 // consumer (skipped with a note when absent; its module comes from the Go module proxy).
 // 3b. The same with one CPU for both (producer and consumer on CPU 0).
+// 3c. The same as 3 with the producer paced at fixed rates (PACED_RATES), the same for every
+//    consumer: at full speed, the producer's pace depends on how often its consumer is woken.
 // Run: node --import=tsx bench/consumers.bench.ts   (ROUNDS=3, LIVE_EVENTS=2000000 by default;
-// PARTS=drain,limits,one-cpu,live,live-one-cpu to pick tables)
+// PARTS=drain,limits,one-cpu,live,live-one-cpu,live-paced to pick tables, PACED_RATES=1000000,3000000)
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundledObjectPath, codec, Ebpf, type RingBuf } from '../src';
+import { bundledObjectPath, codec, Ebpf, type RecordBatch, type RingBuf } from '../src';
 import { decoderFor } from '../src/codec';
 
 const { struct, u64, padding } = codec;
@@ -40,6 +42,8 @@ const SIZES = [16, 64, 256] as const;
 type Size = (typeof SIZES)[number];
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const LIVE_EVENTS = Number(process.env.LIVE_EVENTS ?? 2_000_000);
+/** Events/s of the paced producer in table 3c. */
+const PACED_RATES = (process.env.PACED_RATES ?? '1000000,3000000').split(',').map(Number);
 /** A socket filter's test run needs a packet of at least an Ethernet header. */
 const PACKET = Buffer.alloc(64);
 const PIN_DIR = `/sys/fs/bpf/aya-node-bench-consumers-${process.pid}`;
@@ -158,7 +162,8 @@ function external(bin: string, args: string[], cpu?: number): ChildProcess {
   return spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-type AyaKind = 'raw' | 'batches' | 'for-await';
+/** `raw-forEach`: recordBatches() walked with forEach and readUInt32LE (this bench's walk before the loop walk). */
+type AyaKind = 'raw' | 'raw-forEach' | 'batches' | 'for-await';
 
 /** What an aya-node consumer has read so far (a live run looks at it while the loop runs). */
 interface Progress {
@@ -172,13 +177,39 @@ interface Progress {
  */
 /** The ring an aya-node consumer reads: opened before the clock starts, as C and Go open theirs. */
 function ayaOpen(kind: AyaKind, object: Ebpf, size: Size): RingBuf<Buffer> | RingBuf<SeqAndLast> {
-  return kind === 'raw' ? object.ringBuf('EVENTS') : object.ringBuf('EVENTS', seqAndLast(size));
+  return kind.startsWith('raw') ? object.ringBuf('EVENTS') : object.ringBuf('EVENTS', seqAndLast(size));
+}
+
+/** One batch of the raw consumer: per record, the low half of the sequence number (checked) and the last u32. */
+function walkRaw(batch: RecordBatch, state: { expected: number; last: number }, progress: Progress): void {
+  const { view, count } = batch;
+  let { expected, last } = state;
+  for (let i = 0, at = 0; i < count; i++, at = batch.next(at)) {
+    const start = batch.start(at);
+    const seq = view.getUint32(start, true);
+    if (seq !== expected) progress.outOfOrder++;
+    expected = (seq + 1) >>> 0;
+    last = view.getUint32(start + batch.length(at) - 4, true);
+  }
+  state.expected = expected;
+  state.last = last;
+  progress.events += count;
 }
 
 async function ayaRead(kind: AyaKind, opened: RingBuf<Buffer> | RingBuf<SeqAndLast>, n: number, signal: AbortSignal | undefined, progress: Progress): Promise<void> {
   // The defaults otherwise (minBatch 1: a batch is whatever one wake-up finds).
   const options = { signal };
   if (kind === 'raw') {
+    // The walk docs/streams.md shows as the fastest: a plain loop, fields read through the view.
+    const state = { expected: 0, last: 0 };
+    for await (const batch of (opened as RingBuf<Buffer>).recordBatches(options)) {
+      walkRaw(batch, state, progress);
+      if (progress.events >= n) break;
+    }
+    if (state.last < 0) throw new Error('unreachable: keeps the last word read');
+    return;
+  }
+  if (kind === 'raw-forEach') {
     let expected = 0;
     let last = 0;
     for await (const batch of (opened as RingBuf<Buffer>).recordBatches(options)) {
@@ -227,11 +258,12 @@ interface Consumer {
   live(object: Ebpf, pin: string, size: Size, cpu: number): Promise<{ started: Promise<void>; stop: (expected: number) => Promise<Read> }>;
 }
 
-function externalConsumer(name: string, bin: string): Consumer {
+/** `drainMode`: `drain` (libbpf's loop) or `drain-copy` (the C consumer's copying loop). */
+function externalConsumer(name: string, bin: string, drainMode = 'drain'): Consumer {
   return {
     name,
     async drain(_object, pin, size, n) {
-      const child = external(bin, ['drain', pin, String(size), String(n)]);
+      const child = external(bin, [drainMode, pin, String(size), String(n)]);
       return parse<Read>(name, await exited(child));
     },
     async live(_object, pin, size, cpu) {
@@ -323,6 +355,9 @@ async function table2(consumers: Consumer[], title: string) {
   const cpu: Medians = new Map();
   for (const size of SIZES) {
     const rates = new Map<string, { rate: number; cpuRate: number }[]>(consumers.map((c) => [c.name, []]));
+    // One untimed round first: V8 compiles a consumer's loop while it runs, and a ring drains in
+    // a few milliseconds, so a cold first round measures the compiler (C and Go are compiled).
+    for (const c of consumers) await drainOnce(c, size);
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of consumers) rates.get(c.name)!.push(await drainOnce(c, size));
     }
@@ -374,8 +409,28 @@ async function table2(consumers: Consumer[], title: string) {
  * consumer yielding one promise per event can beat it); (c) decoding two u64 fields per event
  * into an object of BigInts, from a buffer in memory (what `batches()` pays per event).
  */
-async function limits() {
+async function limits(bins: Binaries) {
   console.log('\nLimits measured in this run (events per CPU second of this process, medians of 3):');
+  // What one copy costs by itself, in C; and what the loop walk bought over forEach, in Node.
+  const pairs = [
+    [externalConsumer('C libbpf', bins.c), externalConsumer('C copying', bins.c, 'drain-copy')],
+    [ayaConsumer('raw', 'loop'), ayaConsumer('raw-forEach', 'forEach')],
+  ];
+  for (const size of SIZES) {
+    const rates = new Map<string, number[]>();
+    for (const round of [-1, 0, 1, 2]) {
+      for (const c of pairs.flat()) {
+        const { cpuRate } = await drainOnce(c, size);
+        if (round >= 0) rates.set(c.name, [...(rates.get(c.name) ?? []), cpuRate]);
+      }
+    }
+    const m = (name: string) => median(rates.get(name)!);
+    console.log(
+      `- at ${size} B, C copying each run of records out of the ring first, then reading the copy (what aya-node does, in C): ` +
+        `${mps(m('C copying'))} M/s, ${(m('C copying') / m('C libbpf')).toFixed(2)}× of libbpf's loop in place (${mps(m('C libbpf'))} M/s); ` +
+        `recordBatches() walked with forEach and readUInt32LE: ${mps(m('forEach'))} M/s, with the loop walk: ${mps(m('loop'))} M/s (${(m('loop') / m('forEach')).toFixed(2)}×)`,
+    );
+  }
   const result = new Float64Array(4);
   for (const size of SIZES) {
     const rates: number[] = [];
@@ -433,8 +488,11 @@ interface Live {
   producerRate: number;
 }
 
-/** One live run: the producer on CPU 0 in another process, the consumer on `consumerCpu` (1, or 0 to share the CPU). */
-async function liveOnce(consumer: Consumer, producerBin: string, size: Size, consumerCpu: number): Promise<Live> {
+/**
+ * One live run: the producer on CPU 0 in another process, the consumer on `consumerCpu` (1, or
+ * 0 to share the CPU); the producer at full speed, or paced at `rate` events/s.
+ */
+async function liveOnce(consumer: Consumer, producerBin: string, size: Size, consumerCpu: number, rate?: number): Promise<Live> {
   using object = loadFilled(size, 0);
   const pin = join(PIN_DIR, `live-events-${size}`);
   const progPin = join(PIN_DIR, `live-produce-${size}`);
@@ -445,7 +503,7 @@ async function liveOnce(consumer: Consumer, producerBin: string, size: Size, con
     await run.started;
     const produced = parse<{ runs: number; ns: number }>(
       'ring_producer',
-      await exited(spawn('taskset', ['-c', '0', producerBin, progPin, String(LIVE_EVENTS)], { stdio: ['ignore', 'pipe', 'pipe'] })),
+      await exited(spawn('taskset', ['-c', '0', producerBin, progPin, String(LIVE_EVENTS), ...(rate ? [String(rate)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })),
     );
     const dropped = Number(object.nativeObject.perCpuCounterSum('DROPS'));
     const read = await run.stop(produced.runs - dropped);
@@ -462,9 +520,10 @@ async function liveOnce(consumer: Consumer, producerBin: string, size: Size, con
   }
 }
 
-async function table3(consumers: Consumer[], producerBin: string, consumerCpu: number) {
-  const title =
-    consumerCpu === 0
+async function table3(consumers: Consumer[], producerBin: string, consumerCpu: number, rate?: number) {
+  const title = rate
+    ? `3c. Loss at one offered rate for every consumer: the producer paced at ${mps(rate)} M events/s on CPU 0, consumer on CPU 1`
+    : consumerCpu === 0
       ? '3b. Loss with one CPU for both: producer and consumer on CPU 0 (taskset -c 0), taking turns'
       : '3. Loss under a live producer: BPF_PROG_TEST_RUN at full speed in another process on CPU 0, consumer on CPU 1';
   console.log(`\n${title}, ${LIVE_EVENTS.toLocaleString('en-US')} events a run; each round: received / dropped (counted by the DROPS map) / lost uncounted`);
@@ -475,7 +534,7 @@ async function table3(consumers: Consumer[], producerBin: string, consumerCpu: n
   for (const size of SIZES) {
     const runs = new Map<string, Live[]>(consumers.map((c) => [c.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of consumers) runs.get(c.name)!.push(await liveOnce(c, producerBin, size, consumerCpu));
+      for (const c of consumers) runs.get(c.name)!.push(await liveOnce(c, producerBin, size, consumerCpu, rate));
     }
     for (const c of consumers) {
       const rs = runs.get(c.name)!;
@@ -515,10 +574,10 @@ async function main() {
     ayaConsumer('batches', 'aya-node batches() decoded'),
     ayaConsumer('for-await', 'aya-node for await decoded'),
   ];
-  // PARTS picks tables (default all): drain, limits, one-cpu, live, live-one-cpu.
-  const parts = new Set((process.env.PARTS ?? 'drain,limits,one-cpu,live,live-one-cpu').split(','));
+  // PARTS picks tables (default all): drain, limits, one-cpu, live, live-one-cpu, live-paced.
+  const parts = new Set((process.env.PARTS ?? 'drain,limits,one-cpu,live,live-one-cpu,live-paced').split(','));
   if (parts.has('drain')) await table2(consumers, '2. Consumer-bound, a full ring drained');
-  if (parts.has('limits')) await limits();
+  if (parts.has('limits')) await limits(bins);
   if (parts.has('one-cpu')) {
     setAffinity('0');
     try {
@@ -529,6 +588,9 @@ async function main() {
   }
   if (parts.has('live')) await table3(consumers, bins.producer, 1);
   if (parts.has('live-one-cpu')) await table3(consumers, bins.producer, 0);
+  // At full speed the producer's pace depends on the consumer (a consumer woken per event, as
+  // libbpf's poll is, makes every commit pay for a wake-up): here every consumer gets the same.
+  if (parts.has('live-paced')) for (const rate of PACED_RATES) await table3(consumers, bins.producer, 1, rate);
   console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 

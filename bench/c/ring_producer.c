@@ -1,6 +1,7 @@
 // The live producer of bench/consumers.bench.ts: test-runs the pinned socket-filter producer
-// (one event per run) with BPF_PROG_TEST_RUN, 1000 runs a call, as fast as it can, until N runs.
-//   ring_producer PROG_PIN N     prints {"runs","ns"} on stdout
+// (one event per run) with BPF_PROG_TEST_RUN, 1000 runs a call, until N runs: as fast as it can,
+// or at RATE runs a second (sleeping whenever it is ahead of that schedule).
+//   ring_producer PROG_PIN N [RATE]     prints {"runs","ns"} on stdout
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,11 +10,12 @@
 #include <time.h>
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: ring_producer PROG_PIN N\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: ring_producer PROG_PIN N [RATE]\n");
     return 2;
   }
   unsigned long long n = strtoull(argv[2], NULL, 10), runs = 0;
+  double rate = argc == 4 ? strtod(argv[3], NULL) : 0;
   int fd = bpf_obj_get(argv[1]);
   if (fd < 0) {
     fprintf(stderr, "bpf_obj_get %s: %s\n", argv[1], strerror(errno));
@@ -31,6 +33,13 @@ int main(int argc, char **argv) {
       return 1;
     }
     runs += batch;
+    if (rate > 0) {
+      // When the next call is due: t0 + runs / rate.
+      long long due = (long long)(runs / rate * 1e9);
+      struct timespec at = {t0.tv_sec + (t0.tv_nsec + due) / 1000000000LL, (t0.tv_nsec + due) % 1000000000LL};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {
+      }
+    }
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long long ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);

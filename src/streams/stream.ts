@@ -58,9 +58,50 @@ export class RecordBatch implements Iterable<Buffer> {
     readonly data: Buffer,
     /** How many records. */
     readonly count: number,
-  ) {}
+  ) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
 
-  /** Calls `fn(data, start, length, tag)` for each record: its bytes are `data[start, start + length)`. */
+  /**
+   * A `DataView` over `data`: `view.getUint32(start, true)` reads a field without the checks of
+   * `data.readUInt32LE(start)`, several times faster in a hot loop.
+   */
+  readonly view: DataView;
+
+  /**
+   * The fastest walk, a plain loop with no callback: `at` is a record's place in `data`, 0 for
+   * the first; `next(at)` is the next record's, `start(at)` where its bytes begin, `length(at)`
+   * how many there are and `tag(at)` its tag.
+   *
+   * ```ts
+   * const { view } = batch;
+   * for (let i = 0, at = 0; i < batch.count; i++, at = batch.next(at)) total += view.getUint32(batch.start(at), true);
+   * ```
+   */
+  next(at: number): number {
+    return nextRecord(at, this.length(at));
+  }
+
+  /** Where the bytes of the record at `at` begin in `data` (see `next`). */
+  start(at: number): number {
+    return at + RECORD_HEADER;
+  }
+
+  /** How many bytes the record at `at` has (see `next`). */
+  length(at: number): number {
+    return this.view.getUint32(at, true);
+  }
+
+  /** The tag of the record at `at`, as `forEach` passes it (see `next`). */
+  tag(at: number): number {
+    return this.view.getUint32(at + 4, true);
+  }
+
+  /**
+   * Calls `fn(data, start, length, tag)` for each record: its bytes are `data[start, start +
+   * length)`; `tag` is the CPU that wrote it for a perf event array, and means nothing for a
+   * ring buffer (the kernel's own header word).
+   */
   forEach(fn: (data: Buffer, start: number, length: number, tag: number) => void): void {
     const data = this.data;
     const header = headerReader(data);
