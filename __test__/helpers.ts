@@ -8,7 +8,23 @@ import { uniqueExecutable, within } from '../src/testing';
 
 /** Links the kernel currently has, as bpftool reports them (the kernel's own view). */
 export function kernelLinks(): Array<{ id: number; prog_id: number; type: string }> {
-  return JSON.parse(execFileSync('bpftool', ['link', 'show', '-j'], { encoding: 'utf8' }) || '[]');
+  return bpftoolList('link');
+}
+
+/**
+ * `bpftool <kind> show -j`. An object that goes away between bpftool's listing of ids and its
+ * lookup (another test closing it) is an `{ "error": ... }` entry and exit status 255: it is
+ * gone, so it is left out and the rest is the answer.
+ */
+export function bpftoolList<T>(kind: 'link' | 'prog'): T[] {
+  let out: string;
+  try {
+    out = execFileSync('bpftool', [kind, 'show', '-j'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    out = String((err as { stdout?: unknown }).stdout ?? '');
+    if (!out.trim().startsWith('[')) throw err;
+  }
+  return (JSON.parse(out || '[]') as Array<T & { error?: string }>).filter((entry) => entry.error === undefined);
 }
 
 /** Whether the kernel still has a program with this id loaded. */

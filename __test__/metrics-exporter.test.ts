@@ -11,7 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { syscallName } from '../src/tools/syscalls';
-import { uniqueTrue, within } from './helpers';
+import { bpftoolList, uniqueTrue, within } from './helpers';
 
 const repo = resolve(__dirname, '..');
 const cli = join(repo, 'dist', 'cli.js');
@@ -121,7 +121,7 @@ test('the exporter serves /metrics that promtool accepts, OpenMetrics on request
   t.is(await within(10_000, 'the exporter to exit', exporter.exited), 0);
   t.regex(exporter.stderr(), /stopped, programs detached/);
   const gone = await waitFor('the programs to be unloaded', 10_000, async () => {
-    const left = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' }) || '[]') as Array<{ id: number }>;
+    const left = bpftoolList<{ id: number }>('prog');
     return programs.every((id) => !left.some((p) => p.id === id)) ? true : undefined;
   });
   t.true(gone);

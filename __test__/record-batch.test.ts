@@ -52,3 +52,13 @@ test('view reads the batch at the same offsets as data, though data starts insid
   t.is(batch.view.getUint32(batch.start(third), true), batch.data.readUInt32LE(batch.start(third)));
   t.is(batch.view.byteLength, batch.data.length);
 });
+
+test('a place that is not a record header is a RangeError or TypeError naming `at`', (t) => {
+  const batch = laidOut(records);
+  for (const at of [-8, 1.5, batch.data.length, batch.data.length - 4, NaN, Infinity]) {
+    t.throws(() => batch.length(at), { instanceOf: RangeError, message: /^at must be/ }, `length(${at})`);
+    t.throws(() => batch.next(at), { instanceOf: RangeError, message: /^at must be/ }, `next(${at})`);
+  }
+  t.throws(() => batch.start('8' as unknown as number), { instanceOf: TypeError, message: /^at must be a number/ });
+  t.throws(() => batch.tag(undefined as unknown as number), { instanceOf: TypeError, message: /^at must be a number/ });
+});

@@ -84,17 +84,24 @@ export class RecordBatch implements Iterable<Buffer> {
 
   /** Where the bytes of the record at `at` begin in `data` (see `next`). */
   start(at: number): number {
-    return at + RECORD_HEADER;
+    return this.#at(at) + RECORD_HEADER;
   }
 
   /** How many bytes the record at `at` has (see `next`). */
   length(at: number): number {
-    return this.view.getUint32(at, true);
+    return this.view.getUint32(this.#at(at), true);
   }
 
   /** The tag of the record at `at`, as `forEach` passes it (see `next`). */
   tag(at: number): number {
-    return this.view.getUint32(at + 4, true);
+    return this.view.getUint32(this.#at(at) + 4, true);
+  }
+
+  /** `at`, if a record's header can be there: one comparison in the hot loop, the message when not. */
+  #at(at: number): number {
+    const last = this.data.length - RECORD_HEADER;
+    if (Number.isInteger(at) && at >= 0 && at <= last) return at;
+    return validate.integer('at', at, 0, last);
   }
 
   /**
@@ -103,6 +110,7 @@ export class RecordBatch implements Iterable<Buffer> {
    * ring buffer (the kernel's own header word).
    */
   forEach(fn: (data: Buffer, start: number, length: number, tag: number) => void): void {
+    validate.callback('fn', fn);
     const data = this.data;
     const header = headerReader(data);
     for (let i = 0, offset = 0; i < this.count; i++) {
