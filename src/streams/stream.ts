@@ -60,7 +60,11 @@ export class RecordBatch implements Iterable<Buffer> {
     readonly count: number,
   ) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.#last = data.length - RECORD_HEADER;
   }
+
+  /** The last place a record's header can start. */
+  readonly #last: number;
 
   /**
    * A `DataView` over `data`: `view.getUint32(start, true)` reads a field without the checks of
@@ -97,11 +101,11 @@ export class RecordBatch implements Iterable<Buffer> {
     return this.view.getUint32(this.#at(at) + 4, true);
   }
 
-  /** `at`, if a record's header can be there: one comparison in the hot loop, the message when not. */
+  /** `at`, if a record's header can be there: two comparisons in the hot loop, the message when not. */
   #at(at: number): number {
-    const last = this.data.length - RECORD_HEADER;
-    if (Number.isInteger(at) && at >= 0 && at <= last) return at;
-    return validate.integer('at', at, 0, last);
+    // `>>> 0` keeps a non-negative integer as it is and changes anything else.
+    if (at >>> 0 === at && at <= this.#last) return at;
+    return validate.integer('at', at, 0, this.#last);
   }
 
   /**
