@@ -67,8 +67,8 @@ export class RecordBatch implements Iterable<Buffer> {
   readonly #last: number;
 
   /**
-   * A `DataView` over `data`: `view.getUint32(start, true)` reads a field without the checks of
-   * `data.readUInt32LE(start)`, several times faster in a hot loop.
+   * A `DataView` over `data`: `view.getUint32(start, true)` reads a field without the argument
+   * checks of `data.readUInt32LE(start)`, which counts in a hot loop.
    */
   readonly view: DataView;
 
