@@ -61,4 +61,6 @@ test('a place that is not a record header is a RangeError or TypeError naming `a
   }
   t.throws(() => batch.start('8' as unknown as number), { instanceOf: TypeError, message: /^at must be a number/ });
   t.throws(() => batch.tag(undefined as unknown as number), { instanceOf: TypeError, message: /^at must be a number/ });
+  t.throws(() => batch.next(8n as unknown as number), { instanceOf: TypeError, message: /^at must be a number/ });
+  t.throws(() => batch.length(Symbol('at') as unknown as number), { instanceOf: TypeError, message: /^at must be a number/ });
 });

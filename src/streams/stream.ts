@@ -101,10 +101,11 @@ export class RecordBatch implements Iterable<Buffer> {
     return this.view.getUint32(this.#at(at) + 4, true);
   }
 
-  /** `at`, if a record's header can be there: two comparisons in the hot loop, the message when not. */
+  /** `at`, if a record's header can be there: a few comparisons in the hot loop, the message when not. */
   #at(at: number): number {
-    // `>>> 0` keeps a non-negative integer as it is and changes anything else.
-    if (at >>> 0 === at && at <= this.#last) return at;
+    // `>>> 0` keeps a non-negative integer as it is and changes any other number (it throws on
+    // a BigInt or a Symbol, hence the typeof first).
+    if (typeof at === 'number' && at >>> 0 === at && at <= this.#last) return at;
     return validate.integer('at', at, 0, this.#last);
   }
 
