@@ -76,9 +76,11 @@ export const npm = (args: string[], cwd: string) => sh('npm', [...args, '--no-au
 
 /**
  * Runs the CLI (from source) with `args` while `workload` runs (started once the CLI says it
- * is tracing); resolves with its stdout and stderr once it exits.
+ * is tracing); resolves with its stdout and stderr once it exits. `interrupt`: Ctrl-C (SIGINT)
+ * once the workload is done, for a periodic tool whose report must cover all of a workload
+ * that a busy machine may slow past any --duration.
  */
-export async function runCli(args: string[], workload: () => void | Promise<void>): Promise<{ stdout: string; stderr: string }> {
+export async function runCli(args: string[], workload: () => void | Promise<void>, { interrupt = false } = {}): Promise<{ stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import=tsx', join(__dirname, '..', 'src', 'cli.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -91,6 +93,7 @@ export async function runCli(args: string[], workload: () => void | Promise<void
     });
   }));
   await workload();
+  if (interrupt) child.kill('SIGINT');
   await within(30_000, `aya-node ${args.join(' ')} to finish`, exited);
   return { stdout, stderr };
 }

@@ -87,7 +87,8 @@ docsExamples.forEach((code, i) => {
 test('OpenTelemetry through an in-memory exporter: histograms as exact bucket/sum/count counters, gauges, monotonic counters', (t) => {
   writeFileSync(
     join(withPeers, 'otel.mjs'),
-    `import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+    `import { execFileSync } from 'node:child_process';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { Runqlat, Syscount } from 'aya-node';
 import { EventHistogram, gauge, latencyMetric, observeOpenTelemetry, syscountMetrics } from 'aya-node/metrics';
 const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -109,6 +110,8 @@ const collect = async () => {
   return out;
 };
 for (let i = 0; i < 50; i++) void process.ppid;
+// Three busy shells on this machine's two CPUs: run-queue waits for runqlat, on an idle machine too.
+execFileSync('/bin/sh', ['-c', 'for i in 1 2 3; do (i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & done; wait']);
 const first = await collect();
 for (let i = 0; i < 50; i++) void process.ppid;
 await new Promise((r) => setTimeout(r, 300));

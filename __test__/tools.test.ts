@@ -16,8 +16,8 @@ async function firstMatching<T>(events: AsyncIterable<T>, match: (ev: T) => bool
  * Runs the CLI with a workload started once it traces. Tests using it are serial: a concurrent
  * test's synchronous exec would hold this worker's event loop past the CLI's --duration.
  */
-async function cli(args: string[], workload: () => void | Promise<void>): Promise<string> {
-  return (await runCli(args, workload)).stdout;
+async function cli(args: string[], workload: () => void | Promise<void>, options?: { interrupt?: boolean }): Promise<string> {
+  return (await runCli(args, workload, options)).stdout;
 }
 
 // Serial: concurrent tests here block the worker's event loop for seconds with synchronous
@@ -169,14 +169,17 @@ test.serial('tcplife, biolatency and runqlat report the same workloads through -
 
   const file = join(tmpdir(), `aya-node-bio-cli-${process.pid}`);
   t.teardown(() => rmSync(file, { force: true }));
-  const bio = await cli(['biolatency', '--duration', '2', '--json'], () => {
+  // Ctrl-C once the workload is done: on a busy machine 100 direct writes can take longer than
+  // a short --duration (a CI run saw fewer than 90 in 2 s).
+  const bio = await cli(['biolatency', '--duration', '60', '--json'], () => {
     execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4096', 'count=100', 'oflag=direct'], { stdio: 'ignore' });
-  });
-  t.true(JSON.parse(bio.trim().split('\n').pop()!).total >= 90, 'the 100 direct writes are in the histogram');
+  }, { interrupt: true });
+  const bioTotal = JSON.parse(bio.trim().split('\n').pop()!).total;
+  t.true(bioTotal >= 90, `the 100 direct writes are in the histogram (${bioTotal})`);
 
-  const runq = await cli(['runqlat', '--duration', '2', '--json'], () => {
+  const runq = await cli(['runqlat', '--duration', '60', '--json'], () => {
     execFileSync('/bin/sh', ['-c', 'for i in 1 2 3; do (i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done) & done; wait']);
-  });
+  }, { interrupt: true });
   t.true(JSON.parse(runq.trim().split('\n').pop()!).total > 0, 'run-queue waits are in the histogram');
 });
 
