@@ -235,12 +235,14 @@ test('a real Prometheus scrapes the exporter: exact counts of a known workload a
   await expect(`aya_execs_total{comm="${execComm}",result="ok"}`, EXECS);
   await expect(`aya_tcp_connections_total{comm="${comm}"}`, CONNECTIONS);
   await expect(`aya_tcp_connection_duration_seconds_count{comm="${comm}"}`, CONNECTIONS);
-  // Every connection lasted 250 ms and some: all in the (0.1, 0.5] bucket, so the median is
-  // interpolated to its middle.
+  // Every connection lasted 250 ms and some: none in a bucket up to 0.1 s, and the median is
+  // interpolated inside (0.1, 0.5] (to its middle, 0.3, when all four are there; a busy machine
+  // once kept one past 0.5 s, which moves it to 0.37).
+  await expect(`aya_tcp_connection_duration_seconds_bucket{comm="${comm}",le="0.1"}`, 0);
   const median = await scalar(`histogram_quantile(0.5, aya_tcp_connection_duration_seconds_bucket{comm="${comm}"})`);
-  t.true(median !== undefined && Math.abs(median - 0.3) < 1e-9, `median connection duration ${median}`);
+  t.true(median !== undefined && median > 0.1 && median <= 0.5, `median connection duration ${median}`);
   const meanDuration = await scalar(`aya_tcp_connection_duration_seconds_sum{comm="${comm}"} / aya_tcp_connection_duration_seconds_count{comm="${comm}"}`);
-  t.true(meanDuration !== undefined && meanDuration >= 0.25 && meanDuration < 0.5, `mean connection duration ${meanDuration}`);
+  t.true(meanDuration !== undefined && meanDuration >= 0.25 && meanDuration < 2, `mean connection duration ${meanDuration}`);
   // The per-process counter: everything the named process called, the sysfs calls included.
   const perProcess = await waitFor('the per-process count', 20_000, async () => {
     const v = await scalar(`aya_process_syscalls_total{comm="${comm}"}`);
