@@ -30,11 +30,12 @@
 // PARTS=drain,limits,one-cpu,live,live-one-cpu,live-paced to pick tables, PACED_RATES=1000000,3000000)
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledObjectPath, codec, Ebpf, type RecordBatch, type RingBuf } from '../src';
 import { decoderFor } from '../src/codec';
+import { schedstat, schedstatSince, type Schedstat } from './schedstat';
 
 const { struct, u64, padding } = codec;
 const RING_BYTES = 16 * 1024 * 1024;
@@ -95,34 +96,8 @@ interface Read {
   cpuNs?: number;
   outOfOrder: number;
   /** Live runs: the consumer process's time on a CPU and runnable but waiting for one (run queue). */
-  sched?: Sched;
+  sched?: Schedstat;
 }
-
-interface Sched {
-  onCpuNs: number;
-  waitNs: number;
-}
-
-/** On-CPU and run-queue wait time so far of every thread of `pid` (/proc/PID/task/TID/schedstat). */
-function schedOf(pid: number): Sched {
-  let onCpuNs = 0;
-  let waitNs = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-      onCpuNs += run;
-      waitNs += wait;
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return { onCpuNs, waitNs };
-}
-
-const schedSince = (pid: number, from: Sched): Sched => {
-  const now = schedOf(pid);
-  return { onCpuNs: now.onCpuNs - from.onCpuNs, waitNs: now.waitNs - from.waitNs };
-};
 
 const cpuNow = () => {
   const { user, system } = process.cpuUsage();
@@ -171,13 +146,10 @@ interface Progress {
   outOfOrder: number;
 }
 
-/**
- * Reads with an aya-node consumer of this process until `n` events were read or `signal` aborts:
- * per event the sequence number (checked) and the last word, u64s decoded or raw u32s.
- */
 /** The ring an aya-node consumer reads: opened before the clock starts, as C and Go open theirs. */
 function ayaOpen(kind: AyaKind, object: Ebpf, size: Size): RingBuf<Buffer> | RingBuf<SeqAndLast> {
-  return kind.startsWith('raw') ? object.ringBuf('EVENTS') : object.ringBuf('EVENTS', seqAndLast(size));
+  if (kind.startsWith('raw')) return object.ringBuf<Buffer>('EVENTS');
+  return object.ringBuf<SeqAndLast>('EVENTS', seqAndLast(size));
 }
 
 /** One batch of the raw consumer: per record, the low half of the sequence number (checked) and the last u32. */
@@ -196,6 +168,10 @@ function walkRaw(batch: RecordBatch, state: { expected: number; last: number }, 
   progress.events += count;
 }
 
+/**
+ * Reads with an aya-node consumer of this process until `n` events were read or `signal` aborts:
+ * per event the sequence number (checked) and the last word, u64s decoded or raw u32s.
+ */
 async function ayaRead(kind: AyaKind, opened: RingBuf<Buffer> | RingBuf<SeqAndLast>, n: number, signal: AbortSignal | undefined, progress: Progress): Promise<void> {
   // The defaults otherwise (minBatch 1: a batch is whatever one wake-up finds).
   const options = { signal };
@@ -269,11 +245,11 @@ function externalConsumer(name: string, bin: string, drainMode = 'drain'): Consu
     async live(_object, pin, size, cpu) {
       const child = external(bin, ['live', pin, String(size)], cpu);
       const done = exited(child);
-      let from: Sched | undefined;
+      let from: Schedstat | undefined;
       return {
-        started: ready(child).then(() => void (from = schedOf(child.pid!))),
+        started: ready(child).then(() => void (from = schedstat(child.pid!))),
         stop: async () => {
-          const sched = schedSince(child.pid!, from!);
+          const sched = schedstatSince(from!, schedstat(child.pid!));
           child.kill('SIGUSR1');
           return { ...parse<Read>(name, await done), sched };
         },
@@ -305,7 +281,7 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
       const abort = new AbortController();
       const progress = { events: 0, outOfOrder: 0 };
       const start = process.hrtime.bigint();
-      const from = schedOf(process.pid);
+      const from = schedstat(process.pid);
       const loop = ayaRead(kind, ayaOpen(kind, object, size), Infinity, abort.signal, progress).catch((err) => {
         if (!abort.signal.aborted) throw err;
       });
@@ -320,7 +296,7 @@ function ayaConsumer(kind: AyaKind, name: string): Consumer {
             await new Promise((resolve) => setTimeout(resolve, 1));
           }
           const ns = Number(process.hrtime.bigint() - start);
-          const sched = schedSince(process.pid, from);
+          const sched = schedstatSince(from, schedstat(process.pid));
           abort.abort();
           await loop;
           setAffinity(ALL_CPUS);
@@ -349,18 +325,26 @@ async function drainOnce(consumer: Consumer, size: Size): Promise<{ rate: number
   }
 }
 
+/**
+ * `rounds` interleaved drains of each consumer at `size`, after one untimed round: V8 compiles a
+ * consumer's loop while it runs, and a ring drains in a few milliseconds, so a cold first round
+ * measures the compiler (C and Go are compiled).
+ */
+async function drainRounds(consumers: Consumer[], size: Size, rounds: number): Promise<Map<string, Array<{ rate: number; cpuRate: number }>>> {
+  const rates = new Map<string, Array<{ rate: number; cpuRate: number }>>(consumers.map((c) => [c.name, []]));
+  for (const c of consumers) await drainOnce(c, size);
+  for (let round = 0; round < rounds; round++) {
+    for (const c of consumers) rates.get(c.name)!.push(await drainOnce(c, size));
+  }
+  return rates;
+}
+
 async function table2(consumers: Consumer[], title: string) {
   type Medians = Map<Size, Map<string, number>>;
   const wall: Medians = new Map();
   const cpu: Medians = new Map();
   for (const size of SIZES) {
-    const rates = new Map<string, { rate: number; cpuRate: number }[]>(consumers.map((c) => [c.name, []]));
-    // One untimed round first: V8 compiles a consumer's loop while it runs, and a ring drains in
-    // a few milliseconds, so a cold first round measures the compiler (C and Go are compiled).
-    for (const c of consumers) await drainOnce(c, size);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const c of consumers) rates.get(c.name)!.push(await drainOnce(c, size));
-    }
+    const rates = await drainRounds(consumers, size, ROUNDS);
     wall.set(size, new Map(consumers.map((k) => [k.name, median(rates.get(k.name)!.map((r) => r.rate))])));
     cpu.set(size, new Map(consumers.map((k) => [k.name, median(rates.get(k.name)!.map((r) => r.cpuRate))])));
   }
@@ -402,7 +386,9 @@ async function table2(consumers: Consumer[], title: string) {
 }
 
 /**
- * What bounds the JavaScript consumers on this machine, measured in this run: (a) the native
+ * What bounds the JavaScript consumers on this machine, measured in this run: C's own loop
+ * against C copying each run of records out first (what one copy costs by itself), aya-node's
+ * loop walk against `forEach`; then (a) the native
  * copy alone: `tryRead` draining a full ring into the 1 MiB read buffer with no JavaScript per
  * event (the most a zero-copy view of the ring could save); (b) this Node's `for await` over
  * an async iterator whose `next()` returns already-resolved promises and does nothing else (no
@@ -417,14 +403,8 @@ async function limits(bins: Binaries) {
     [ayaConsumer('raw', 'loop'), ayaConsumer('raw-forEach', 'forEach')],
   ];
   for (const size of SIZES) {
-    const rates = new Map<string, number[]>();
-    for (const round of [-1, 0, 1, 2]) {
-      for (const c of pairs.flat()) {
-        const { cpuRate } = await drainOnce(c, size);
-        if (round >= 0) rates.set(c.name, [...(rates.get(c.name) ?? []), cpuRate]);
-      }
-    }
-    const m = (name: string) => median(rates.get(name)!);
+    const rates = await drainRounds(pairs.flat(), size, 3);
+    const m = (name: string) => median(rates.get(name)!.map((r) => r.cpuRate));
     console.log(
       `- at ${size} B, C copying each run of records out of the ring first, then reading the copy (what aya-node does, in C): ` +
         `${mps(m('C copying'))} M/s, ${(m('C copying') / m('C libbpf')).toFixed(2)}× of libbpf's loop in place (${mps(m('C libbpf'))} M/s); ` +
@@ -481,7 +461,7 @@ async function limits(bins: Binaries) {
 }
 
 interface Live {
-  sched: Sched;
+  sched: Schedstat;
   received: number;
   dropped: number;
   uncounted: number;

@@ -18,9 +18,10 @@
 // Run: node --import=tsx bench/service-rate.bench.ts   (SECONDS=5 per rate, RATES=100,1000,10000 by default)
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { schedstat } from './schedstat';
 
 const RATES = (process.env.RATES ?? '100,1000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -50,25 +51,6 @@ function build(): { load: string; consumer: string; object: string } {
   return { load, consumer, object };
 }
 
-/**
- * Nanoseconds on CPU of every thread of `pid` so far, and how many times its threads were
- * put on a CPU (each wake-up of a thread counts once: less noisy than time on a shared VM).
- */
-function cpuNs(pid: number): { ns: number; runs: number } {
-  let ns = 0;
-  let runs = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const [onCpu, , slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
-      ns += Number(onCpu);
-      runs += Number(slices);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return { ns, runs };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once `stream` printed a line matching `ready`. */
@@ -94,15 +76,15 @@ async function measure(consumer: Consumer, load: string, rate: number) {
   await waitFor(child, consumer.name === 'bpftrace' ? /Attaching/ : /ready/, consumer.name === 'bpftrace' ? 'stdout' : 'stderr');
   // bpftrace prints its events on stdout; the others print their count at exit.
   await sleep(500);
-  const idle0 = cpuNs(child.pid!);
+  const idle0 = schedstat(child.pid!);
   await sleep(3000);
-  const idle1 = cpuNs(child.pid!);
+  const idle1 = schedstat(child.pid!);
   const fd = consumer.wakeFd?.(child);
   execFileSync(load, [String(rate), String(SECONDS), ...(fd === undefined ? [] : ['3'])], {
     stdio: ['ignore', 'pipe', 'inherit', ...(fd === undefined ? [] : [fd])],
   });
   await sleep(300);
-  const after = cpuNs(child.pid!);
+  const after = schedstat(child.pid!);
   const exited = new Promise((r) => child.on('exit', r));
   child.kill(consumer.name === 'bpftrace' ? 'SIGINT' : 'SIGTERM');
   // bpftrace has been seen to ignore a SIGINT on this VM (11 minutes in epoll_wait): then kill it.
@@ -111,9 +93,9 @@ async function measure(consumer: Consumer, load: string, rate: number) {
   clearTimeout(killer);
   const events = rate * SECONDS;
   return {
-    usPerEvent: (after.ns - idle1.ns) / events / 1000,
+    usPerEvent: (after.onCpuNs - idle1.onCpuNs) / events / 1000,
     runsPerEvent: (after.runs - idle1.runs) / events,
-    idleMs: (idle1.ns - idle0.ns) / 1e6,
+    idleMs: (idle1.onCpuNs - idle0.onCpuNs) / 1e6,
     seen: consumer.seen(out),
     events,
   };

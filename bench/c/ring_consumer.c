@@ -78,7 +78,10 @@ static int drain_copy(unsigned long long n) {
     for (int k = 0; pos != end && k < 4096; k++) {
       unsigned int header = __atomic_load_n((const unsigned int *)(copy_ring + (pos & copy_mask)), __ATOMIC_ACQUIRE);
       if (header & BUSY_BIT) break;
-      if (header & DISCARD_BIT) return -1; /* the bench's producers never discard */
+      if (header & DISCARD_BIT) {
+        fprintf(stderr, "drain-copy: a discarded record (the bench's producers never discard)\n");
+        return -1;
+      }
       unsigned long next = pos + 8 + ((header + 7) & ~7u);
       if (next - start > sizeof(copy)) break;
       pos = next;
@@ -123,10 +126,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "ready\n");
   long long start = clock_ns(CLOCK_MONOTONIC), cpu_start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
   if (copy) {
-    if (drain_copy(n) < 0) {
-      fprintf(stderr, "drain-copy: %s\n", strerror(errno));
-      return 1;
-    }
+    if (drain_copy(n) < 0) return 1;
   } else if (drain) {
     while (events < n) {
       int err = ring_buffer__consume(rb);
