@@ -167,6 +167,9 @@ pub struct ReadResult {
 
 /// A kernel event source whose fd becomes readable when records are waiting.
 pub trait Source: AsRawFd + Send + 'static {
+    /// Polling the fd clears its readiness (perf buffers): see readiness.rs.
+    const POLL_USES_UP_READINESS: bool = false;
+
     /// Moves up to `max` waiting records into `batch` (fewer when it is `full`).
     fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()>;
 }
@@ -255,7 +258,7 @@ impl<S: Source> Stream<S> {
                 NodeError::new(Code::Busy, format!("this {} already has a pending read (one consumer at a time)", self.what))
             })?;
             let Some(fd) = state_fd(&inner.state) else { return Ok(false) };
-            *readiness = Some(Readiness::new(env, fd)?);
+            *readiness = Some(Readiness::new(env, fd, S::POLL_USES_UP_READINESS)?);
         }
         match readiness.as_ref() {
             Some(r) => r.arm(callback).map(|()| true),

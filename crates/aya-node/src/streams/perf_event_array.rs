@@ -29,6 +29,8 @@ impl AsRawFd for PerfSource {
 }
 
 impl Source for PerfSource {
+    const POLL_USES_UP_READINESS: bool = true;
+
     fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
         let start = batch.pushed;
         for (cpu, buffer) in &mut self.buffers {

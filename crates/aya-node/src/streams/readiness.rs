@@ -11,6 +11,13 @@
 //! libuv and N-API are both exported by the `node` binary; addons may call them. The handle
 //! watches a `dup` of the source's fd, so closing the stream (or dropping it) in any order
 //! never leaves libuv polling a closed or reused fd number.
+//!
+//! A perf buffer's poll uses its readiness up: the kernel clears the flag on every poll, and
+//! epoll polls twice, once when the fd is added and again when it reports it. So a record that
+//! arrives between the consumer's last read and libuv's `epoll_ctl` (made at the loop's next
+//! poll phase) is announced to nobody, and waits for the next record. For such sources the
+//! handle also runs an idle handle for two loop turns after polling (re)starts, and the turn
+//! after the `epoll_ctl` calls the armed callback once, so the consumer reads again.
 
 use std::{
     ffi::{c_int, c_void},
@@ -22,13 +29,15 @@ use napi::sys;
 
 use crate::error::{Code, NodeError, Result};
 
-/// libuv's `uv_handle_type` value of a poll handle (stable across libuv 1.x).
+/// libuv's `uv_handle_type` values of an idle and a poll handle (stable across libuv 1.x).
+const UV_IDLE: c_int = 6;
 const UV_POLL: c_int = 8;
 /// libuv's `UV_READABLE` poll event.
 const UV_READABLE: c_int = 1;
 
 type PollCallback = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
 type CloseCallback = unsafe extern "C" fn(handle: *mut c_void);
+type IdleCallback = unsafe extern "C" fn(handle: *mut c_void);
 
 /// The libuv functions used here, looked up in the running process (the `node` binary exports
 /// them) rather than linked: linked, they would be undefined symbols in the crate's unit-test
@@ -39,6 +48,9 @@ struct Uv {
     poll_start: unsafe extern "C" fn(handle: *mut c_void, events: c_int, callback: PollCallback) -> c_int,
     poll_stop: unsafe extern "C" fn(handle: *mut c_void) -> c_int,
     close: unsafe extern "C" fn(handle: *mut c_void, callback: CloseCallback),
+    idle_init: unsafe extern "C" fn(event_loop: *mut sys::uv_loop_s, handle: *mut c_void) -> c_int,
+    idle_start: unsafe extern "C" fn(handle: *mut c_void, callback: IdleCallback) -> c_int,
+    idle_stop: unsafe extern "C" fn(handle: *mut c_void) -> c_int,
 }
 
 static UV: std::sync::OnceLock<Option<Uv>> = std::sync::OnceLock::new();
@@ -61,6 +73,9 @@ fn uv() -> Result<&'static Uv> {
                 poll_start: std::mem::transmute::<*mut c_void, _>(find(c"uv_poll_start")?),
                 poll_stop: std::mem::transmute::<*mut c_void, _>(find(c"uv_poll_stop")?),
                 close: std::mem::transmute::<*mut c_void, _>(find(c"uv_close")?),
+                idle_init: std::mem::transmute::<*mut c_void, _>(find(c"uv_idle_init")?),
+                idle_start: std::mem::transmute::<*mut c_void, _>(find(c"uv_idle_start")?),
+                idle_stop: std::mem::transmute::<*mut c_void, _>(find(c"uv_idle_stop")?),
             })
         }
     })
@@ -89,6 +104,18 @@ unsafe fn uv_poll_stop(handle: *mut c_void) -> c_int {
     loaded().map_or(-libc::ENOSYS, |uv| (uv.poll_stop)(handle))
 }
 
+unsafe fn uv_idle_init(event_loop: *mut sys::uv_loop_s, handle: *mut c_void) -> c_int {
+    loaded().map_or(-libc::ENOSYS, |uv| (uv.idle_init)(event_loop, handle))
+}
+
+unsafe fn uv_idle_start(handle: *mut c_void, callback: IdleCallback) -> c_int {
+    loaded().map_or(-libc::ENOSYS, |uv| (uv.idle_start)(handle, callback))
+}
+
+unsafe fn uv_idle_stop(handle: *mut c_void) -> c_int {
+    loaded().map_or(-libc::ENOSYS, |uv| (uv.idle_stop)(handle))
+}
+
 unsafe fn uv_close(handle: *mut c_void, callback: CloseCallback) {
     if let Some(uv) = loaded() {
         (uv.close)(handle, callback);
@@ -107,6 +134,10 @@ struct Waiter {
     polling: bool,
     /// The watched duplicate; closed as soon as libuv stopped polling it.
     fd: Option<OwnedFd>,
+    /// The idle handle of a source whose poll uses its readiness up (see the top); null otherwise.
+    idle: *mut c_void,
+    /// Loop turns the idle handle still waits before it calls the armed callback.
+    settle: u8,
 }
 
 /// A libuv poll handle over one stream's fd. Lives on the JavaScript thread that made it.
@@ -137,8 +168,9 @@ fn uv_check(code: c_int, what: &'static str) -> Result<()> {
 }
 
 impl Readiness {
-    /// A stopped poll handle over a duplicate of `fd`, on `env`'s event loop.
-    pub fn new(env: sys::napi_env, fd: RawFd) -> Result<Self> {
+    /// A stopped poll handle over a duplicate of `fd`, on `env`'s event loop. `poll_uses_up`:
+    /// the fd's poll clears its readiness (perf buffers; see the top).
+    pub fn new(env: sys::napi_env, fd: RawFd, poll_uses_up: bool) -> Result<Self> {
         uv()?;
         // SAFETY: dup of a valid fd the caller owns; the result is owned by `Waiter`.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
@@ -153,23 +185,40 @@ impl Readiness {
         let label = "aya-node:stream";
         check(unsafe { sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name) }, "napi_create_string_utf8")?;
         check(unsafe { sys::napi_async_init(env, ptr::null_mut(), name, &mut context) }, "napi_async_init")?;
-        // u64 words: libuv handles want pointer alignment.
-        let words = unsafe { uv_handle_size(UV_POLL) }.div_ceil(8);
-        let handle = Box::into_raw(vec![0u64; words].into_boxed_slice()).cast::<c_void>();
+        let handle = alloc_handle(UV_POLL);
         let raw_fd = fd.as_raw_fd();
-        let waiter = Box::into_raw(Box::new(Waiter { env, context, callback: ptr::null_mut(), polling: false, fd: Some(fd) }));
+        let waiter = Box::into_raw(Box::new(Waiter {
+            env,
+            context,
+            callback: ptr::null_mut(),
+            polling: false,
+            fd: Some(fd),
+            idle: ptr::null_mut(),
+            settle: 0,
+        }));
         // SAFETY: `handle` is zeroed memory of the size libuv asked for; `data` is its first field.
         unsafe { *handle.cast::<*mut Waiter>() = waiter };
         if let Err(err) = uv_check(unsafe { uv_poll_init(event_loop, handle, raw_fd) }, "uv_poll_init") {
             // Never handed to libuv: free both here.
             unsafe {
                 drop(Box::from_raw(waiter));
-                free_handle(handle);
+                free_handle(handle, UV_POLL);
                 sys::napi_async_destroy(env, context);
             }
             return Err(err);
         }
-        Ok(Self { handle })
+        let readiness = Self { handle };
+        if poll_uses_up {
+            let idle = alloc_handle(UV_IDLE);
+            unsafe { *idle.cast::<*mut Waiter>() = waiter };
+            // On failure `readiness` drops, closing the poll handle (the idle one is not set).
+            if let Err(err) = uv_check(unsafe { uv_idle_init(event_loop, idle) }, "uv_idle_init") {
+                unsafe { free_handle(idle, UV_IDLE) };
+                return Err(err);
+            }
+            unsafe { (*waiter).idle = idle };
+        }
+        Ok(readiness)
     }
 
     /// Calls `callback` once, on the JavaScript thread, when the fd turns readable (at once
@@ -183,6 +232,10 @@ impl Readiness {
         if !waiter.polling {
             uv_check(unsafe { uv_poll_start(self.handle, UV_READABLE, on_poll) }, "uv_poll_start")?;
             waiter.polling = true;
+            if !waiter.idle.is_null() {
+                waiter.settle = 2;
+                uv_check(unsafe { uv_idle_start(waiter.idle, on_idle) }, "uv_idle_start")?;
+            }
         }
         Ok(())
     }
@@ -193,6 +246,9 @@ impl Readiness {
             uv_poll_stop(self.handle);
             let waiter = &mut *self.waiter();
             waiter.polling = false;
+            if !waiter.idle.is_null() {
+                uv_idle_stop(waiter.idle);
+            }
             release(waiter);
         }
     }
@@ -209,8 +265,12 @@ impl Drop for Readiness {
         // Stopping took the fd out of libuv's epoll at once, so it can close now (nothing
         // of a closed stream stays open until the next loop iteration).
         unsafe {
+            let waiter = &mut *self.waiter();
+            if !waiter.idle.is_null() {
+                uv_close(std::mem::replace(&mut waiter.idle, ptr::null_mut()), on_idle_close);
+            }
             uv_close(self.handle, on_close);
-            (*self.waiter()).fd = None;
+            waiter.fd = None;
         }
     }
 }
@@ -223,26 +283,54 @@ fn release(waiter: &mut Waiter) {
     }
 }
 
-unsafe fn free_handle(handle: *mut c_void) {
-    let words = uv_handle_size(UV_POLL).div_ceil(8);
+/// Zeroed memory for a libuv handle of `kind`, in u64 words (libuv handles want pointer alignment).
+fn alloc_handle(kind: c_int) -> *mut c_void {
+    let words = unsafe { uv_handle_size(kind) }.div_ceil(8);
+    Box::into_raw(vec![0u64; words].into_boxed_slice()).cast::<c_void>()
+}
+
+unsafe fn free_handle(handle: *mut c_void, kind: c_int) {
+    let words = uv_handle_size(kind).div_ceil(8);
     drop(Box::from_raw(ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words)));
+}
+
+unsafe extern "C" fn on_idle_close(handle: *mut c_void) {
+    free_handle(handle, UV_IDLE);
+}
+
+/// One loop turn of the idle handle; the second comes after libuv's `epoll_ctl` for the fd.
+unsafe extern "C" fn on_idle(handle: *mut c_void) {
+    let waiter = &mut **handle.cast::<*mut Waiter>();
+    waiter.settle = waiter.settle.saturating_sub(1);
+    if waiter.settle == 0 {
+        uv_idle_stop(handle);
+        fire(waiter);
+    }
 }
 
 unsafe extern "C" fn on_close(handle: *mut c_void) {
     let waiter = Box::from_raw(*handle.cast::<*mut Waiter>());
     sys::napi_async_destroy(waiter.env, waiter.context);
     drop(waiter);
-    free_handle(handle);
+    free_handle(handle, UV_POLL);
 }
 
 /// libuv saw the fd readable (or an error, which the consumer's `tryRead` then reports): run
 /// the armed callback (once per `arm`) in a callback scope, or stop polling if none is armed.
 unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int) {
     let waiter = &mut **handle.cast::<*mut Waiter>();
-    let reference = std::mem::replace(&mut waiter.callback, ptr::null_mut());
-    if reference.is_null() {
+    if waiter.callback.is_null() {
         uv_poll_stop(handle);
         waiter.polling = false;
+        return;
+    }
+    fire(waiter);
+}
+
+/// Runs the armed callback, if any, once.
+unsafe fn fire(waiter: &mut Waiter) {
+    let reference = std::mem::replace(&mut waiter.callback, ptr::null_mut());
+    if reference.is_null() {
         return;
     }
     let env = waiter.env;
