@@ -28,6 +28,8 @@ const SECONDS = Number(process.env.SECONDS ?? 5);
 const COMM = 'ayaload';
 /** The bare-Node floor's row name (c/node-floor.cjs). */
 const FLOOR = 'bare Node, woken by an fd (floor)';
+/** The same wake-up read through Node's internal pipe handle (c/node-floor-handle.cjs). */
+const HANDLE_FLOOR = 'bare Node, woken by an fd, no stream (pipe handle)';
 const here = join(__dirname, 'c');
 
 interface Consumer {
@@ -108,17 +110,20 @@ async function main() {
     start: () => spawn(process.execPath, [join(here, 'opensnoop-consumer.cjs'), COMM, mode], { stdio: ['ignore', 'pipe', 'pipe'] }),
     seen: (out) => Number(out.trim().split(' ')[0]),
   });
+  /** A bare Node process woken through its stdin (the workload writes a byte per event). */
+  const floor = (name: string, script: string): Consumer => ({
+    name,
+    start: () => spawn(process.execPath, [join(here, script)], { stdio: ['pipe', 'pipe', 'pipe'] }),
+    // The write end of the pipe that is the floor's stdin.
+    wakeFd: (child) => (child.stdin as unknown as { _handle: { fd: number } })._handle.fd,
+    seen: (out) => Number(out.trim()),
+  });
   const consumers: Consumer[] = [
     node('for-await'),
     node('ring'),
     node('batches'),
-    {
-      name: FLOOR,
-      start: () => spawn(process.execPath, [join(here, 'node-floor.cjs')], { stdio: ['pipe', 'pipe', 'pipe'] }),
-      // The write end of the pipe that is the floor's stdin.
-      wakeFd: (child) => (child.stdin as unknown as { _handle: { fd: number } })._handle.fd,
-      seen: (out) => Number(out.trim()),
-    },
+    floor(FLOOR, 'node-floor.cjs'),
+    floor(HANDLE_FLOOR, 'node-floor-handle.cjs'),
     {
       name: 'C libbpf',
       start: () => spawn(consumer, [object, COMM], { stdio: ['ignore', 'pipe', 'pipe'] }),
