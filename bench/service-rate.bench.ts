@@ -21,7 +21,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { schedstat } from './schedstat';
+import { schedstat, schedstatSince } from './schedstat';
 
 const RATES = (process.env.RATES ?? '100,1000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -82,22 +82,28 @@ async function measure(consumer: Consumer, load: string, rate: number) {
   await sleep(3000);
   const idle1 = schedstat(child.pid!);
   const fd = consumer.wakeFd?.(child);
-  execFileSync(load, [String(rate), String(SECONDS), ...(fd === undefined ? [] : ['3'])], {
-    stdio: ['ignore', 'pipe', 'inherit', ...(fd === undefined ? [] : [fd])],
+  // Not execFileSync: this process must keep reading the consumer's stdout meanwhile. bpftrace
+  // prints every event there, and blocked behind a full pipe it lost most of them at 10,000/s.
+  const workload = spawn(load, [String(rate), String(SECONDS), ...(fd === undefined ? [] : ['3'])], {
+    stdio: ['ignore', 'ignore', 'inherit', ...(fd === undefined ? [] : [fd])],
   });
+  const code = await new Promise((resolve) => workload.on('exit', resolve));
+  if (code !== 0) throw new Error(`the workload exited with ${code}`);
   await sleep(300);
   const after = schedstat(child.pid!);
-  const exited = new Promise((r) => child.on('exit', r));
+  // 'close', not 'exit': the consumer's last output can still be in the pipe when 'exit' comes.
+  const exited = new Promise((r) => child.on('close', r));
   child.kill(consumer.name === 'bpftrace' ? 'SIGINT' : 'SIGTERM');
   // bpftrace has been seen to ignore a SIGINT on this VM (11 minutes in epoll_wait): then kill it.
   const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(killer);
   const events = rate * SECONDS;
+  const busy = schedstatSince(idle1, after);
   return {
-    usPerEvent: (after.onCpuNs - idle1.onCpuNs) / events / 1000,
-    runsPerEvent: (after.runs - idle1.runs) / events,
-    idleMs: (idle1.onCpuNs - idle0.onCpuNs) / 1e6,
+    usPerEvent: busy.onCpuNs / events / 1000,
+    runsPerEvent: busy.runs / events,
+    idleMs: schedstatSince(idle0, idle1).onCpuNs / 1e6,
     seen: consumer.seen(out),
     events,
   };
