@@ -226,8 +226,11 @@ export declare class LogReader {
    * `into` or `max_events` was used up, so the consumer reads again before it waits).
    * The consumer's per-batch call, so it allocates nothing: no result object, no
    * reference to `into` (which is only borrowed for the call).
+   * With `wake`: when nothing was waiting, or (ring buffers) the read took all there
+   * was, `wake` is armed as by `arm` and `result[3]` is 2 (`ARMED`), so the consumer
+   * waits without another call; an empty read of a closed stream leaves it 0.
    */
-  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array, wake?: (() => void) | undefined | null): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */
@@ -316,8 +319,11 @@ export declare class PerfEventArrayReader {
    * `into` or `max_events` was used up, so the consumer reads again before it waits).
    * The consumer's per-batch call, so it allocates nothing: no result object, no
    * reference to `into` (which is only borrowed for the call).
+   * With `wake`: when nothing was waiting, or (ring buffers) the read took all there
+   * was, `wake` is armed as by `arm` and `result[3]` is 2 (`ARMED`), so the consumer
+   * waits without another call; an empty read of a closed stream leaves it 0.
    */
-  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array, wake?: (() => void) | undefined | null): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */
@@ -360,8 +366,11 @@ export declare class RingBufReader {
    * `into` or `max_events` was used up, so the consumer reads again before it waits).
    * The consumer's per-batch call, so it allocates nothing: no result object, no
    * reference to `into` (which is only borrowed for the call).
+   * With `wake`: when nothing was waiting, or (ring buffers) the read took all there
+   * was, `wake` is armed as by `arm` and `result[3]` is 2 (`ARMED`), so the consumer
+   * waits without another call; an empty read of a closed stream leaves it 0.
    */
-  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array, wake?: (() => void) | undefined | null): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */
@@ -396,8 +405,11 @@ export declare class TracePipeReader {
    * `into` or `max_events` was used up, so the consumer reads again before it waits).
    * The consumer's per-batch call, so it allocates nothing: no result object, no
    * reference to `into` (which is only borrowed for the call).
+   * With `wake`: when nothing was waiting, or (ring buffers) the read took all there
+   * was, `wake` is armed as by `arm` and `result[3]` is 2 (`ARMED`), so the consumer
+   * waits without another call; an empty read of a closed stream leaves it 0.
    */
-  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array, wake?: (() => void) | undefined | null): number
   /** Calls `callback` once when records are waiting (then `tryRead`); `false` once closed. */
   arm(callback: () => void): boolean
   /** Undoes `arm`: its callback will not run. */

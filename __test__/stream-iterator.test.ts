@@ -98,3 +98,98 @@ test('return() while a step waits for a batch runs after it, and keeps that batc
   t.deepEqual(await ended, { done: true, value: undefined });
   t.deepEqual(kept, [8]);
 });
+
+/**
+ * A source with the synchronous side (`poll`, `wait`), as the kernel streams have: `ready`
+ * batches are taken by `poll()` at once; `later` ones only after `wait()` resolves, which
+ * the test does with `wake()`. The first batch comes from `next()`.
+ */
+function pollingSource(ready: number[][], later: number[][]) {
+  const state = { polls: 0, waits: 0, nexts: 0, returned: false };
+  let wake: ((open: boolean) => void) | undefined;
+  let drained = false;
+  const iterator: BatchSource<number> = {
+    async next() {
+      state.nexts++;
+      return ready.shift() ?? later.shift() ?? null;
+    },
+    poll() {
+      // As the streams': nothing before the first next(), which takes the stream.
+      if (state.nexts === 0) return undefined;
+      state.polls++;
+      const batch = ready.shift();
+      drained = batch === undefined;
+      return batch;
+    },
+    wait() {
+      if (!drained) return undefined;
+      drained = false;
+      state.waits++;
+      return new Promise<boolean>((resolve) => {
+        wake = (open) => {
+          const batch = later.shift();
+          if (batch) ready.push(batch);
+          resolve(open);
+        };
+      });
+    },
+    end() {
+      state.returned = true;
+    },
+  };
+  return { iterator, state, wake: (open = true) => wake?.(open) };
+}
+
+test('a batch already waiting is taken synchronously: next() resolves without a step through the source', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator, state } = pollingSource([[1], [2, 3]], []);
+  const events = new EventIterator(iterator, consumer, undefined, () => {});
+  // The first step goes through next() (it takes the stream); the rest are polled.
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  t.is(state.nexts, 1);
+  t.deepEqual(await events.next(), { done: false, value: 2 });
+  t.deepEqual(await events.next(), { done: false, value: 3 });
+  t.is(state.nexts, 1, 'no further next(): the batch came from poll()');
+});
+
+test('after an empty poll the iterator waits, then polls: a wake-up resumes the consumer with the new batch', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator, state, wake } = pollingSource([[1]], [[2]]);
+  const events = new EventIterator(iterator, consumer, undefined, () => {});
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  const second = events.next();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(state.waits, 1, 'waiting for the kernel');
+  wake();
+  t.deepEqual(await second, { done: false, value: 2 });
+  t.is(state.nexts, 1, 'the wake-up was served by poll(), not next()');
+  const third = events.next();
+  await new Promise((resolve) => setImmediate(resolve));
+  wake(false); // the stream closed while waiting
+  t.deepEqual(await third, { done: true, value: undefined });
+  t.true(state.returned);
+});
+
+test('map: each event is converted, undefined skips it', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator } = source([[1, 2, 3], [4, 5]]);
+  const events = new EventIterator(iterator, consumer, undefined, () => {}, (n: number) => (n % 2 === 0 ? undefined : `#${n}`));
+  const seen: string[] = [];
+  for await (const s of events) seen.push(s);
+  t.deepEqual(seen, ['#1', '#3', '#5']);
+});
+
+test('map that throws: the error reaches the consumer, the untaken rest is kept and the source ended', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const kept: number[] = [];
+  const { iterator, state } = source([[1, 2, 3, 4]]);
+  const events = new EventIterator(iterator, consumer, undefined, (rest) => kept.push(...rest), (n: number) => {
+    if (n === 2) throw new Error('bad event 2');
+    return n;
+  });
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  await t.throwsAsync(events.next(), { message: 'bad event 2' });
+  t.deepEqual(kept, [3, 4]);
+  t.true(state.returned);
+  t.deepEqual(await events.next(), { done: true, value: undefined });
+});

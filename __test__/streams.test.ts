@@ -93,6 +93,53 @@ test.serial('perf event array: a sample that lands while the wait is being set u
   t.true(reader.tryRead(buffer, 1000, result) > 0);
 });
 
+test.serial('ring buffer: a read that takes all the ring had arms the wait in the same call, and the next record wakes it', async (t) => {
+  // tryRead with a wake callback: when it took every record (nothing left for lack of room),
+  // it arms the callback and says so (result[3] = 2), so a consumer waits without another
+  // read; this is safe for a ring buffer because its producer wakes the consumer when it
+  // commits at the consumer's position. A read that left records behind must not arm.
+  const object = Ebpf.load(bundledObjectPath('stream_producers'));
+  t.teardown(() => object.close());
+  const reader = object.nativeObject.takeRingBuf('EVENTS');
+  t.teardown(() => reader.close());
+  const produce = (n: number) => {
+    for (let i = 0; i < n; i++) object.program('produce16').testRun({ data: Buffer.alloc(64) });
+  };
+  const buffer = Buffer.alloc(1 << 16);
+  const result = new Float64Array(4);
+  let woken = 0;
+  const onWake = () => woken++;
+  const wake = (what: string) =>
+    within(5000, what, (async () => {
+      while (woken === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      woken = 0;
+    })());
+  const ARMED = 2;
+
+  produce(3);
+  t.is(reader.tryRead(buffer, 2, result, onWake), 2, 'two of three records (maxEvents)');
+  t.is(result[3], 1, 'a record was left behind: not armed');
+  t.is(reader.tryRead(buffer, 1000, result, onWake), 1, 'the third');
+  t.is(result[3], ARMED, 'it took all there was: armed');
+  produce(1);
+  await wake('a wake-up for the record that came after the read that armed');
+  t.is(reader.tryRead(buffer, 1000, result, onWake), 1);
+  t.is(result[3], ARMED);
+  reader.disarm();
+  produce(1);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(woken, 0, 'disarm: the armed callback does not run');
+  t.is(reader.tryRead(buffer, 1000, result), 1, 'without a callback: reads, arms nothing');
+  t.is(result[3], 0);
+  t.is(reader.tryRead(buffer, 1000, result, onWake), 0, 'empty: arms');
+  t.is(result[3], ARMED);
+  produce(1);
+  await wake('a wake-up for a record after an empty read that armed');
+  reader.close();
+  t.is(reader.tryRead(buffer, 1000, result, onWake), 0, 'closed: nothing to read');
+  t.is(result[3], 0, 'and nothing armed');
+});
+
 test.serial('perf event array: an overflowing buffer reports lost samples, and reading goes on', async (t) => {
   using object = streams('perf_on_exec');
   const perf = object.perfEventArray('PERF', SeqEvent16, { pageCount: 1 });

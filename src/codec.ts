@@ -161,8 +161,11 @@ class CStringCodec extends BaseCodec<string> {
   /** Up to the first NUL, or all `size` bytes when there is none. */
   decode(buf: Buffer, offset = 0): string {
     checkRange(this, buf, offset);
-    const end = buf.indexOf(0, offset);
-    const stop = end === -1 || end > offset + this.size ? offset + this.size : end;
+    // The NUL is found here, within the field: `buf.indexOf(0, offset)` is a native call per
+    // string, and with no NUL in the field it scanned on through the rest of the buffer.
+    const limit = offset + this.size;
+    let stop = offset;
+    while (stop < limit && buf[stop] !== 0) stop++;
     return buf.toString('utf8', offset, stop);
   }
   /** Writes UTF-8 and NUL-fills the rest; a string of exactly `size` bytes is kept without NUL. */

@@ -30,11 +30,32 @@ function checkValue(method: string, where: string, value: unknown, depth: number
   }
 }
 
+/**
+ * `checkValue` for argument `index` of a call, which names the argument only when it throws: a
+ * stream's read path makes several native calls per wake-up, and the checks must not allocate.
+ */
+function checkArgument(method: string, index: number, value: unknown): void {
+  switch (typeof value) {
+    case 'number':
+      if (Number.isInteger(value) && value >= 0 && value <= 0xffffffff) return;
+      break;
+    case 'string':
+      if (!value.includes('\0')) return;
+      break;
+    case 'object':
+      if (value === null || ArrayBuffer.isView(value)) return;
+      break;
+    default:
+      return; // functions, booleans, bigints and undefined: napi checks them itself
+  }
+  checkValue(method, `argument ${index + 1}`, value, 0);
+}
+
 /** `fn`, with its arguments checked and thrown errors and rejected promises converted. */
 function converting(fn: AnyFn, method: string): AnyFn {
   if (CONVERTING in fn) return fn;
   const out = function (this: unknown, ...args: unknown[]) {
-    args.forEach((arg, i) => checkValue(method, `argument ${i + 1}`, arg, 0));
+    for (let i = 0; i < args.length; i++) checkArgument(method, i, args[i]);
     let result: unknown;
     try {
       result = fn.apply(this, args);

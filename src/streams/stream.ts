@@ -8,10 +8,17 @@ import { EbpfError } from '../errors';
 import * as validate from '../validate';
 
 /** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
+/** `tryRead`'s `result[3]` when it armed its `wake` callback. */
+const ARMED = 2;
+
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
-  /** Returns the records read; `result` gets `[bytes, lost, needBytes, full]` (`full` is unused here). */
-  tryRead(into: Buffer, maxEvents: number, result: Float64Array): number;
+  /**
+   * Returns the records read; `result` gets `[bytes, lost, needBytes, state]`: `state` is 1 when
+   * records were left behind, and `ARMED` when the read armed `wake` (it found nothing, or took
+   * all a ring buffer had): then the consumer waits without another call.
+   */
+  tryRead(into: Buffer, maxEvents: number, result: Float64Array, wake?: () => void): number;
   arm(callback: () => void): boolean;
   disarm(): void;
   cancel(readId: number): void;
@@ -59,18 +66,21 @@ export class RecordBatch implements Iterable<Buffer> {
     /** How many records. */
     readonly count: number,
   ) {
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.#last = data.length - RECORD_HEADER;
   }
 
   /** The last place a record's header can start. */
   readonly #last: number;
+  #view: DataView | undefined;
 
   /**
    * A `DataView` over `data`: `view.getUint32(start, true)` reads a field without the argument
-   * checks of `data.readUInt32LE(start)`, which counts in a hot loop.
+   * checks of `data.readUInt32LE(start)`, which counts in a hot loop. (Made at first use: a
+   * consumer that decodes with a codec never needs it, and a wake-up should allocate little.)
    */
-  readonly view: DataView;
+  get view(): DataView {
+    return (this.#view ??= new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength));
+  }
 
   /**
    * The fastest walk, a plain loop with no callback: `at` is a record's place in `data`, 0 for
@@ -150,7 +160,8 @@ export function nextRecord(offset: number, length: number): number {
 /** Bytes of a record's header; its data starts this far in. @internal */
 export const RECORD_HEADER = 8;
 
-const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** This machine stores numbers little-endian, as the batch headers are. @internal */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Reads the `u32` header words of a batch at byte offsets: as array elements when the buffer
@@ -158,7 +169,7 @@ const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * @internal
  */
 export function headerReader(data: Buffer): (offset: number) => number {
-  if (data.byteOffset % 4 !== 0 || !littleEndian) return (offset) => data.readUInt32LE(offset);
+  if (data.byteOffset % 4 !== 0 || !LITTLE_ENDIAN) return (offset) => data.readUInt32LE(offset);
   const words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
   return (offset) => words[offset >>> 2];
 }
@@ -206,6 +217,18 @@ const positiveInteger = (name: string, value: unknown) => {
 interface Source<X> {
   /** The next batch, or `null` once the stream closed or the consumer was abandoned; throws an abort's reason. */
   next(): Promise<X | null>;
+  /**
+   * A batch that can be had now, without waiting (records already in the kernel's buffer), or
+   * `undefined` when `next()` must be awaited: a consumer that keeps up takes each batch
+   * without a promise chain through the layers.
+   */
+  poll?(): X | undefined;
+  /**
+   * After a `poll()` that found the source empty: the wait for its fd, to `poll()` again once
+   * it resolves (`false` once the stream ended); `undefined` when `next()` must be awaited.
+   * The wake-up then resumes the consumer directly, not through a promise per layer.
+   */
+  wait?(): Promise<boolean> | undefined;
   /** Gives the stream back (for the next consumer); the source then ends. */
   end(): void;
 }
@@ -252,18 +275,25 @@ export interface Consumer {
  */
 const dropped = new FinalizationRegistry<() => void>((release) => release());
 
+/** The key of `EventStream`'s mapped `events()`, for the tools (not part of the public API). @internal */
+export const MAP_EVENTS: unique symbol = Symbol('aya-node.mapEvents');
+
 const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+/** `EventIterator.#take` found no event without waiting. */
+const NONE: unique symbol = Symbol('none');
 
 /**
  * `events()`: one event per `next()`, without a generator per event. A batch is decoded at
  * once; while it lasts, `next()` returns an already-resolved promise (one microtask for the
- * `for await`, no generator resumption or promise chain per event), and only the step that
- * needs the next batch is asynchronous. Steps run one at a time, in call order, as a
- * generator's would. Leaving early (`return()`, `throw()`, a `break`, an abandoned consumer
- * or an aborted signal) hands the untaken rest of the batch to `putBack`, for the next
- * consumer. Exported for its unit tests. @internal
+ * `for await`, no generator resumption or promise chain per event), and so does a `next()`
+ * that finds the next batch already waiting (`Source.poll`): only a step that must wait for
+ * the kernel is asynchronous. Steps run one at a time, in call order, as a generator's would.
+ * Leaving early (`return()`, `throw()`, a `break`, an abandoned consumer, an aborted signal or
+ * a throwing `map`) hands the untaken rest of the batch to `putBack`, for the next consumer.
+ * `map` turns each event into what `next()` yields (the tools' conversion); `undefined` skips
+ * the event. Exported for its unit tests. @internal
  */
-export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
+export class EventIterator<T, Out = T> implements AsyncGenerator<Out, void, undefined> {
   #batch: T[] = [];
   #next = 0;
   #done = false;
@@ -273,29 +303,65 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
   readonly #consumer: Consumer;
   readonly #signal: AbortSignal | undefined;
   readonly #putBack: (rest: T[]) => void;
+  readonly #map: ((event: T) => Out | undefined) | undefined;
 
-  constructor(source: BatchSource<T>, consumer: Consumer, signal: AbortSignal | undefined, putBack: (rest: T[]) => void) {
+  constructor(
+    source: BatchSource<T>,
+    consumer: Consumer,
+    signal: AbortSignal | undefined,
+    putBack: (rest: T[]) => void,
+    map?: (event: T) => Out | undefined,
+  ) {
     this.#source = source;
     this.#consumer = consumer;
     this.#signal = signal;
     this.#putBack = putBack;
+    this.#map = map;
   }
 
-  next(): Promise<IteratorResult<T, void>> {
-    if (this.#next < this.#batch.length && this.#busy === undefined && !this.#consumer.abandoned && this.#signal?.aborted !== true) {
-      return Promise.resolve({ done: false, value: this.#batch[this.#next++] });
+  next(): Promise<IteratorResult<Out, void>> {
+    if (this.#busy === undefined && !this.#done && !this.#consumer.abandoned && this.#signal?.aborted !== true) {
+      let value: Out | typeof NONE;
+      try {
+        value = this.#take(true);
+      } catch (err) {
+        return this.#serial(async () => {
+          await this.#finish();
+          throw err;
+        });
+      }
+      if (value !== NONE) return Promise.resolve({ done: false, value });
     }
     return this.#serial(() => this.#step());
   }
 
-  return(): Promise<IteratorResult<T, void>> {
+  /**
+   * The next event of the batch (mapped), or, when `poll` and the batch is used up, of a batch
+   * the source has at once; `NONE` when there is none without waiting.
+   */
+  #take(poll: boolean): Out | typeof NONE {
+    for (;;) {
+      while (this.#next < this.#batch.length) {
+        const event = this.#batch[this.#next++];
+        if (this.#map === undefined) return event as unknown as Out;
+        const out = this.#map(event);
+        if (out !== undefined) return out;
+      }
+      const batch = poll ? this.#source.poll?.() : undefined;
+      if (batch === undefined) return NONE;
+      this.#batch = batch;
+      this.#next = 0;
+    }
+  }
+
+  return(): Promise<IteratorResult<Out, void>> {
     return this.#serial(async () => {
       await this.#finish();
       return DONE;
     });
   }
 
-  throw(err: unknown): Promise<IteratorResult<T, void>> {
+  throw(err: unknown): Promise<IteratorResult<Out, void>> {
     return this.#serial(async () => {
       await this.#finish();
       throw err;
@@ -311,7 +377,7 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
   }
 
   /** The slow step: the next event once the batch is used up, or the end. */
-  async #step(): Promise<IteratorResult<T, void>> {
+  async #step(): Promise<IteratorResult<Out, void>> {
     for (;;) {
       if (this.#done) return DONE;
       if (this.#next < this.#batch.length) {
@@ -325,11 +391,22 @@ export class EventIterator<T> implements AsyncGenerator<T, void, undefined> {
           await this.#finish();
           this.#signal.throwIfAborted();
         }
-        return { done: false, value: this.#batch[this.#next++] };
+        let value: Out | typeof NONE;
+        try {
+          value = this.#take(false);
+        } catch (err) {
+          await this.#finish();
+          throw err;
+        }
+        if (value !== NONE) return { done: false, value };
+        continue;
       }
-      let batch: T[] | null;
+      let batch: T[] | null | undefined;
       try {
-        batch = await this.#source.next();
+        // The wait for the kernel, when the source has one: poll after it resumes us.
+        const ready = this.#source.wait?.();
+        if (ready !== undefined) batch = (await ready) ? this.#source.poll?.() : null;
+        if (batch === undefined) batch = await this.#source.next();
         // Orphaned while waiting: only the awaited next() can still take an event; the rest
         // goes back to the stream for the next consumer.
         if (batch !== null && batch.length > 1 && this.#consumer.orphaned) {
@@ -398,7 +475,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
   #holder: Consumer | undefined;
   #emitter: EventEmitter | undefined;
   /** Resolves the wait of `#readable()`, while one is pending. */
-  #wake: (() => void) | undefined;
+  #resolve: ((open: boolean) => void) | undefined;
   /**
    * Events taken from the kernel but not handed to anyone: the rest of a batch when a consumer
    * left in the middle of it (`break`). The next consumer gets them first, so none is lost.
@@ -434,6 +511,12 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         const batch = await loop.next();
         return batch === null ? null : this.#keep(this.decode(batch), consumer);
       },
+      poll: () => {
+        // The first batch comes from next(): it takes the stream, and the leftovers come first.
+        const batch = loop?.poll?.();
+        return batch === undefined ? undefined : (this.#keep(this.decode(batch), consumer) ?? undefined);
+      },
+      wait: () => loop?.wait?.(),
       end: () => loop?.end(),
     };
   }
@@ -492,16 +575,54 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     let drained = false;
     /** When this consumer last read after a wake-up. */
     let lastRead = -Infinity;
+    /** The fd turned readable and nothing was read since (see COALESCE_MS). */
+    let woke = false;
+    /** The read that set `drained` also armed the wait (see `tryRead`). */
+    let armed = false;
     let ended = false;
+    /**
+     * What a read found: a batch of its records, or `undefined` when it found none (after
+     * counting what it reported lost and growing the buffer for a record too large for it).
+     */
+    const took = (count: number, bytes: number, lost: number, needBytes: number): RecordBatch | undefined => {
+      if (lost > 0) {
+        this.lost += lost;
+        this.#emitter?.emit('lost', lost);
+      }
+      if (needBytes > 0) buffer = Buffer.alloc(Math.max(needBytes, 2 * buffer.length));
+      return count > 0 ? new RecordBatch(buffer.subarray(0, bytes), count) : undefined;
+    };
+    /**
+     * A synchronous read, without a minimum batch: `undefined` when the source is empty. The
+     * same native call arms the wait when it found the source empty, or took all a ring buffer
+     * had (`armed`): then the source counts as `drained`, and the next step waits at once.
+     */
+    const tryRead = (): RecordBatch | undefined => {
+      for (;;) {
+        const count = reader.tryRead(buffer, readOptions.maxEvents, result, this.#onReadable);
+        armed = result[3] === ARMED;
+        if (count === 0 && result[1] === 0 && result[2] === 0) {
+          drained = true;
+          return undefined;
+        }
+        const batch = took(count, result[0], result[1], result[2]);
+        if (batch !== undefined) {
+          drained = armed;
+          return batch;
+        }
+      }
+    };
+    /** The wait after a read that drained the source; `armed` is used up by it. */
+    const readable = (): Promise<boolean> => {
+      const wasArmed = armed;
+      armed = false;
+      return this.#readable(wasArmed);
+    };
     const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
         signal?.throwIfAborted();
         if (ended) return null;
-        let count: number;
-        let bytes: number;
-        let lost: number;
-        let needBytes: number;
         if (readOptions.minEvents === 1) {
           // Without a minimum batch: take what is waiting synchronously, and when nothing is,
           // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
@@ -511,7 +632,11 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
           // producer that never lets up cannot starve other I/O.
           if (drained) {
             drained = false;
-            if (!(await this.#readable()) || consumer.abandoned) return null;
+            if (!(await readable()) || consumer.abandoned) return null;
+            woke = true;
+          }
+          if (woke) {
+            woke = false;
             // Woken within COALESCE_MS of the last read: the events come steadily and fast, so
             // let them gather for that long before reading (the source does not wake us again
             // meanwhile): one wake-up per few events instead of one each. Bounded latency,
@@ -525,33 +650,49 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
             lastTurn = performance.now();
             continue;
           }
-          count = reader.tryRead(buffer, readOptions.maxEvents, result);
-          [bytes, lost, needBytes] = result;
-          if (count === 0 && lost === 0 && needBytes === 0) {
-            drained = true;
-            continue;
-          }
+          const batch = tryRead();
+          if (batch !== undefined) return batch;
         } else {
           readOptions.readId = consumer.readId = ++this.#readId;
-          const batch = await reader.read(buffer, readOptions);
+          const read = await reader.read(buffer, readOptions);
           lastTurn = performance.now();
-          if (batch === null) {
+          if (read === null) {
             if (!consumer.abandoned) signal?.throwIfAborted();
             return null;
           }
-          ({ count, bytes, lost, needBytes } = batch);
+          const batch = took(read.count, read.bytes, read.lost, read.needBytes);
+          if (batch !== undefined) return batch;
         }
-        if (lost > 0) {
-          this.lost += lost;
-          this.#emitter?.emit('lost', lost);
-        }
-        if (needBytes > 0) buffer = Buffer.alloc(Math.max(needBytes, 2 * buffer.length));
-        if (count > 0) return new RecordBatch(buffer.subarray(0, bytes), count);
       }
+    };
+    /** `next()`'s synchronous read, when it would read at once (see `Source.poll`). */
+    const poll = (): RecordBatch | undefined => {
+      if (ended || drained || readOptions.minEvents !== 1 || signal?.aborted === true) return undefined;
+      const now = performance.now();
+      if (woke) {
+        // next() lets a quick succession of wake-ups gather (COALESCE_MS).
+        if (now - lastRead < COALESCE_MS) return undefined;
+        woke = false;
+        lastRead = lastTurn = now;
+      } else if (now - lastTurn >= EVENT_LOOP_TURN_MS) {
+        return undefined; // next() lets the event loop turn
+      }
+      return tryRead();
+    };
+    /** The wait `next()` would make after an empty `poll()` (see `Source.wait`). */
+    const wait = (): Promise<boolean> | undefined => {
+      if (ended || !drained || readOptions.minEvents !== 1 || signal?.aborted === true) return undefined;
+      drained = false;
+      woke = true;
+      // An abandoned consumer's loop has ended: the poll after this finds nothing, and next() ends it.
+      return readable();
     };
     const end = () => {
       if (ended) return;
       ended = true;
+      // A wait armed by the last read and never awaited: drop it, so that the native core
+      // holds no reference to the stream for a consumer that is gone.
+      if (armed) reader.disarm();
       signal?.removeEventListener('abort', onAbort);
       if (this.#holder === consumer) this.#holder = undefined;
     };
@@ -561,31 +702,58 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       this.#stopWaiting();
       end();
     };
-    return { next, end };
+    return { next, poll, wait, end };
   }
 
-  /** Waits until the fd has records, the stream closes or the wait is stopped; `false` once closed. */
-  #readable(): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.#wake = () => {
-        this.#wake = undefined;
-        resolve(!this.#reader.closed);
-      };
-      if (!this.#reader.arm(() => this.#wake?.())) this.#wake();
-    });
+  /**
+   * The callback `arm` gets, made once (a wake-up allocates no closure). The native core calls
+   * it only while the reader is open (closing drops the wait first), so it resolves `true`.
+   */
+  readonly #onReadable = () => this.#wake(true);
+  /** Keeps the pending wait's resolver in `#resolve` (one executor for every wait). */
+  readonly #waitExecutor = (resolve: (open: boolean) => void) => {
+    this.#resolve = resolve;
+  };
+
+  /**
+   * Waits until the fd has records, the stream closes or the wait is stopped; `false` once
+   * closed. `armed`: the read that found the source empty armed the callback already.
+   */
+  #readable(armed: boolean): Promise<boolean> {
+    const wait = new Promise<boolean>(this.#waitExecutor);
+    if (!armed && !this.#reader.arm(this.#onReadable)) this.#wake(!this.#reader.closed);
+    return wait;
+  }
+
+  /** Ends the pending wait, if any, with `open`. */
+  #wake(open: boolean): void {
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    resolve?.(open);
   }
 
   #stopWaiting(): void {
-    if (this.#wake === undefined) return;
+    if (this.#resolve === undefined) return;
     this.#reader.disarm();
-    this.#wake();
+    this.#wake(!this.#reader.closed);
   }
 
   /** Events one at a time (still read from the kernel in batches). */
   events(options: StreamReadOptions = {}): AsyncGenerator<T, void, undefined> {
+    return this[MAP_EVENTS](options, undefined);
+  }
+
+  /**
+   * `events()`, each event turned into what `map` returns, and skipped when that is
+   * `undefined` (the tools' conversion, without a generator around the iterator). @internal
+   */
+  [MAP_EVENTS]<Out = T>(options: StreamReadOptions = {}, map: ((event: T) => Out | undefined) | undefined): AsyncGenerator<Out, void, undefined> {
     options = validate.options('options', options);
+    if (map !== undefined) validate.callback('map', map);
     const pending = this.#pending;
-    return this.#consumer((consumer) => new EventIterator(this.#decoded(options, consumer), consumer, options.signal, (rest) => prepend(pending, rest)));
+    return this.#consumer(
+      (consumer) => new EventIterator<T, Out>(this.#decoded(options, consumer), consumer, options.signal, (rest) => prepend(pending, rest), map),
+    );
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {

@@ -9,7 +9,7 @@ import type { Codec } from '../codec';
 import { Ebpf, type LoadOptions } from '../object';
 import type { RingBuf } from '../streams/ring-buf';
 import { RawTracePoint } from '../programs';
-import type { StreamReadOptions } from '../streams/stream';
+import { MAP_EVENTS, type StreamReadOptions } from '../streams/stream';
 import { bundledObjectPath } from './objects';
 import * as validate from '../validate';
 
@@ -162,12 +162,8 @@ export abstract class RingTool<Raw, Out> extends ObjectTool implements AsyncIter
   protected abstract convert(raw: Raw): Out | undefined;
 
   /** The events, one at a time; pass a signal to stop. */
-  async *stream(options?: StreamReadOptions): AsyncGenerator<Out, void, undefined> {
-    options = validate.options('options', options);
-    for await (const raw of this.events.events(options)) {
-      const out = this.convert(raw);
-      if (out !== undefined) yield out;
-    }
+  stream(options?: StreamReadOptions): AsyncGenerator<Out, void, undefined> {
+    return this.events[MAP_EVENTS](validate.options('options', options), (raw) => this.convert(raw));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Out> {

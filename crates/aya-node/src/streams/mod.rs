@@ -170,6 +170,12 @@ pub trait Source: AsRawFd + Send + 'static {
     /// Polling the fd clears its readiness (perf buffers): see readiness.rs.
     const POLL_USES_UP_READINESS: bool = false;
 
+    /// A drain that stopped with nothing left to take (not for lack of room) may arm the wait
+    /// in the same call: the next record is sure to wake the fd. True of a ring buffer, whose
+    /// producer wakes the consumer when it commits at the consumer's position, which the
+    /// drain re-checks after handing space back.
+    const ARM_WHEN_DRAINED: bool = false;
+
     /// Moves up to `max` waiting records into `batch` (fewer when it is `full`).
     fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()>;
 }
@@ -357,6 +363,11 @@ impl<S: Source> Stream<S> {
         Ok((batch.count() > 0 || batch.lost > 0 || batch.need_bytes > 0).then(|| (batch.result(), full)))
     }
 
+    /// See `Source::ARM_WHEN_DRAINED`.
+    pub fn arms_when_drained(&self) -> bool {
+        S::ARM_WHEN_DRAINED
+    }
+
     /// Runs `f` on the source itself, synchronously (the benchmarks' native consumer).
     #[cfg(feature = "bench")]
     pub fn with_source<R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R> {
@@ -432,22 +443,36 @@ macro_rules! reader_methods {
             /// `into` or `max_events` was used up, so the consumer reads again before it waits).
             /// The consumer's per-batch call, so it allocates nothing: no result object, no
             /// reference to `into` (which is only borrowed for the call).
+            /// With `wake`: when nothing was waiting, or (ring buffers) the read took all there
+            /// was, `wake` is armed as by `arm` and `result[3]` is 2 (`ARMED`), so the consumer
+            /// waits without another call; an empty read of a closed stream leaves it 0.
             #[napi]
             pub fn try_read(
                 &self,
+                env: napi::Env,
                 mut into: napi::bindgen_prelude::BufferSlice,
                 max_events: u32,
                 mut result: napi::bindgen_prelude::Float64ArraySlice,
+                wake: Option<napi::bindgen_prelude::Function<'_, (), ()>>,
             ) -> napi::Result<u32> {
-                let read = self.stream.try_read(&mut into, max_events)?;
                 // SAFETY: the slice is the caller's typed array, borrowed for this call only.
                 let out = unsafe { result.as_mut() };
                 if out.len() < 4 {
                     return Err($crate::error::NodeError::new($crate::error::Code::InvalidArgument, "tryRead: result must hold 4 numbers").into());
                 }
+                let read = self.stream.try_read(&mut into, max_events)?;
+                let drained = match &read {
+                    Some((r, full)) => !full && r.lost == 0.0 && r.need_bytes == 0 && self.stream.arms_when_drained(),
+                    None => true,
+                };
+                let armed = match wake {
+                    Some(wake) if drained => self.stream.arm(env.raw(), napi::JsValue::value(&wake).value)?,
+                    _ => false,
+                };
+                let state = if armed { 2.0 } else { read.as_ref().map_or(0.0, |(_, full)| f64::from(u8::from(*full))) };
                 let (count, fields) = match read {
-                    Some((r, full)) => (r.count, [f64::from(r.bytes), r.lost, f64::from(r.need_bytes), f64::from(u8::from(full))]),
-                    None => (0, [0.0; 4]),
+                    Some((r, _)) => (r.count, [f64::from(r.bytes), r.lost, f64::from(r.need_bytes), state]),
+                    None => (0, [0.0, 0.0, 0.0, state]),
                 };
                 out[..4].copy_from_slice(&fields);
                 Ok(count)

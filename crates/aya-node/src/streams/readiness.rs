@@ -340,14 +340,13 @@ unsafe fn fire(waiter: &mut Waiter) {
         return;
     }
     let mut callback = ptr::null_mut();
-    let mut receiver = ptr::null_mut();
     sys::napi_get_reference_value(env, reference, &mut callback);
     sys::napi_delete_reference(env, reference);
-    // napi_make_callback wants an object as `this`.
-    sys::napi_get_global(env, &mut receiver);
     if !callback.is_null() {
         let mut result = ptr::null_mut();
-        let status = sys::napi_make_callback(env, waiter.context, receiver, callback, 0, ptr::null(), &mut result);
+        // napi_make_callback wants an object as `this`: the function itself is one, at hand
+        // (napi_get_global costs a context lookup per wake-up).
+        let status = sys::napi_make_callback(env, waiter.context, callback, callback, 0, ptr::null(), &mut result);
         if status == sys::Status::napi_pending_exception {
             // As any other callback's exception: to process 'uncaughtException'.
             let mut error = ptr::null_mut();

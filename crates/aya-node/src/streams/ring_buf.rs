@@ -199,6 +199,9 @@ impl AsRawFd for RingSource {
 }
 
 impl Source for RingSource {
+    // `drain` re-reads the producer position after handing space back (see `RingPages::drain`).
+    const ARM_WHEN_DRAINED: bool = true;
+
     fn drain(&mut self, batch: &mut Batch<'_>, max: u32) -> Result<()> {
         self.pages.drain(batch, max);
         Ok(())
