@@ -437,6 +437,13 @@ test.serial('an iterator dropped with a read pending is released when collected'
   t.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), { seqs: [0, 1, 2, 3, 4] });
 });
 
+test.serial('a consumer dropped after a read that armed the next wait lets its stream and object be collected', (t) => {
+  const script = join(__dirname, 'fixtures', 'stream-idle-armed.ts');
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', script], { encoding: 'utf8', timeout: 30_000 });
+  t.is(run.status, 0, run.stderr);
+  t.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), { seq: 0, collected: ['object', 'ring'] });
+});
+
 test.serial('a stream kept without its object keeps the object, and an awaited next() of a dropped iterator gets its event, under garbage collection', (t) => {
   const script = join(__dirname, 'fixtures', 'stream-keeps-object.ts');
   const run = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', script], { encoding: 'utf8', timeout: 30_000 });

@@ -191,6 +191,7 @@ const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 function orphaner(consumer: Consumer): () => void {
   return () => {
     consumer.orphaned = true;
+    consumer.dropIdleWait?.();
   };
 }
 
@@ -266,6 +267,12 @@ export interface Consumer {
   orphaned?: boolean;
   /** Ends this consumer's read and its hold on the stream (set while it holds the stream). */
   takeOver?: () => void;
+  /**
+   * Drops a wait its last read armed and nobody awaited (set while it holds the stream): the
+   * armed callback is a strong reference from the native core to the stream, which would keep
+   * a stream and its object that nobody uses any more from being collected.
+   */
+  dropIdleWait?: () => void;
 }
 
 /**
@@ -687,12 +694,17 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       // An abandoned consumer's loop has ended: the poll after this finds nothing, and next() ends it.
       return readable();
     };
+    /** A wait armed by the last read and never awaited: dropped when the consumer goes. */
+    const dropIdleWait = () => {
+      if (!armed) return;
+      armed = false;
+      reader.disarm();
+    };
+    consumer.dropIdleWait = dropIdleWait;
     const end = () => {
       if (ended) return;
       ended = true;
-      // A wait armed by the last read and never awaited: drop it, so that the native core
-      // holds no reference to the stream for a consumer that is gone.
-      if (armed) reader.disarm();
+      dropIdleWait();
       signal?.removeEventListener('abort', onAbort);
       if (this.#holder === consumer) this.#holder = undefined;
     };
