@@ -140,6 +140,29 @@ test.serial('ring buffer: a read that takes all the ring had arms the wait in th
   t.is(result[3], 0, 'and nothing armed');
 });
 
+test.serial('ring buffer: a record that arrives while the consumer awaits in its loop body wakes it, and close() in the body ends the loop', async (t) => {
+  // The read that takes the only record empties the ring and arms the next wait before the
+  // consumer waits. A record committed while the body awaits fires that wait with nobody
+  // waiting; the wait that follows must still see it. And close() in the body (the armed
+  // callback dropped without a call) must end the loop, not leave it waiting.
+  const object = Ebpf.load(bundledObjectPath('stream_producers'));
+  t.teardown(() => object.close());
+  const ring = object.ringBuf('EVENTS', SeqEvent64);
+  const produce = () => object.program('produce64').testRun({ data: Buffer.alloc(64) });
+  const seen: number[] = [];
+  produce();
+  const loop = (async () => {
+    for await (const ev of ring.events()) {
+      seen.push(Number(ev.seq));
+      if (seen.length < 3) produce();
+      else ring.close();
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the wake-up runs meanwhile
+    }
+  })();
+  await within(5000, 'three records, then the end of the loop after close()', loop);
+  t.deepEqual(seen, [0, 1, 2]);
+});
+
 test.serial('perf event array: an overflowing buffer reports lost samples, and reading goes on', async (t) => {
   using object = streams('perf_on_exec');
   const perf = object.perfEventArray('PERF', SeqEvent16, { pageCount: 1 });

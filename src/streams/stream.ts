@@ -606,6 +606,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
      */
     const tryRead = (): RecordBatch | undefined => {
       for (;;) {
+        this.#firedIdle = false; // a new arm
         const count = reader.tryRead(buffer, readOptions.maxEvents, result, this.#onReadable);
         armed = result[3] === ARMED;
         if (count === 0 && result[1] === 0 && result[2] === 0) {
@@ -719,9 +720,16 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
 
   /**
    * The callback `arm` gets, made once (a wake-up allocates no closure). The native core calls
-   * it only while the reader is open (closing drops the wait first), so it resolves `true`.
+   * it only while the reader is open (closing drops the wait first), so it resolves `true`. A
+   * read that emptied a ring arms it before the consumer waits: if it runs in between (the
+   * consumer was busy), `#firedIdle` keeps the wake-up for the wait that comes next.
    */
-  readonly #onReadable = () => this.#wake(true);
+  readonly #onReadable = () => {
+    if (this.#resolve === undefined) this.#firedIdle = true;
+    else this.#wake(true);
+  };
+  /** The armed callback ran while nobody waited (see `#onReadable`); cleared by each arm. */
+  #firedIdle = false;
   /** Keeps the pending wait's resolver in `#resolve` (one executor for every wait). */
   readonly #waitExecutor = (resolve: (open: boolean) => void) => {
     this.#resolve = resolve;
@@ -733,7 +741,14 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
    */
   #readable(armed: boolean): Promise<boolean> {
     const wait = new Promise<boolean>(this.#waitExecutor);
-    if (!armed && !this.#reader.arm(this.#onReadable)) this.#wake(!this.#reader.closed);
+    if (armed) {
+      // Armed by the read, maybe a while ago: it may have fired already, or the stream closed
+      // (closing drops the armed callback without calling it).
+      if (this.#firedIdle || this.#reader.closed) this.#wake(!this.#reader.closed);
+    } else {
+      this.#firedIdle = false;
+      if (!this.#reader.arm(this.#onReadable)) this.#wake(!this.#reader.closed);
+    }
     return wait;
   }
 

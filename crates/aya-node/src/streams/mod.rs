@@ -466,7 +466,13 @@ macro_rules! reader_methods {
                     None => true,
                 };
                 let armed = match wake {
-                    Some(wake) if drained => self.stream.arm(env.raw(), napi::JsValue::value(&wake).value)?,
+                    Some(wake) if drained => match self.stream.arm(env.raw(), napi::JsValue::value(&wake).value) {
+                        Ok(armed) => armed,
+                        Err(err) if read.is_none() => return Err(err.into()),
+                        // The records are out of the ring already: hand them up, unarmed; the
+                        // consumer's own `arm` before it waits reports the error.
+                        Err(_) => false,
+                    },
                     _ => false,
                 };
                 let state = if armed { 2.0 } else { read.as_ref().map_or(0.0, |(_, full)| f64::from(u8::from(*full))) };
