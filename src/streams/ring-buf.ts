@@ -1,7 +1,7 @@
 import type * as native from '../native';
-import { decoderFor, StructCodec, type Codec } from '../codec';
+import { decoderFor, type Codec } from '../codec';
 import { EbpfError } from '../errors';
-import { EventStream, headerReader, LITTLE_ENDIAN, nextRecord, RECORD_HEADER, RecordBatch } from './stream';
+import { EventStream, headerReader, nextRecord, RECORD_HEADER, RecordBatch } from './stream';
 
 export interface RingBufOptions {
   /**
@@ -49,54 +49,33 @@ export class RingBuf<T = Buffer> extends EventStream<T> {
     if (!codec) return [...new RecordBatch(Buffer.from(batch.data), batch.count)] as T[];
     // The hot loop of a decoding consumer, written out (no callback per event).
     const { data, count } = batch;
-    const views = this.#views(data);
-    if (views === undefined) return this.#decodeAny(batch, codec);
-    // Records are read at `base + offset` in the whole read buffer, whose views are made once.
-    const { words, view, whole } = views;
-    const { decodeWithView } = codec as unknown as StructCodec<Record<string, Codec<unknown>>>;
+    const { header, decode } = this.#readers(data, codec);
+    // Records are read at `base + offset` in the whole read buffer (see `#readers`).
     const base = data.byteOffset;
     const out: T[] = new Array(count);
     for (let i = 0, offset = 0; i < count; i++) {
-      const length = words[(base + offset) >>> 2];
+      const length = header(base + offset);
       // Exactly the codec's size: a larger event would decode silently with fields missing.
       if (length !== codec.size) throw sizeMismatch(this.name, length, codec);
-      out[i] = decodeWithView(whole, view, base + offset + RECORD_HEADER) as T;
+      out[i] = decode(base + offset + RECORD_HEADER);
       offset = nextRecord(offset, length);
     }
     return out;
   }
 
   /**
-   * Views over the whole buffer under `data` (the stream's read buffer, the same from batch to
-   * batch), made once rather than per batch; `undefined` for a codec that is not a struct or a
-   * buffer not 4-byte aligned.
+   * The header reader and decoder over the whole buffer under `data` (the stream's read
+   * buffer, the same from batch to batch), made once per buffer rather than per batch.
    */
-  #views(data: Buffer): { whole: Buffer; view: DataView; words: Uint32Array } | undefined {
-    const cached = this.#cachedViews;
-    if (cached !== undefined && cached.whole.buffer === data.buffer) return cached;
-    if (!(this.#codec instanceof StructCodec) || data.byteOffset % 4 !== 0 || !LITTLE_ENDIAN) return undefined;
-    const whole = Buffer.from(data.buffer);
-    const views = { whole, view: new DataView(data.buffer), words: new Uint32Array(data.buffer, 0, data.buffer.byteLength >>> 2) };
-    this.#cachedViews = views;
-    return views;
-  }
-
-  #cachedViews: { whole: Buffer; view: DataView; words: Uint32Array } | undefined;
-
-  /** `decode` for any codec and buffer, with views made for this batch. */
-  #decodeAny(batch: RecordBatch, codec: Codec<T>): T[] {
-    const { data, count } = batch;
-    const header = headerReader(data);
-    const decode = decoderFor(codec, data);
-    const out: T[] = new Array(count);
-    for (let i = 0, offset = 0; i < count; i++) {
-      const length = header(offset);
-      if (length !== codec.size) throw sizeMismatch(this.name, length, codec);
-      out[i] = decode(offset + RECORD_HEADER);
-      offset = nextRecord(offset, length);
+  #readers(data: Buffer, codec: Codec<T>): { header: (offset: number) => number; decode: (offset: number) => T } {
+    if (this.#cachedReaders?.buffer !== data.buffer) {
+      const whole = Buffer.from(data.buffer, 0, data.buffer.byteLength);
+      this.#cachedReaders = { buffer: data.buffer, header: headerReader(whole), decode: decoderFor(codec, whole) };
     }
-    return out;
+    return this.#cachedReaders;
   }
+
+  #cachedReaders: { buffer: ArrayBufferLike; header: (offset: number) => number; decode: (offset: number) => T } | undefined;
 }
 
 /** The guard's error: names both sizes, so a struct that changed on one side is found at once. */

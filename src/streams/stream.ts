@@ -7,10 +7,10 @@ import type * as native from '../native';
 import { EbpfError } from '../errors';
 import * as validate from '../validate';
 
-/** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 /** `tryRead`'s `result[3]` when it armed its `wake` callback. */
 const ARMED = 2;
 
+/** The native readers all have this shape (see crates/aya-node/src/streams/mod.rs). */
 export interface NativeReader {
   read(into: Buffer, options: native.ReadOptions): Promise<native.ReadResult | null>;
   /**
@@ -160,8 +160,7 @@ export function nextRecord(offset: number, length: number): number {
 /** Bytes of a record's header; its data starts this far in. @internal */
 export const RECORD_HEADER = 8;
 
-/** This machine stores numbers little-endian, as the batch headers are. @internal */
-export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Reads the `u32` header words of a batch at byte offsets: as array elements when the buffer
@@ -169,7 +168,7 @@ export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 
  * @internal
  */
 export function headerReader(data: Buffer): (offset: number) => number {
-  if (data.byteOffset % 4 !== 0 || !LITTLE_ENDIAN) return (offset) => data.readUInt32LE(offset);
+  if (data.byteOffset % 4 !== 0 || !littleEndian) return (offset) => data.readUInt32LE(offset);
   const words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
   return (offset) => words[offset >>> 2];
 }
@@ -576,7 +575,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     let lastTurn = performance.now();
     // One buffer for every read: fresh memory per batch would cost page faults and GC work.
     let buffer = Buffer.alloc(bufferBytes);
-    /** What `tryRead` reports besides the count: bytes, lost, needBytes, full. */
+    /** What `tryRead` reports besides the count: bytes, lost, needBytes, state (see `ARMED`). */
     const result = new Float64Array(4);
     /** The last read found nothing: wait for the fd before reading again. */
     let drained = false;
@@ -634,8 +633,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         if (readOptions.minEvents === 1) {
           // Without a minimum batch: take what is waiting synchronously, and when nothing is,
           // wait on Node's own event loop for the fd (one wake-up per batch, no thread hop).
-          // (Waiting at once after a read that emptied the source, without the empty read,
-          // lost a wake-up in tools.test.ts: read first, always.)
+          // (A read waits only once a read armed the wait, or found the source empty: a
+          // ring buffer's drain re-checks the producer before it arms, see `tryRead`.)
           // A consumer that stays behind lets the event loop turn every few milliseconds, so a
           // producer that never lets up cannot starve other I/O.
           if (drained) {
