@@ -6,7 +6,8 @@
 // `closeAsync()` (and `await using`) moves any remaining kernel waits to a worker thread.
 //
 // The bound: this machine's own event-loop jitter, measured idle in the same test, plus 20 ms
-// (a tool's close is ~1-2 ms of syscalls; the rest of the margin is a shared 2-vCPU VM's noise).
+// (a tool's close is ~1-2 ms of syscalls; the rest of the margin is a shared 2-vCPU VM's noise),
+// for the best of up to three closes of each tool.
 // Serial: other tests' synchronous work in this worker would count as our lag.
 
 import test from 'ava';
@@ -73,18 +74,26 @@ test.serial('closing each tool blocks the event loop less than idle jitter + 20 
   ];
   const fdsBefore = openBpfFds();
   for (const [name, open] of opens) {
-    const tool = open();
-    const ids = idsOf(tool.object);
-    t.true(ids.length > 0, `${name} has programs in the kernel`);
-    let took = 0;
-    const lag = await maxLoopLag(async () => {
-      const s = performance.now();
-      tool.close();
-      took = performance.now() - s;
-    });
-    t.true(lag < bound, `${name}: close() took ${took.toFixed(1)} ms, the loop lagged ${lag.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`);
-    t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), `${name}: no link left`);
-    t.true(await programsGone(ids), `${name}: programs unloaded`);
+    // Best of up to three closes: a wait in the kernel (what this guards against) recurs on every
+    // close, while another test worker taking both vCPUs for a moment does not.
+    const tries: string[] = [];
+    let best = Infinity;
+    for (let attempt = 0; attempt < 3 && best >= bound; attempt++) {
+      const tool = open();
+      const ids = idsOf(tool.object);
+      t.true(ids.length > 0, `${name} has programs in the kernel`);
+      let took = 0;
+      const lag = await maxLoopLag(async () => {
+        const s = performance.now();
+        tool.close();
+        took = performance.now() - s;
+      });
+      best = Math.min(best, lag);
+      tries.push(`close() took ${took.toFixed(1)} ms, the loop lagged ${lag.toFixed(1)} ms`);
+      t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), `${name}: no link left`);
+      t.true(await programsGone(ids), `${name}: programs unloaded`);
+    }
+    t.true(best < bound, `${name}: ${tries.join('; ')} (bound ${bound.toFixed(1)} ms)`);
   }
   t.is(openBpfFds(), fdsBefore, 'every fd the tools opened is closed');
 });
@@ -92,20 +101,30 @@ test.serial('closing each tool blocks the event loop less than idle jitter + 20 
 test.serial('closeAsync() keeps perf-event tracepoint detaching off the event loop and resolves once the kernel objects are gone', async (t) => {
   const bound = (await idleLag()) + 20;
   const fdsBefore = openBpfFds();
-  const { object, ids } = tracepointObject();
-  const attached = kernelLinks().filter((l) => ids.includes(l.prog_id)).length;
-  t.is(attached, 2, 'two links in the kernel');
-  let syncPart = 0;
-  const lag = await maxLoopLag(async () => {
-    const s = performance.now();
-    const done = object.closeAsync();
-    syncPart = performance.now() - s;
-    await done;
-  });
-  t.true(object.closed, 'closed at once');
-  t.true(lag < bound, `the loop lagged ${lag.toFixed(1)} ms (closeAsync returned in ${syncPart.toFixed(2)} ms; bound ${bound.toFixed(1)} ms)`);
-  t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), 'the links are gone when the promise resolves');
-  t.true(await programsGone(ids), 'and the program is unloaded');
+  // Best of up to three, as above.
+  const tries: string[] = [];
+  let best = Infinity;
+  let object!: Ebpf;
+  for (let attempt = 0; attempt < 3 && best >= bound; attempt++) {
+    const made = tracepointObject();
+    object = made.object;
+    const { ids } = made;
+    const attached = kernelLinks().filter((l) => ids.includes(l.prog_id)).length;
+    t.is(attached, 2, 'two links in the kernel');
+    let syncPart = 0;
+    const lag = await maxLoopLag(async () => {
+      const s = performance.now();
+      const done = made.object.closeAsync();
+      syncPart = performance.now() - s;
+      await done;
+    });
+    best = Math.min(best, lag);
+    tries.push(`the loop lagged ${lag.toFixed(1)} ms (closeAsync returned in ${syncPart.toFixed(2)} ms)`);
+    t.true(object.closed, 'closed at once');
+    t.false(kernelLinks().some((l) => ids.includes(l.prog_id)), 'the links are gone when the promise resolves');
+    t.true(await programsGone(ids), 'and the program is unloaded');
+  }
+  t.true(best < bound, `${tries.join('; ')} (bound ${bound.toFixed(1)} ms)`);
   t.is(openBpfFds(), fdsBefore, 'every fd closed');
   t.throws(() => object.program('tp_count', TracePoint).attach('syscalls', 'sys_enter_getppid'), { code: 'CLOSED' } as never);
 });
