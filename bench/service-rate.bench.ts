@@ -9,16 +9,18 @@
 // through the same program written in C (c/opensnoop.bpf.c, c/opensnoop_consumer.c, both built
 // here with clang and gcc), bpftrace through a one-line printf of the same event.
 //
-// A consumer's CPU is the sum over its threads of /proc/PID/task/TID/schedstat (ns on CPU),
-// read after it said it is ready and after a warm-up (WARMUP seconds of the same workload,
-// 2 by default), so start-up is left out: bpftrace's compile, and the JIT compiling a Node
-// consumer's loop in its first few hundred events (at 100 events/s that one-time cost was
-// a third of a 5-second window). A service consuming for hours pays the steady state.
-// Also printed: how many times the consumer's threads were woken per event (from the same
-// file; steadier than time on a shared VM), and each consumer's CPU while no events arrive (3 s idle).
+// A consumer's CPU is the sum over its threads of /proc/PID/task/TID/schedstat (ns on CPU), in
+// windows after it said it is ready and after a warm-up at each rate: WARMUP_EVENTS events
+// (3,000 by default, at least 2 s) of the same workload at the same rate. Start-up is left out:
+// bpftrace's compile, and V8 tiering a Node consumer's loop up, which at 100 events/s took
+// 2,000-2,500 events here (a 2-s warm-up left half of it in the measured windows). A service
+// consuming for hours pays the steady state. Each row is the median of ROUNDS windows (3) of
+// SECONDS (5). Also printed: how many times the consumer's threads were woken per event (from
+// the same file; steadier than time on a shared VM), each consumer's CPU while no events arrive
+// (3 s idle), and the default loop's CPU per event in every window.
 //
 // Needs root, gcc, clang-22, libbpf-dev and bpftrace (scripts/setup.sh bench installs them).
-// Run: node --import=tsx bench/service-rate.bench.ts   (SECONDS=5 per rate, RATES=100,1000,10000 by default)
+// Run: node --import=tsx bench/service-rate.bench.ts   (RATES=100,1000,10000 by default)
 // BASELINE=DIR adds the default loop of another checkout of aya-node, built (npm run build), in
 // the same run: what a change bought, e.g. `git worktree add /tmp/base <commit>` and build it.
 
@@ -30,7 +32,8 @@ import { schedstat, schedstatSince } from './schedstat';
 
 const RATES = (process.env.RATES ?? '100,1000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 5);
-const WARMUP = Number(process.env.WARMUP ?? 2);
+const WARMUP_EVENTS = Number(process.env.WARMUP_EVENTS ?? 3000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const BASELINE = process.env.BASELINE;
 const COMM = 'ayaload';
 /** The bare-Node floor's row name (c/node-floor.cjs). */
@@ -78,11 +81,23 @@ function waitFor(child: ChildProcess, ready: RegExp, from: 'stdout' | 'stderr'):
   });
 }
 
+interface Row {
+  name: string;
+  /** Median over the windows. */
+  usPerEvent: number;
+  perWindow: number[];
+  runsPerEvent: number;
+  idleMs: number;
+  seen: number;
+}
+
 /**
- * Runs the workload once under every consumer of `group` at the same time (at most one of them
- * woken by a pipe: the workload writes to one fd) and returns each one's numbers.
+ * Runs the workload under every consumer of `group` at the same time (one process each, kept
+ * across the rates), after 3 s with no events (each one's idle CPU). At each rate: a warm-up of
+ * WARMUP_EVENTS events (at least 2 s) at that rate, then ROUNDS measured windows of SECONDS
+ * each. Returns each consumer's row per rate, and how many events the workload made in all.
  */
-async function measure(group: Consumer[], load: string, rate: number) {
+async function measure(group: Consumer[], load: string, rates: number[]) {
   const started = [];
   for (const consumer of group) {
     const child = consumer.start();
@@ -96,23 +111,39 @@ async function measure(group: Consumer[], load: string, rate: number) {
   const idle0 = started.map((s) => schedstat(s.child.pid!));
   await sleep(3000);
   const idle1 = started.map((s) => schedstat(s.child.pid!));
+  // The workload writes a byte per event to each floor's stdin: its fds 3, 4, ...
   const fds = started.flatMap((s) => s.consumer.wakeFd?.(s.child) ?? []);
-  if (fds.length > 1) throw new Error('at most one consumer of a group can be woken by the pipe');
-  const fd = fds[0];
+  let events = 0;
   // Not execFileSync: this process must keep reading the consumer's stdout meanwhile. bpftrace
   // prints every event there, and blocked behind a full pipe it lost most of them at 10,000/s.
-  const run = async (seconds: number) => {
-    const workload = spawn(load, [String(rate), String(seconds), ...(fd === undefined ? [] : ['3'])], {
-      stdio: ['ignore', 'ignore', 'inherit', ...(fd === undefined ? [] : [fd])],
+  const run = async (rate: number, seconds: number) => {
+    const workload = spawn(load, [String(rate), String(seconds), ...fds.map((_, k) => String(3 + k))], {
+      stdio: ['ignore', 'ignore', 'inherit', ...fds],
     });
     const code = await new Promise((resolve) => workload.on('exit', resolve));
     if (code !== 0) throw new Error(`the workload exited with ${code}`);
+    events += Math.floor(rate * seconds);
     await sleep(300);
   };
-  if (WARMUP > 0) await run(WARMUP);
-  const before = started.map((s) => schedstat(s.child.pid!));
-  await run(SECONDS);
-  const after = started.map((s) => schedstat(s.child.pid!));
+  const windows = new Map<number, number[][]>();
+  const runs = new Map<number, number[][]>();
+  for (const rate of rates) {
+    // The warm-up is at the rate measured: V8 takes 2,000-2,500 events to tier a consumer's loop
+    // up at 100/s, and a warm-up at 1,000/s left the loop at 100/s as slow as a cold one.
+    await run(rate, Math.max(2, WARMUP_EVENTS / rate));
+    windows.set(rate, started.map(() => []));
+    runs.set(rate, started.map(() => []));
+    for (let round = 0; round < ROUNDS; round++) {
+      const before = started.map((s) => schedstat(s.child.pid!));
+      await run(rate, SECONDS);
+      const after = started.map((s) => schedstat(s.child.pid!));
+      started.forEach((_, i) => {
+        const busy = schedstatSince(before[i], after[i]);
+        windows.get(rate)![i].push(busy.onCpuNs / (rate * SECONDS) / 1000);
+        runs.get(rate)![i].push(busy.runs / (rate * SECONDS));
+      });
+    }
+  }
   for (const { consumer, child } of started) {
     // 'close', not 'exit': the consumer's last output can still be in the pipe when 'exit' comes.
     const exited = new Promise((r) => child.on('close', r));
@@ -122,19 +153,21 @@ async function measure(group: Consumer[], load: string, rate: number) {
     await exited;
     clearTimeout(killer);
   }
-  const events = rate * SECONDS;
-  return started.map(({ consumer, output }, i) => {
-    const busy = schedstatSince(before[i], after[i]);
-    return {
-      name: consumer.name,
-      usPerEvent: busy.onCpuNs / events / 1000,
-      runsPerEvent: busy.runs / events,
-      idleMs: schedstatSince(idle0[i], idle1[i]).onCpuNs / 1e6,
-      // Every event of the warm-up and the measured window.
-      seen: consumer.seen(output.text),
-      events: events + Math.round(rate * WARMUP),
-    };
-  });
+  const rows = new Map<number, Row[]>();
+  for (const rate of rates) {
+    rows.set(
+      rate,
+      started.map(({ consumer, output }, i) => ({
+        name: consumer.name,
+        usPerEvent: median(windows.get(rate)![i]),
+        perWindow: windows.get(rate)![i],
+        runsPerEvent: median(runs.get(rate)![i]),
+        idleMs: schedstatSince(idle0[i], idle1[i]).onCpuNs / 1e6,
+        seen: consumer.seen(output.text),
+      })),
+    );
+  }
+  return { rows, events };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -178,18 +211,21 @@ async function main() {
     },
   ];
   console.log(
-    `CPU per event of the consuming process (all its threads), ${SECONDS} s per rate after a ${WARMUP}-s warm-up at that rate, openat of a missing path.`,
+    `CPU per event of the consuming process (all its threads), openat of a missing path, one consumer at a time; at each rate a warm-up of ` +
+      `${WARMUP_EVENTS} events (at least 2 s) at that rate, then the median of ${ROUNDS} windows of ${SECONDS} s.`,
   );
   console.log('Modes: for-await = `for await (const e of tool)` (the default loop of the Opensnoop tool); ring = `for await (const e of tool.events)` (the RingBuf itself);');
-  console.log(`batches = \`tool.events.batches({ minBatch: 64, lingerMs: 20 })\`. "above floor": µs/event minus the "${FLOOR}" row of the same rate.`);
+  console.log(`batches = \`tool.events.batches({ minBatch: 64, lingerMs: 20 })\`. "above floor": µs/event minus the "${HANDLE_FLOOR}" row of the same rate.`);
+  console.log('"events seen": what the consumer saw of all the events the workload made while it ran (warm-ups and windows of every rate).');
+  const byConsumer = [];
+  for (const c of consumers) byConsumer.push(await measure([c], load, RATES));
   console.log('| events/s | consumer | µs CPU/event | above floor | × C | × bpftrace | thread wake-ups/event | events seen | idle CPU (3 s) |');
   console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const rate of RATES) {
-    const rows = [];
-    for (const c of consumers) rows.push(...(await measure([c], load, rate)));
+    const rows = byConsumer.map((m) => ({ ...m.rows.get(rate)![0], events: m.events }));
     const c = rows.find((r) => r.name === 'C libbpf')!.usPerEvent;
     const bt = rows.find((r) => r.name === 'bpftrace')!.usPerEvent;
-    const floor = rows.find((r) => r.name === FLOOR)!.usPerEvent;
+    const floor = rows.find((r) => r.name === HANDLE_FLOOR)!.usPerEvent;
     for (const r of rows) {
       const above = r.name.startsWith('aya-node') ? (r.usPerEvent - floor).toFixed(1) : '';
       console.log(
@@ -197,34 +233,27 @@ async function main() {
       );
     }
   }
+  for (const m of byConsumer) {
+    const perRate = RATES.map((rate) => `${rate}/s: ${m.rows.get(rate)![0].perWindow.map((v) => v.toFixed(1)).join(', ')}`);
+    console.log(`  ${m.rows.get(RATES[0])![0].name}, µs CPU/event in each window: ${perRate.join('; ')}`);
+  }
   if (BASELINE !== undefined) await sideBySide(load, node('for-await'), node('for-await', BASELINE));
 }
 
 /**
  * What a change bought: this build's default loop and the BASELINE build's, consuming the same
- * events at the same time (one after the other, the 2x swings of this VM between runs hide a
- * 1.5x difference), ROUNDS rounds per rate (3 by default), the order alternating; medians.
+ * events at the same time (one after the other, the 2x swings of this VM between runs hid a
+ * 1.5x difference), in the same windows; medians.
  */
 async function sideBySide(load: string, current: Consumer, baseline: Consumer) {
-  const rounds = Number(process.env.ROUNDS ?? 3);
-  console.log(`\nSide by side (both at once, ${rounds} rounds per rate, medians): this build's default loop against BASELINE=${BASELINE}`);
+  const { rows, events } = await measure([current, baseline], load, RATES);
+  console.log(`\nSide by side (both at once, the same events, medians of ${ROUNDS} windows): this build's default loop against BASELINE=${BASELINE}`);
   console.log('| events/s | this build µs CPU/event | BASELINE µs CPU/event | this / BASELINE | events seen (each) |');
   console.log('| ---: | ---: | ---: | ---: | --- |');
   for (const rate of RATES) {
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    const seen: string[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const group = round % 2 === 0 ? [current, baseline] : [baseline, current];
-      const rows = await measure(group, load, rate);
-      const mine = rows.find((r) => r.name === current.name)!;
-      const other = rows.find((r) => r.name === baseline.name)!;
-      ours.push(mine.usPerEvent);
-      theirs.push(other.usPerEvent);
-      seen.push(`${mine.seen}/${mine.events} ${other.seen}/${other.events}`);
-    }
+    const [mine, other] = rows.get(rate)!;
     console.log(
-      `| ${rate.toLocaleString('en-US')} | ${median(ours).toFixed(1)} | ${median(theirs).toFixed(1)} | ${(median(ours) / median(theirs)).toFixed(2)} | ${seen.join(', ')} |`,
+      `| ${rate.toLocaleString('en-US')} | ${mine.usPerEvent.toFixed(1)} | ${other.usPerEvent.toFixed(1)} | ${(mine.usPerEvent / other.usPerEvent).toFixed(2)} | ${mine.seen}/${events} ${other.seen}/${events} |`,
     );
   }
 }
