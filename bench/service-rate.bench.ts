@@ -13,11 +13,11 @@
 // windows after it said it is ready and after a warm-up at each rate: WARMUP_EVENTS events
 // (3,000 by default, at least 2 s) of the same workload at the same rate. Start-up is left out:
 // bpftrace's compile, and V8 tiering a Node consumer's loop up, which at 100 events/s took
-// 2,000-2,500 events here (a 2-s warm-up left half of it in the measured windows). A service
-// consuming for hours pays the steady state. Each row is the median of ROUNDS windows (3) of
-// SECONDS (5). Also printed: how many times the consumer's threads were woken per event (from
+// 2,000-2,500 events here (after a 2-s warm-up, about half of the measured window's CPU was
+// that). A service consuming for hours pays the steady state. Each number is the median of
+// ROUNDS windows (3) of SECONDS (5). Also printed: how many times the consumer's threads were woken per event (from
 // the same file; steadier than time on a shared VM), each consumer's CPU while no events arrive
-// (3 s idle), and the default loop's CPU per event in every window.
+// (3 s idle), and every consumer's CPU per event in each window.
 //
 // Needs root, gcc, clang-22, libbpf-dev and bpftrace (scripts/setup.sh bench installs them).
 // Run: node --import=tsx bench/service-rate.bench.ts   (RATES=100,1000,10000 by default)
@@ -34,6 +34,7 @@ const RATES = (process.env.RATES ?? '100,1000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const WARMUP_EVENTS = Number(process.env.WARMUP_EVENTS ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new RangeError(`ROUNDS must be an integer of at least 1, got ${process.env.ROUNDS}`);
 const BASELINE = process.env.BASELINE;
 const COMM = 'ayaload';
 /** The bare-Node floor's row name (c/node-floor.cjs). */
