@@ -181,6 +181,9 @@ const COALESCE_MS = 1;
 
 /** Longest run of synchronous reads before the consumer lets the event loop turn. */
 const EVENT_LOOP_TURN_MS = 10;
+/** Why a consumer's read waits first (see `readNow` in `#start`). */
+const COALESCE = 'coalesce';
+const TURN = 'turn';
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 
 /**
@@ -641,24 +644,25 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
             drained = false;
             if (!(await readable()) || consumer.abandoned) return null;
             woke = true;
+            continue; // an abort or close while waiting is seen first
           }
-          if (woke) {
-            woke = false;
+          const got = readNow();
+          if (got === COALESCE) {
             // Woken within COALESCE_MS of the last read: the events come steadily and fast, so
             // let them gather for that long before reading (the source does not wake us again
             // meanwhile): one wake-up per few events instead of one each. Bounded latency,
             // and nothing changes for a consumer woken less often than that.
-            if (performance.now() - lastRead < COALESCE_MS) await new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS));
+            woke = false;
+            await new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS));
             lastRead = lastTurn = performance.now();
             continue;
           }
-          if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
+          if (got === TURN) {
             await new Promise<void>((resolve) => setImmediate(resolve));
             lastTurn = performance.now();
             continue;
           }
-          const batch = tryRead();
-          if (batch !== undefined) return batch;
+          if (got !== undefined) return got;
         } else {
           readOptions.readId = consumer.readId = ++this.#readId;
           const read = await reader.read(buffer, readOptions);
@@ -672,19 +676,27 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         }
       }
     };
-    /** `next()`'s synchronous read, when it would read at once (see `Source.poll`). */
-    const poll = (): RecordBatch | undefined => {
-      if (ended || drained || readOptions.minEvents !== 1 || signal?.aborted === true) return undefined;
+    /**
+     * The read `next()` makes once the fd is known readable, unless it must first let wake-ups
+     * gather (`COALESCE`: woken within COALESCE_MS of the last read) or let the event loop turn
+     * (`TURN`: reading for EVENT_LOOP_TURN_MS); `undefined` when the source was empty.
+     */
+    const readNow = (): RecordBatch | undefined | typeof COALESCE | typeof TURN => {
       const now = performance.now();
       if (woke) {
-        // next() lets a quick succession of wake-ups gather (COALESCE_MS).
-        if (now - lastRead < COALESCE_MS) return undefined;
+        if (now - lastRead < COALESCE_MS) return COALESCE;
         woke = false;
         lastRead = lastTurn = now;
       } else if (now - lastTurn >= EVENT_LOOP_TURN_MS) {
-        return undefined; // next() lets the event loop turn
+        return TURN;
       }
       return tryRead();
+    };
+    /** `next()`'s synchronous read, when it would read at once (see `Source.poll`). */
+    const poll = (): RecordBatch | undefined => {
+      if (ended || drained || readOptions.minEvents !== 1 || signal?.aborted === true) return undefined;
+      const got = readNow();
+      return got === COALESCE || got === TURN ? undefined : got;
     };
     /** The wait `next()` would make after an empty `poll()` (see `Source.wait`). */
     const wait = (): Promise<boolean> | undefined => {
