@@ -101,7 +101,7 @@ test('return() while a step waits for a batch runs after it, and keeps that batc
 
 /**
  * A source with the synchronous side (`poll`, `wait`), as the kernel streams have: `ready`
- * batches are taken by `poll()` at once; `later` ones only after `wait()` resolves, which
+ * batches are taken by `poll()` at once; `later` ones only after `wait()` calls back, which
  * the test does with `wake()`. The first batch comes from `next()`.
  */
 function pollingSource(ready: number[][], later: number[][]) {
@@ -121,17 +121,17 @@ function pollingSource(ready: number[][], later: number[][]) {
       drained = batch === undefined;
       return batch;
     },
-    wait() {
-      if (!drained) return undefined;
+    wait(resolve) {
+      if (!drained) return false;
       drained = false;
       state.waits++;
-      return new Promise<boolean>((resolve) => {
-        wake = (open) => {
-          const batch = later.shift();
-          if (batch) ready.push(batch);
-          resolve(open);
-        };
-      });
+      wake = (open) => {
+        wake = undefined;
+        const batch = later.shift();
+        if (batch) ready.push(batch);
+        resolve(open);
+      };
+      return true;
     },
     end() {
       state.returned = true;
@@ -190,6 +190,106 @@ test('map that throws: the error reaches the consumer, the untaken rest is kept 
   t.deepEqual(await events.next(), { done: false, value: 1 });
   await t.throwsAsync(events.next(), { message: 'bad event 2' });
   t.deepEqual(kept, [3, 4]);
+  t.true(state.returned);
+  t.deepEqual(await events.next(), { done: true, value: undefined });
+});
+
+/** Lets queued promise reactions and the next macrotask run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('calls made while a next() waits for a wake-up are served after it, in call order', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator, state, wake } = pollingSource([[1]], [[2, 3, 4, 5]]);
+  const events = new EventIterator(iterator, consumer, undefined, () => {});
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  const order: number[] = [];
+  const track = (p: Promise<IteratorResult<number, void>>) => p.then((r) => (order.push(r.value as number), r));
+  const calls = [events.next(), events.next(), events.next()].map(track);
+  await settle();
+  t.is(state.waits, 1, 'one wait for the three calls');
+  wake();
+  // A call right after the wake-up, before the queued ones ran: it still comes after them.
+  calls.push(track(events.next()));
+  t.deepEqual(await Promise.all(calls), [2, 3, 4, 5].map((value) => ({ done: false, value })));
+  t.deepEqual(order, [2, 3, 4, 5]);
+  t.is(state.nexts, 1, 'served by poll() after the wake-up');
+  // The queue drained: the next call waits again, and the wake-up serves it.
+  const last = events.next();
+  await settle();
+  t.is(state.waits, 2);
+  wake(false);
+  t.deepEqual(await last, { done: true, value: undefined });
+});
+
+test('an abort while next() waits rejects it after the wake-up, and the batch it brought is kept', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator, state, wake } = pollingSource([[1]], [[2, 3]]);
+  const controller = new AbortController();
+  const kept: number[] = [];
+  const events = new EventIterator(iterator, consumer, controller.signal, (rest) => kept.push(...rest));
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  const waiting = events.next();
+  await settle();
+  controller.abort();
+  wake(); // as the stream's abort handler does: the wait ends, open
+  const err = await waiting.then(() => undefined, (e: unknown) => e);
+  t.is((err as DOMException | undefined)?.name, 'AbortError');
+  t.deepEqual(kept, [2, 3]);
+  t.true(state.returned);
+});
+
+test('a map that throws on the event a wake-up brought rejects that next(), keeps the rest and ends the source', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator, state, wake } = pollingSource([[1]], [[2, 3]]);
+  const kept: number[] = [];
+  const events = new EventIterator(iterator, consumer, undefined, (rest) => kept.push(...rest), (n: number) => {
+    if (n === 2) throw new Error('bad event 2');
+    return n;
+  });
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  const waiting = events.next();
+  await settle();
+  wake();
+  await t.throwsAsync(waiting, { message: 'bad event 2' });
+  t.deepEqual(kept, [3]);
+  t.true(state.returned);
+  t.deepEqual(await events.next(), { done: true, value: undefined });
+});
+
+test('a wake-up that finds no batch after all falls back to next(), and an abandoned consumer ends quietly', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  // The wake-up brings nothing (later is empty): the step asks next(), which has [5].
+  const { iterator, state, wake } = pollingSource([[1]], []);
+  const events = new EventIterator(iterator, consumer, undefined, () => {});
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  const waiting = events.next();
+  await settle();
+  wake();
+  t.deepEqual(await waiting, { done: true, value: undefined }, 'next() had nothing either: the end');
+  t.is(state.nexts, 2);
+  const other = pollingSource([[1]], [[2]]);
+  const events2 = new EventIterator(other.iterator, consumer, undefined, () => {});
+  consumer.abandoned = false;
+  t.deepEqual(await events2.next(), { done: false, value: 1 });
+  const second = events2.next();
+  await settle();
+  consumer.abandoned = true;
+  other.wake();
+  t.deepEqual(await second, { done: true, value: undefined });
+  t.true(other.state.returned);
+});
+
+test('a wait that throws rejects that next() (it does not throw) and ends the source', async (t) => {
+  const consumer: Consumer = { readId: 0, abandoned: false };
+  const { iterator, state } = pollingSource([[1]], []);
+  const events = new EventIterator(iterator, consumer, undefined, () => {});
+  t.deepEqual(await events.next(), { done: false, value: 1 });
+  iterator.wait = () => {
+    throw new Error('arm failed');
+  };
+  let pending: Promise<unknown> | undefined;
+  t.notThrows(() => (pending = events.next()));
+  await t.throwsAsync(pending!, { message: 'arm failed' });
   t.true(state.returned);
   t.deepEqual(await events.next(), { done: true, value: undefined });
 });

@@ -7,7 +7,10 @@
 // "ayaload"; every consumer traces sys_exit_openat of that comm and reads each event's fields:
 // aya-node through the bundled opensnoop (c/opensnoop-consumer.cjs, the built package), libbpf
 // through the same program written in C (c/opensnoop.bpf.c, c/opensnoop_consumer.c, both built
-// here with clang and gcc), bpftrace through a one-line printf of the same event.
+// here with clang and gcc), bpftrace through a one-line printf of the same event. Two limit rows
+// read aya-node's program through its native reader with the least JavaScript possible
+// (c/opensnoop-native.cjs): what aya-node's stream machinery costs above them, and they above
+// the bare Node floors.
 //
 // A consumer's CPU is the sum over its threads of /proc/PID/task/TID/schedstat (ns on CPU), in
 // windows after it said it is ready and after a warm-up at each rate: WARMUP_EVENTS events
@@ -21,8 +24,9 @@
 //
 // Needs root, gcc, clang-22, libbpf-dev and bpftrace (scripts/setup.sh bench installs them).
 // Run: node --import=tsx bench/service-rate.bench.ts   (RATES=100,1000,10000 by default)
-// BASELINE=DIR adds the default loop of another checkout of aya-node, built (npm run build), in
-// the same run: what a change bought, e.g. `git worktree add /tmp/base <commit>` and build it.
+// BASELINE=DIR measures, instead of the table, this build's default loop beside another
+// checkout's of aya-node, built (npm run build), at the same time: what a change bought, e.g.
+// `git worktree add /tmp/base <commit>` and build it.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -183,6 +187,12 @@ async function main() {
       }),
     seen: (out) => Number(out.trim().split(' ')[0]),
   });
+  /** The least JavaScript over aya-node's native reader (internal API): what the stream machinery adds above it. */
+  const limit = (mode: string, label: string): Consumer => ({
+    name: `aya-node limit: ${label}`,
+    start: () => spawn(process.execPath, [join(here, 'opensnoop-native.cjs'), COMM, mode], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    seen: (out) => Number(out.trim().split(' ')[0]),
+  });
   /** A bare Node process woken through its stdin (the workload writes a byte per event). */
   const floor = (name: string, script: string): Consumer => ({
     name,
@@ -191,10 +201,16 @@ async function main() {
     wakeFd: (child) => (child.stdin as unknown as { _handle: { fd: number } })._handle.fd,
     seen: (out) => Number(out.trim()),
   });
+  if (BASELINE !== undefined) {
+    await sideBySide(load, node('for-await'), node('for-await', BASELINE));
+    return;
+  }
   const consumers: Consumer[] = [
     node('for-await'),
     node('ring'),
     node('batches'),
+    limit('await', 'native reader, leanest for await'),
+    limit('callback', 'native reader, callback'),
     floor(FLOOR, 'node-floor.cjs'),
     floor(HANDLE_FLOOR, 'node-floor-handle.cjs'),
     {
@@ -217,6 +233,7 @@ async function main() {
   );
   console.log('Modes: for-await = `for await (const e of tool)` (the default loop of the Opensnoop tool); ring = `for await (const e of tool.events)` (the RingBuf itself);');
   console.log(`batches = \`tool.events.batches({ minBatch: 64, lingerMs: 20 })\`. "above floor": µs/event minus the "${HANDLE_FLOOR}" row of the same rate.`);
+  console.log('limit rows (c/opensnoop-native.cjs, internal API): the native reader drained in its armed callback, feeding the leanest `for await` possible, or no `for await` at all.');
   console.log('"events seen": what the consumer saw of all the events the workload made while it ran (warm-ups and windows of every rate).');
   const byConsumer = [];
   for (const c of consumers) byConsumer.push(await measure([c], load, RATES));
@@ -238,23 +255,28 @@ async function main() {
     const perRate = RATES.map((rate) => `${rate}/s: ${m.rows.get(rate)![0].perWindow.map((v) => v.toFixed(1)).join(', ')}`);
     console.log(`  ${m.rows.get(RATES[0])![0].name}, µs CPU/event in each window: ${perRate.join('; ')}`);
   }
-  if (BASELINE !== undefined) await sideBySide(load, node('for-await'), node('for-await', BASELINE));
 }
 
 /**
  * What a change bought: this build's default loop and the BASELINE build's, consuming the same
  * events at the same time (one after the other, the 2x swings of this VM between runs hid a
- * 1.5x difference), in the same windows; medians.
+ * 1.5x difference), in the same windows; medians. Twice, in both spawn orders: of two identical
+ * consumers, the one started (and attached) first cost 25-50% less per event here, so one
+ * order alone favours the build started first.
  */
 async function sideBySide(load: string, current: Consumer, baseline: Consumer) {
-  const { rows, events } = await measure([current, baseline], load, RATES);
-  console.log(`\nSide by side (both at once, the same events, medians of ${ROUNDS} windows): this build's default loop against BASELINE=${BASELINE}`);
-  console.log('| events/s | this build µs CPU/event | BASELINE µs CPU/event | this / BASELINE | events seen (each) |');
+  const first = await measure([current, baseline], load, RATES);
+  const second = await measure([baseline, current], load, RATES);
+  console.log(`\nSide by side (both at once, the same events, medians of ${ROUNDS} windows, in both start orders): this build's default loop against BASELINE=${BASELINE}`);
+  console.log('| events/s | this build first: this, BASELINE µs CPU/event | BASELINE first: BASELINE, this | this / BASELINE (geometric mean of the two orders) | events seen (each) |');
   console.log('| ---: | ---: | ---: | ---: | --- |');
   for (const rate of RATES) {
-    const [mine, other] = rows.get(rate)!;
+    const [mine1, other1] = first.rows.get(rate)!;
+    const [other2, mine2] = second.rows.get(rate)!;
+    const ratio = Math.sqrt((mine1.usPerEvent / other1.usPerEvent) * (mine2.usPerEvent / other2.usPerEvent));
+    const seen = [mine1, other1].map((r) => `${r.seen}/${first.events}`).concat([other2, mine2].map((r) => `${r.seen}/${second.events}`));
     console.log(
-      `| ${rate.toLocaleString('en-US')} | ${mine.usPerEvent.toFixed(1)} | ${other.usPerEvent.toFixed(1)} | ${(mine.usPerEvent / other.usPerEvent).toFixed(2)} | ${mine.seen}/${events} ${other.seen}/${events} |`,
+      `| ${rate.toLocaleString('en-US')} | ${mine1.usPerEvent.toFixed(1)}, ${other1.usPerEvent.toFixed(1)} | ${other2.usPerEvent.toFixed(1)}, ${mine2.usPerEvent.toFixed(1)} | ${ratio.toFixed(2)} | ${seen.join(' ')} |`,
     );
   }
 }

@@ -174,10 +174,16 @@ export function headerReader(data: Buffer): (offset: number) => number {
 }
 
 /**
- * A consumer woken again within this many milliseconds waits this long before reading, so that
- * a steady stream of events costs one wake-up per batch rather than one per event.
+ * A consumer woken again within `COALESCE_WHEN_MS` of its last read waits this many
+ * milliseconds before reading, so that a steady stream of events costs one wake-up per batch
+ * rather than one per event.
  */
 const COALESCE_MS = 1;
+/**
+ * Half the wait: events that come about one wait apart (1,000/s) would gather one or two per
+ * wait, a timer's wake-up in place of the fd's, and no wake-up saved; they are read at once.
+ */
+const COALESCE_WHEN_MS = COALESCE_MS / 2;
 
 /** Longest run of synchronous reads before the consumer lets the event loop turn. */
 const EVENT_LOOP_TURN_MS = 10;
@@ -227,11 +233,12 @@ interface Source<X> {
    */
   poll?(): X | undefined;
   /**
-   * After a `poll()` that found the source empty: the wait for its fd, to `poll()` again once
-   * it resolves (`false` once the stream ended); `undefined` when `next()` must be awaited.
-   * The wake-up then resumes the consumer directly, not through a promise per layer.
+   * After a `poll()` that found the source empty: waits for its fd and then calls `ready` once,
+   * never synchronously, to `poll()` again (`false` once the stream ended); returns `false`,
+   * and calls nothing, when `next()` must be awaited instead. The wake-up itself settles the
+   * consumer's `next()`: no promise or async step per layer.
    */
-  wait?(): Promise<boolean> | undefined;
+  wait?(ready: (open: boolean) => void): boolean;
   /** Gives the stream back (for the next consumer); the source then ends. */
   end(): void;
 }
@@ -295,8 +302,10 @@ const NONE: unique symbol = Symbol('none');
  * `events()`: one event per `next()`, without a generator per event. A batch is decoded at
  * once; while it lasts, `next()` returns an already-resolved promise (one microtask for the
  * `for await`, no generator resumption or promise chain per event), and so does a `next()`
- * that finds the next batch already waiting (`Source.poll`): only a step that must wait for
- * the kernel is asynchronous. Steps run one at a time, in call order, as a generator's would.
+ * that finds the next batch already waiting (`Source.poll`). A `next()` that must wait for
+ * the kernel returns a promise the wake-up settles itself with the next event (`Source.wait`:
+ * one promise and one microtask per wake-up). Steps run one at a time, in call order, as a
+ * generator's would.
  * Leaving early (`return()`, `throw()`, a `break`, an abandoned consumer, an aborted signal or
  * a throwing `map`) hands the untaken rest of the batch to `putBack`, for the next consumer.
  * `map` turns each event into what `next()` yields (the tools' conversion); `undefined` skips
@@ -334,14 +343,69 @@ export class EventIterator<T, Out = T> implements AsyncGenerator<Out, void, unde
       try {
         value = this.#take(true);
       } catch (err) {
-        return this.#serial(async () => {
-          await this.#finish();
-          throw err;
-        });
+        return this.#serial(() => this.#failed(err));
       }
       if (value !== NONE) return Promise.resolve({ done: false, value });
+      // Nothing at hand: the wake-up settles this promise itself (`#woken`), with no async
+      // step to resume and no promise chained after it. Later calls queue behind it.
+      let waits: boolean | undefined;
+      try {
+        waits = this.#source.wait?.(this.#woken);
+      } catch (err) {
+        return this.#serial(() => this.#failed(err));
+      }
+      if (waits === true) {
+        const waiting = new Promise<IteratorResult<Out, void>>(this.#waitExecutor);
+        this.#busy = this.#waiting = waiting;
+        return waiting;
+      }
     }
     return this.#serial(() => this.#step());
+  }
+
+  /** The `next()` waiting for a wake-up (see `#woken`), and what settles it. */
+  #waiting: Promise<IteratorResult<Out, void>> | undefined;
+  #settle: ((result: IteratorResult<Out, void> | Promise<IteratorResult<Out, void>>) => void) | undefined;
+  /** Keeps the waiting `next()`'s resolver (made once: a wait allocates no closure). */
+  readonly #waitExecutor = (resolve: (result: IteratorResult<Out, void> | Promise<IteratorResult<Out, void>>) => void) => {
+    this.#settle = resolve;
+  };
+
+  /**
+   * The source's wake-up for the waiting `next()`: it takes the next event at once when the
+   * consumer can have it, and leaves everything else (closed, abandoned, aborted, orphaned, no
+   * batch after all) to `#step`, as after its own wait.
+   */
+  readonly #woken = (open: boolean): void => {
+    const settle = this.#settle;
+    const waiting = this.#waiting;
+    if (settle === undefined || waiting === undefined) return;
+    this.#settle = undefined;
+    this.#waiting = undefined;
+    if (open && !this.#consumer.abandoned && this.#consumer.orphaned !== true && this.#signal?.aborted !== true) {
+      let value: Out | typeof NONE;
+      try {
+        value = this.#take(true);
+      } catch (err) {
+        this.#idleAfter(waiting);
+        settle(this.#failed(err));
+        return;
+      }
+      if (value !== NONE) {
+        // Unless calls queued behind it, the next call may take the fast path again.
+        this.#idle(waiting);
+        settle({ done: false, value });
+        return;
+      }
+    }
+    this.#idleAfter(waiting);
+    settle(this.#step(open));
+  };
+
+  /** After `next()`'s step threw `err`: ends the iteration (keeping the untaken events), then throws it. */
+  async #failed(err: unknown): Promise<never> {
+    await this.#finish();
+    throw err;
   }
 
   /**
@@ -385,8 +449,11 @@ export class EventIterator<T, Out = T> implements AsyncGenerator<Out, void, unde
     await this.return();
   }
 
-  /** The slow step: the next event once the batch is used up, or the end. */
-  async #step(): Promise<IteratorResult<Out, void>> {
+  /**
+   * The slow step: the next event once the batch is used up, or the end. `woken`: what a wait
+   * made before the step said (the stream is open, or ended); the step then polls at once.
+   */
+  async #step(woken?: boolean): Promise<IteratorResult<Out, void>> {
     for (;;) {
       if (this.#done) return DONE;
       if (this.#next < this.#batch.length) {
@@ -413,8 +480,12 @@ export class EventIterator<T, Out = T> implements AsyncGenerator<Out, void, unde
       let batch: T[] | null | undefined;
       try {
         // The wait for the kernel, when the source has one: poll after it resumes us.
-        const ready = this.#source.wait?.();
-        if (ready !== undefined) batch = (await ready) ? this.#source.poll?.() : null;
+        if (woken === undefined) {
+          const ready = this.#wait();
+          if (ready !== undefined) woken = await ready;
+        }
+        if (woken !== undefined) batch = woken ? this.#source.poll?.() : null;
+        woken = undefined;
         if (batch === undefined) batch = await this.#source.next();
         // Orphaned while waiting: only the awaited next() can still take an event; the rest
         // goes back to the stream for the next consumer.
@@ -448,14 +519,26 @@ export class EventIterator<T, Out = T> implements AsyncGenerator<Out, void, unde
     this.#source.end();
   }
 
+  /** The source's wait as a promise (`undefined` when it has none to make). */
+  #wait(): Promise<boolean> | undefined {
+    let ready: ((open: boolean) => void) | undefined;
+    const wait = new Promise<boolean>((resolve) => (ready = resolve));
+    return this.#source.wait?.(ready!) === true ? wait : undefined;
+  }
+
   #serial<R>(step: () => Promise<R>): Promise<R> {
     const run = this.#busy ? this.#busy.then(step, step) : step();
-    const busy: Promise<unknown> = run.then(
+    this.#busy = run;
+    this.#idleAfter(run);
+    return run;
+  }
+
+  /** Clears `#busy` once `busy` settles, unless a later call queued behind it. */
+  #idleAfter(busy: Promise<unknown>): void {
+    busy.then(
       () => this.#idle(busy),
       () => this.#idle(busy),
     );
-    this.#busy = busy;
-    return run;
   }
 
   #idle(busy: Promise<unknown>): void {
@@ -525,7 +608,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         const batch = loop?.poll?.();
         return batch === undefined ? undefined : (this.#keep(this.decode(batch), consumer) ?? undefined);
       },
-      wait: () => loop?.wait?.(),
+      wait: (ready) => loop?.wait?.(ready) ?? false,
       end: () => loop?.end(),
     };
   }
@@ -628,6 +711,12 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       armed = false;
       return this.#readable(wasArmed);
     };
+    /** `readable()` for `wait`: calls `ready` instead of settling a promise. */
+    const readableThen = (ready: (open: boolean) => void): void => {
+      const wasArmed = armed;
+      armed = false;
+      this.#readableThen(wasArmed, ready);
+    };
     const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
@@ -648,8 +737,8 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
           }
           const got = readNow();
           if (got === COALESCE) {
-            // Woken within COALESCE_MS of the last read: the events come steadily and fast, so
-            // let them gather for that long before reading (the source does not wake us again
+            // Woken within COALESCE_WHEN_MS of the last read: the events come steadily and fast, so
+            // let them gather for COALESCE_MS before reading (the source does not wake us again
             // meanwhile): one wake-up per few events instead of one each. Bounded latency,
             // and nothing changes for a consumer woken less often than that.
             woke = false;
@@ -678,13 +767,13 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
     };
     /**
      * The read `next()` makes once the fd is known readable, unless it must first let wake-ups
-     * gather (`COALESCE`: woken within COALESCE_MS of the last read) or let the event loop turn
+     * gather (`COALESCE`: woken within COALESCE_WHEN_MS of the last read) or let the event loop turn
      * (`TURN`: reading for EVENT_LOOP_TURN_MS); `undefined` when the source was empty.
      */
     const readNow = (): RecordBatch | undefined | typeof COALESCE | typeof TURN => {
       const now = performance.now();
       if (woke) {
-        if (now - lastRead < COALESCE_MS) return COALESCE;
+        if (now - lastRead < COALESCE_WHEN_MS) return COALESCE;
         woke = false;
         lastRead = lastTurn = now;
       } else if (now - lastTurn >= EVENT_LOOP_TURN_MS) {
@@ -699,12 +788,13 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       return got === COALESCE || got === TURN ? undefined : got;
     };
     /** The wait `next()` would make after an empty `poll()` (see `Source.wait`). */
-    const wait = (): Promise<boolean> | undefined => {
-      if (ended || !drained || readOptions.minEvents !== 1 || signal?.aborted === true) return undefined;
+    const wait = (ready: (open: boolean) => void): boolean => {
+      if (ended || !drained || readOptions.minEvents !== 1 || signal?.aborted === true) return false;
       drained = false;
       woke = true;
       // An abandoned consumer's loop has ended: the poll after this finds nothing, and next() ends it.
-      return readable();
+      readableThen(ready);
+      return true;
     };
     /** A wait armed by the last read and never awaited: dropped when the consumer goes. */
     const dropIdleWait = () => {
@@ -752,28 +842,58 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
    */
   #readable(armed: boolean): Promise<boolean> {
     const wait = new Promise<boolean>(this.#waitExecutor);
-    if (armed) {
-      // Armed by the read, maybe a while ago: it may have fired already, or the stream closed
-      // (closing drops the armed callback without calling it).
-      if (this.#firedIdle || this.#reader.closed) this.#wake(!this.#reader.closed);
-    } else {
-      this.#firedIdle = false;
-      if (!this.#reader.arm(this.#onReadable)) this.#wake(!this.#reader.closed);
-    }
+    this.#arm(armed);
     return wait;
   }
 
-  /** Ends the pending wait, if any, with `open`. */
+  /** `#readable`, calling `ready` (never synchronously) instead of settling a promise. */
+  #readableThen(armed: boolean, ready: (open: boolean) => void): void {
+    this.#resolve = ready;
+    this.#arm(armed);
+  }
+
+  /** Arms the wait `#resolve` ends, unless the read did; ends it when it is over already. */
+  #arm(armed: boolean): void {
+    if (armed) {
+      // Armed by the read, maybe a while ago: it may have fired already, or the stream closed
+      // (closing drops the armed callback without calling it).
+      if (this.#firedIdle || this.#reader.closed) this.#wakeLater(!this.#reader.closed);
+    } else {
+      this.#firedIdle = false;
+      let waiting: boolean;
+      try {
+        waiting = this.#reader.arm(this.#onReadable);
+      } catch (err) {
+        this.#resolve = undefined; // nobody waits: the error goes to the consumer instead
+        throw err;
+      }
+      if (!waiting) this.#wakeLater(!this.#reader.closed);
+    }
+  }
+
+  /** Ends the pending wait, if any, with `open`, at once: for the native wake-up, which runs at the top of the stack. */
   #wake(open: boolean): void {
     const resolve = this.#resolve;
     this.#resolve = undefined;
     resolve?.(open);
   }
 
+  /**
+   * Ends the pending wait, if any, with `open`, in a microtask (as a promise's reaction would
+   * run): from inside a call (arming, an abort, `close()`, a takeover), the consumer's wake-up
+   * must not run before that call is done.
+   */
+  #wakeLater(open: boolean): void {
+    const resolve = this.#resolve;
+    if (resolve === undefined) return;
+    this.#resolve = undefined;
+    queueMicrotask(() => resolve(open));
+  }
+
   #stopWaiting(): void {
     if (this.#resolve === undefined) return;
     this.#reader.disarm();
-    this.#wake(!this.#reader.closed);
+    this.#wakeLater(!this.#reader.closed);
   }
 
   /** Events one at a time (still read from the kernel in batches). */
