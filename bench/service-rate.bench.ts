@@ -261,8 +261,8 @@ async function main() {
  * What a change bought: this build's default loop and the BASELINE build's, consuming the same
  * events at the same time (one after the other, the 2x swings of this VM between runs hid a
  * 1.5x difference), in the same windows; medians. Twice, in both spawn orders: of two identical
- * consumers, the one started (and attached) first cost 25-50% less per event here, so one
- * order alone favours the build started first.
+ * consumers, the one started (and attached) first cost up to a third less per event here at
+ * 100 and 1,000/s, so one order alone favours the build started first.
  */
 async function sideBySide(load: string, current: Consumer, baseline: Consumer) {
   const first = await measure([current, baseline], load, RATES);
