@@ -57,7 +57,9 @@ async function startExporter(args: string[] = []) {
       await new Promise((r) => setTimeout(r, 100));
     }
   })());
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': the tests read what the exporter printed last once it is gone, and
+  // 'exit' can come before the end of its stderr has.
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return { child, url, port, stderr, exited };
 }
 
@@ -145,7 +147,7 @@ test('the exporter runs with exactly the DaemonSet\'s capabilities (CAP_BPF, CAP
   // As user 0, a program's capabilities after exec are its bounding set: limit it to the two.
   const port = await freePort();
   const { child, stderr } = spawnTracked('/usr/bin/setpriv', ['--bounding-set=-all,+bpf,+perfmon', process.execPath, cli, 'exporter', '--host', '127.0.0.1', '--port', String(port)]);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   const body = await waitFor(`the capability-limited exporter (stderr: ${stderr()})`, 30_000, async () => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     return res.ok ? res.text() : undefined;

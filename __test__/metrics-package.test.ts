@@ -237,7 +237,9 @@ test('npx aya-node exporter from the installed package serves metrics promtool a
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // 'close', not 'exit': npm can exit before the last of the exporter's stderr reached us (seen
+  // once under full-suite load); 'close' comes when every holder of the pipe, the exporter too, is gone.
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
   const group = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
