@@ -340,20 +340,16 @@ export class EventIterator<T, Out = T> implements AsyncGenerator<Out, void, unde
   next(): Promise<IteratorResult<Out, void>> {
     if (this.#busy === undefined && !this.#done && !this.#consumer.abandoned && this.#signal?.aborted !== true) {
       let value: Out | typeof NONE;
+      let waits: boolean | undefined;
       try {
         value = this.#take(true);
+        // Nothing at hand: the wake-up settles this promise itself (`#woken`), with no async
+        // step to resume and no promise chained after it. Later calls queue behind it.
+        if (value === NONE) waits = this.#source.wait?.(this.#woken);
       } catch (err) {
         return this.#serial(() => this.#failed(err));
       }
       if (value !== NONE) return Promise.resolve({ done: false, value });
-      // Nothing at hand: the wake-up settles this promise itself (`#woken`), with no async
-      // step to resume and no promise chained after it. Later calls queue behind it.
-      let waits: boolean | undefined;
-      try {
-        waits = this.#source.wait?.(this.#woken);
-      } catch (err) {
-        return this.#serial(() => this.#failed(err));
-      }
       if (waits === true) {
         const waiting = new Promise<IteratorResult<Out, void>>(this.#waitExecutor);
         this.#busy = this.#waiting = waiting;
@@ -705,18 +701,14 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
         }
       }
     };
-    /** The wait after a read that drained the source; `armed` is used up by it. */
-    const readable = (): Promise<boolean> => {
+    /** Whether the last read armed the wait, used up by the wait that follows it. */
+    const takeArmed = (): boolean => {
       const wasArmed = armed;
       armed = false;
-      return this.#readable(wasArmed);
+      return wasArmed;
     };
-    /** `readable()` for `wait`: calls `ready` instead of settling a promise. */
-    const readableThen = (ready: (open: boolean) => void): void => {
-      const wasArmed = armed;
-      armed = false;
-      this.#readableThen(wasArmed, ready);
-    };
+    /** The wait after a read that drained the source. */
+    const readable = (): Promise<boolean> => this.#readable(takeArmed());
     const next = async (): Promise<RecordBatch | null> => {
       for (;;) {
         // An abort while the consumer was busy (no read pending) is seen here.
@@ -793,7 +785,7 @@ export abstract class EventStream<T> implements AsyncIterable<T>, Disposable, As
       drained = false;
       woke = true;
       // An abandoned consumer's loop has ended: the poll after this finds nothing, and next() ends it.
-      readableThen(ready);
+      this.#readableThen(takeArmed(), ready);
       return true;
     };
     /** A wait armed by the last read and never awaited: dropped when the consumer goes. */
